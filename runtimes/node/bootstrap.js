@@ -1,0 +1,325 @@
+'use strict';
+// Nimbus Node.js runtime: drives one function instance over the Lambda Runtime API.
+//
+// Started by the server as `/usr/bin/node /var/runtime/node/bootstrap.js`.
+// Written as CommonJS (see package.json beside it) because the CJS loader
+// starts faster than the ESM one; user ES modules are loaded with import().
+// Only Node built-ins are used.
+
+const fs = require('fs');
+const http = require('http');
+const Module = require('module');
+const path = require('path');
+const util = require('util');
+
+const API_PREFIX = '/2018-06-01/runtime';
+const env = process.env;
+const taskRoot = env.LAMBDA_TASK_ROOT || '/var/task';
+
+class RuntimeError extends Error {
+  constructor(name, message) {
+    super(message);
+    this.name = name;
+  }
+}
+
+// ---- Runtime API client ---------------------------------------------------
+
+const apiAddress = env.AWS_LAMBDA_RUNTIME_API || '';
+const separator = apiAddress.lastIndexOf(':');
+const apiHost = apiAddress.slice(0, separator).replace(/^\[|\]$/g, '');
+const apiPort = Number(apiAddress.slice(separator + 1));
+// One keep-alive connection for the whole life of the instance; idle sockets
+// in the agent are unref'd, so they do not keep the event loop alive (which
+// callbackWaitsForEmptyEventLoop relies on).
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+function apiRequest(method, urlPath, body, headers, retried = false) {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : Buffer.from(body);
+    const req = http.request({
+      host: apiHost, port: apiPort, method, path: API_PREFIX + urlPath, agent,
+      headers: { ...headers, ...(payload ? { 'Content-Length': payload.length } : {}) },
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (chunk) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', (err) => {
+      // The server may close an idle keep-alive connection just as we reuse
+      // it; such a request was never processed, so retry once on a new one.
+      if (req.reusedSocket && err.code === 'ECONNRESET' && !retried) {
+        apiRequest(method, urlPath, body, headers, true).then(resolve, reject);
+      } else {
+        reject(err);
+      }
+    });
+    req.end(payload);
+  });
+}
+
+async function apiPost(urlPath, body, headers) {
+  const res = await apiRequest('POST', urlPath, body, { 'Content-Type': 'application/json', ...headers });
+  if (res.status < 200 || res.status > 299) {
+    // Typically the invocation already timed out; nothing to retry.
+    process.stderr.write(`[WARN] Runtime API ${urlPath} answered ${res.status}: ${res.body.slice(0, 200)}\n`);
+  }
+}
+
+// ---- Logging ------------------------------------------------------------------
+
+let currentRequestId; // printed as "undefined" outside an invocation, like AWS
+
+// Same line format as AWS's Node runtime; newlines inside a message become \r
+// so a multi-line message (e.g. a stack) stays one log event.
+function patchConsole() {
+  const levels = { log: 'INFO', info: 'INFO', warn: 'WARN', error: 'ERROR', debug: 'DEBUG', trace: 'TRACE', fatal: 'FATAL' };
+  for (const [method, level] of Object.entries(levels)) {
+    console[method] = (...args) => {
+      const line = `${new Date().toISOString()}\t${currentRequestId}\t${level}\t${util.format(...args)}`;
+      process.stdout.write(line.replace(/\n/g, '\r') + '\n');
+    };
+  }
+}
+
+// The server attributes log lines to the invocation in flight, so output must
+// reach the pipe before the result is posted. A write callback fires only
+// once everything queued before it has been handed to the OS.
+function flushOutput() {
+  return Promise.all([process.stdout, process.stderr].map((stream) =>
+    stream.writableLength === 0 ? undefined : new Promise((resolve) => stream.write('', resolve))));
+}
+
+// ---- Errors -------------------------------------------------------------------
+
+// Same shape as AWS's Node runtime, which names the stack "trace".
+function errorPayload(err) {
+  if (err instanceof Error || (err && typeof err === 'object' && typeof err.stack === 'string')) {
+    return {
+      errorType: err.name || (err.constructor && err.constructor.name) || 'Error',
+      errorMessage: String(err.message),
+      trace: String(err.stack || '').split('\n'),
+    };
+  }
+  return { errorType: typeof err, errorMessage: String(err), trace: [] };
+}
+
+async function postError(urlPath, err, logPrefix) {
+  const payload = errorPayload(err);
+  const { errorType, errorMessage, trace } = payload;
+  console.error(logPrefix, '\t' + JSON.stringify({ errorType, errorMessage, stack: trace }));
+  await flushOutput();
+  await apiPost(urlPath, JSON.stringify(payload), { 'Lambda-Runtime-Function-Error-Type': errorType });
+}
+
+// ---- Loading the handler ------------------------------------------------------------
+
+function isFile(file) {
+  try {
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+// A .js file is an ES module when the nearest package.json says "type": "module".
+function isESModule(file) {
+  if (file.endsWith('.mjs')) return true;
+  if (!file.endsWith('.js')) return false;
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    const manifest = path.join(dir, 'package.json');
+    if (isFile(manifest)) {
+      try {
+        return JSON.parse(fs.readFileSync(manifest, 'utf8')).type === 'module';
+      } catch {
+        return false;
+      }
+    }
+    if (dir === path.dirname(dir)) return false;
+  }
+}
+
+// `dir/file.export.nested` -> module dir/file(.js|.mjs|.cjs), then the export path.
+async function loadHandler(handlerString) {
+  const slash = handlerString.lastIndexOf('/');
+  const moduleAndPath = handlerString.slice(slash + 1);
+  const dot = moduleAndPath.indexOf('.');
+  if (dot < 1 || dot === moduleAndPath.length - 1) {
+    throw new RuntimeError('Runtime.MalformedHandlerName', `Bad handler ${handlerString}`);
+  }
+  const moduleName = moduleAndPath.slice(0, dot);
+  const base = path.resolve(taskRoot, handlerString.slice(0, slash + 1), moduleName);
+  const file = ['', '.js', '.mjs', '.cjs'].map((ext) => base + ext).find(isFile);
+  if (!file) {
+    throw new RuntimeError('Runtime.ImportModuleError', `Error: Cannot find module '${moduleName}'`);
+  }
+  let userModule;
+  try {
+    userModule = isESModule(file) ? await import(require('url').pathToFileURL(file).href) : require(file);
+  } catch (err) {
+    if (err instanceof SyntaxError) {
+      throw new RuntimeError('Runtime.UserCodeSyntaxError', `${err.name}: ${err.message}`);
+    }
+    if (err && (err.code === 'MODULE_NOT_FOUND' || err.code === 'ERR_MODULE_NOT_FOUND')) {
+      throw new RuntimeError('Runtime.ImportModuleError', `${err.name}: ${err.message}`);
+    }
+    throw err;
+  }
+  const handler = moduleAndPath.slice(dot + 1).split('.').reduce((obj, key) => (obj == null ? undefined : obj[key]), userModule);
+  if (handler === undefined) {
+    throw new RuntimeError('Runtime.HandlerNotFound', `${handlerString} is undefined or not exported`);
+  }
+  if (typeof handler !== 'function') {
+    throw new RuntimeError('Runtime.HandlerNotFound', `${handlerString} is not a function`);
+  }
+  return handler;
+}
+
+// ---- Invocations ----------------------------------------------------------------
+
+// Called when the event loop has nothing left to do (process 'beforeExit').
+let onEventLoopEmpty = null;
+process.on('beforeExit', () => {
+  const callback = onEventLoopEmpty;
+  onEventLoopEmpty = null;
+  if (callback) callback();
+});
+
+// Runs the handler with AWS's completion semantics; resolves to {result} or {error}:
+// - a returned promise settles the invocation;
+// - callback(err, result) settles it once the event loop is empty, unless
+//   context.callbackWaitsForEmptyEventLoop was set to false;
+// - context.done/succeed/fail settle it at once;
+// - a handler that never completes yields a null result once the loop empties.
+function runHandler(handler, event, headers) {
+  return new Promise((resolve) => {
+    let settled = false;
+    const settle = (outcome) => {
+      if (settled) return;
+      settled = true;
+      onEventLoopEmpty = null;
+      resolve(outcome);
+    };
+    onEventLoopEmpty = () => settle({ result: null });
+
+    const deadline = Number(headers['lambda-runtime-deadline-ms']);
+    const done = (err, result) => settle(err != null ? { error: err } : { result });
+    const context = {
+      callbackWaitsForEmptyEventLoop: true,
+      functionName: env.AWS_LAMBDA_FUNCTION_NAME,
+      functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION,
+      invokedFunctionArn: headers['lambda-runtime-invoked-function-arn'],
+      memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+      awsRequestId: headers['lambda-runtime-aws-request-id'],
+      logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
+      logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
+      identity: parseOptionalJson(headers['lambda-runtime-cognito-identity']),
+      clientContext: parseOptionalJson(headers['lambda-runtime-client-context']),
+      getRemainingTimeInMillis: () => Math.max(deadline - Date.now(), 0),
+      done,
+      succeed: (result) => done(null, result),
+      fail: (err) => done(err == null ? 'handled' : err),
+    };
+    const callback = (err, result) => {
+      if (err != null || !context.callbackWaitsForEmptyEventLoop) {
+        done(err, result);
+      } else {
+        onEventLoopEmpty = () => done(null, result);
+      }
+    };
+
+    try {
+      const returned = handler(event, context, callback);
+      if (returned && typeof returned.then === 'function') {
+        returned.then((result) => done(null, result), (err) => done(err == null ? 'handled' : err));
+      }
+    } catch (err) {
+      done(err);
+    }
+  });
+}
+
+function parseOptionalJson(text) {
+  return text ? JSON.parse(text) : undefined;
+}
+
+async function invoke(handler, next) {
+  const requestId = next.headers['lambda-runtime-aws-request-id'];
+  currentRequestId = requestId;
+  if (next.headers['lambda-runtime-trace-id']) {
+    env._X_AMZN_TRACE_ID = next.headers['lambda-runtime-trace-id'];
+  } else {
+    delete env._X_AMZN_TRACE_ID;
+  }
+
+  let outcome;
+  try {
+    outcome = await runHandler(handler, next.body ? JSON.parse(next.body) : {}, next.headers);
+  } catch (err) {
+    outcome = { error: new RuntimeError('Runtime.UnmarshalError', `Unable to parse input as JSON: ${err.message}`) };
+  }
+  let body;
+  if (!('error' in outcome)) {
+    try {
+      body = JSON.stringify(outcome.result === undefined ? null : outcome.result);
+    } catch (err) {
+      outcome = { error: new Error(`Unable to stringify response body: ${err.message}`) };
+    }
+  }
+  if ('error' in outcome) {
+    await postError(`/invocation/${requestId}/error`, outcome.error, 'Invoke Error');
+  } else {
+    await flushOutput();
+    await apiPost(`/invocation/${requestId}/response`, body);
+  }
+}
+
+// ---- Main loop ------------------------------------------------------------------
+
+let initDone = false;
+let invocationInFlight = null;
+
+// An error escaping the handler's promise chain or callbacks: fail the
+// invocation (or init) and exit, as AWS does; the server starts a new instance.
+async function crash(err, logPrefix) {
+  try {
+    if (!initDone) {
+      await postError('/init/error', err, logPrefix);
+    } else if (invocationInFlight) {
+      await postError(`/invocation/${invocationInFlight}/error`, err, logPrefix);
+    } else {
+      console.error(logPrefix, '\t' + JSON.stringify(errorPayload(err)));
+      await flushOutput();
+    }
+  } finally {
+    process.exit(129);
+  }
+}
+
+process.on('uncaughtException', (err) => crash(err, 'Uncaught Exception'));
+process.on('unhandledRejection', (reason) => {
+  const err = reason instanceof Error ? reason : new RuntimeError('Runtime.UnhandledPromiseRejection', String(reason));
+  crash(err, 'Unhandled Promise Rejection');
+});
+
+async function main() {
+  patchConsole();
+  // Layers' node_modules, like AWS's NODE_PATH. CommonJS reads NODE_PATH only
+  // at start-up, so the search paths are re-initialised after setting it.
+  const nodePath = ['/opt/nodejs/node20/node_modules', '/opt/nodejs/node_modules', taskRoot];
+  env.NODE_PATH = [env.NODE_PATH, ...nodePath].filter(Boolean).join(path.delimiter);
+  Module._initPaths();
+
+  const handler = await loadHandler(env._HANDLER || '');
+  initDone = true;
+  for (;;) {
+    const next = await apiRequest('GET', '/invocation/next');
+    if (next.status !== 200) throw new Error(`Runtime API /invocation/next answered ${next.status}: ${next.body.slice(0, 200)}`);
+    invocationInFlight = next.headers['lambda-runtime-aws-request-id'];
+    await invoke(handler, next);
+    invocationInFlight = null;
+  }
+}
+
+main().catch((err) => crash(err, 'Uncaught Exception'));

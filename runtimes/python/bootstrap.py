@@ -1,0 +1,416 @@
+"""Nimbus Python runtime: drives one function instance over the Lambda Runtime API.
+
+Started by the server as ``/usr/bin/python3 -S -B /var/runtime/python/bootstrap.py``.
+``-S`` skips site.py (about 10 ms) so this file builds sys.path itself; ``-B``
+stops Python from trying to write .pyc files into the read-only code directory.
+
+Start-up time is the cold start users pay, so only modules that every
+invocation needs are imported up front. The HTTP client is a few lines over
+the C-level ``_socket`` module: importing ``http.client`` (which drags in
+email, ssl and friends) takes three times as long as everything this file
+imports. ``logging`` and ``traceback`` are imported only when the function
+(or an error) needs them.
+"""
+
+import sys
+import os
+import time
+import json
+import _socket
+
+_LOG_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s"
+
+# Request id of the invocation in progress; read by the logging filter.
+_current_request_id = ""
+
+
+class RuntimeAPIClient:
+    """Minimal HTTP/1.1 keep-alive client for the Runtime API."""
+
+    def __init__(self, address):
+        host, _, port = address.rpartition(":")
+        self._host_header = address
+        # bytes, so that resolving it does not import the idna codec (~2 ms)
+        self._address = (host.strip("[]").encode(), int(port))
+        self._sock = None
+        self._buf = b""
+
+    def request(self, method, path, body=b"", headers=None):
+        head = [f"{method} {path} HTTP/1.1", f"Host: {self._host_header}", f"Content-Length: {len(body)}"]
+        if headers:
+            head.extend(f"{name}: {value}" for name, value in headers.items())
+        data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+        # The server may have closed the idle keep-alive connection; a
+        # connection that died before answering cannot have processed the
+        # request, so one retry on a fresh connection is safe.
+        for attempt in (0, 1):
+            if self._sock is None:
+                self._connect()
+            self._got_bytes = False
+            try:
+                self._sock.sendall(data)
+                return self._read_response()
+            except OSError:
+                self._close()
+                if attempt or self._got_bytes:
+                    raise
+
+    def _connect(self):
+        family, kind, proto, _, sockaddr = _socket.getaddrinfo(*self._address, 0, _socket.SOCK_STREAM)[0]
+        sock = _socket.socket(family, kind, proto)
+        sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+        sock.connect(sockaddr)
+        self._sock, self._buf = sock, b""
+
+    def _close(self):
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def _fill(self):
+        chunk = self._sock.recv(65536)
+        if not chunk:
+            raise ConnectionResetError("Runtime API closed the connection")
+        self._got_bytes = True
+        self._buf += chunk
+
+    def _take(self, n):
+        while len(self._buf) < n:
+            self._fill()
+        data, self._buf = self._buf[:n], self._buf[n:]
+        return data
+
+    def _take_line(self):
+        while (end := self._buf.find(b"\r\n")) < 0:
+            self._fill()
+        line, self._buf = self._buf[:end], self._buf[end + 2:]
+        return line
+
+    def _read_response(self):
+        status = int(self._take_line().split(b" ", 2)[1])
+        headers = {}
+        while line := self._take_line():
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            parts = []
+            while size := int(self._take_line().split(b";")[0], 16):
+                parts.append(self._take(size))
+                self._take_line()
+            while self._take_line():  # trailers, then the blank line
+                pass
+            body = b"".join(parts)
+        elif "content-length" in headers:
+            body = self._take(int(headers["content-length"]))
+        else:  # delimited by connection close
+            try:
+                while True:
+                    self._fill()
+            except ConnectionResetError:
+                pass
+            body, self._buf = self._buf, b""
+            headers["connection"] = "close"
+        if headers.get("connection", "").lower() == "close":
+            self._close()
+        return status, headers, body
+
+    def post(self, path, payload, headers=None):
+        status, _, body = self.request("POST", path, payload, headers)
+        if not 200 <= status < 300:
+            # Typically the invocation already timed out; nothing to retry.
+            sys.stderr.write(f"[WARN] Runtime API {path} answered {status}: {body[:200]!r}\n")
+
+
+class CognitoIdentity:
+    __slots__ = ("cognito_identity_id", "cognito_identity_pool_id")
+
+    def __init__(self, data):
+        self.cognito_identity_id = data.get("cognitoIdentityId")
+        self.cognito_identity_pool_id = data.get("cognitoIdentityPoolId")
+
+
+class Client:
+    __slots__ = ("installation_id", "app_title", "app_version_name", "app_version_code", "app_package_name")
+
+    def __init__(self, data):
+        for field in self.__slots__:
+            setattr(self, field, data.get(field))
+
+
+class ClientContext:
+    __slots__ = ("custom", "env", "client")
+
+    def __init__(self, data):
+        self.custom = data.get("custom")
+        self.env = data.get("env")
+        self.client = Client(data["client"]) if data.get("client") is not None else None
+
+
+class LambdaContext:
+    """The ``context`` argument, with the attributes of AWS's LambdaContext."""
+
+    def __init__(self, headers):
+        env = os.environ
+        self.aws_request_id = headers.get("lambda-runtime-aws-request-id", "")
+        self.invoked_function_arn = headers.get("lambda-runtime-invoked-function-arn", "")
+        self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME", "")
+        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        self.memory_limit_in_mb = int(env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"))
+        self.log_group_name = env.get("AWS_LAMBDA_LOG_GROUP_NAME", "")
+        self.log_stream_name = env.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
+        self._deadline_ms = int(headers.get("lambda-runtime-deadline-ms", "0"))
+        identity = headers.get("lambda-runtime-cognito-identity")
+        self.identity = CognitoIdentity(json.loads(identity) if identity else {})
+        client_context = headers.get("lambda-runtime-client-context")
+        self.client_context = ClientContext(json.loads(client_context)) if client_context else None
+
+    @property
+    def request_id(self):
+        return self.aws_request_id
+
+    def get_remaining_time_in_millis(self):
+        return max(self._deadline_ms - int(time.time() * 1000), 0)
+
+    def log(self, msg):
+        sys.stdout.write(str(msg))
+
+
+class InitError(Exception):
+    """A handler that cannot be loaded, reported with a Runtime.* error type."""
+
+    def __init__(self, error_type, message):
+        super().__init__(message)
+        self.error_type = error_type
+
+
+class _HookedLoader:
+    """Wraps a module's loader to call ``hook(module)`` once the module has run."""
+
+    def __init__(self, loader, hook):
+        self._loader = loader
+        self._hook = hook
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        # Hand the real loader back so the module looks untouched to introspection.
+        module.__loader__ = module.__spec__.loader = self._loader
+        self._loader.exec_module(module)
+        self._hook(module)
+
+
+class PostImportHooks:
+    """sys.meta_path finder that patches selected modules right after they load.
+
+    Lets the runtime adjust logging and botocore only if the function actually
+    imports them, instead of paying for those imports on every cold start.
+    """
+
+    def __init__(self, hooks):
+        self._hooks = hooks
+        for name in list(hooks):
+            if name in sys.modules:
+                hooks.pop(name)(sys.modules[name])
+
+    def find_spec(self, name, path, target=None):
+        if name not in self._hooks:
+            return None
+        for finder in sys.meta_path:
+            if finder is not self and hasattr(finder, "find_spec"):
+                spec = finder.find_spec(name, path, target)
+                if spec is not None and spec.loader is not None:
+                    spec.loader = _HookedLoader(spec.loader, lambda module: self._run(name, module))
+                    return spec
+        return None
+
+    def _run(self, name, module):
+        # Popped only now: a mere find_spec() probe must not use the hook up.
+        hook = self._hooks.pop(name, None)
+        if hook is not None:
+            hook(module)
+
+
+def _configure_logging(logging):
+    """Root handler like Lambda's: level, timestamp and request id on each record."""
+
+    class RequestIdFilter(logging.Filter):
+        def filter(self, record):
+            record.aws_request_id = _current_request_id
+            return True
+
+    formatter = logging.Formatter(_LOG_FORMAT, "%Y-%m-%dT%H:%M:%S")
+    formatter.converter = time.gmtime
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(formatter)
+    handler.addFilter(RequestIdFilter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    level = os.environ.get("AWS_LAMBDA_LOG_LEVEL")
+    if level:
+        root.setLevel(level.upper())
+
+
+def _default_botocore_endpoint(endpoint_url):
+    """Make botocore clients talk to Nimbus unless the caller chose an endpoint.
+
+    Debian's botocore predates AWS_ENDPOINT_URL, so without this every
+    ``boto3.client(...)`` in a function would go to the real AWS.
+    """
+
+    # create_client(service_name, region_name, api_version, use_ssl, verify, endpoint_url, ...)
+    endpoint_position = 4
+
+    def hook(session_module):
+        create_client = session_module.Session.create_client
+
+        def create_client_with_default_endpoint(self, service_name, *args, **kwargs):
+            if len(args) > endpoint_position:
+                if args[endpoint_position] is None:
+                    args = args[:endpoint_position] + (endpoint_url,) + args[endpoint_position + 1:]
+            elif kwargs.get("endpoint_url") is None:
+                kwargs["endpoint_url"] = endpoint_url
+            return create_client(self, service_name, *args, **kwargs)
+
+        session_module.Session.create_client = create_client_with_default_endpoint
+
+    return hook
+
+
+def _setup_sys_path(task_root):
+    """Same search order as Lambda, plus Debian's packages (where boto3 lives)."""
+    script_dir = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != script_dir]
+    version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    sys.path[0:0] = [task_root, f"/opt/python/lib/{version}/site-packages", "/opt/python"]
+    sys.path.append("/usr/lib/python3/dist-packages")
+
+
+def _load_handler(handler_name):
+    module_name, _, function_name = handler_name.rpartition(".")
+    if not module_name or not function_name:
+        raise InitError("Runtime.MalformedHandlerName", f"Bad handler '{handler_name}': expected 'module.function'")
+    module_path = module_name.replace("/", ".")
+    try:
+        __import__(module_path)
+    except ImportError as e:
+        raise InitError("Runtime.ImportModuleError", f"Unable to import module '{module_name}': {e}") from e
+    except SyntaxError as e:
+        raise InitError("Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {e}") from e
+    handler = getattr(sys.modules[module_path], function_name, None)
+    if not callable(handler):
+        raise InitError("Runtime.HandlerNotFound", f"Handler '{function_name}' missing on module '{module_name}'")
+    return handler
+
+
+def _user_stack_trace(tb):
+    """Formatted frames like AWS's runtime, without the runtime's own frames."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(tb) if f.filename != __file__ and not f.filename.startswith("<frozen importlib")]
+    return traceback.format_list(frames)
+
+
+def _error(error_type, message, request_id="", stack_trace=()):
+    return {"errorMessage": message, "errorType": error_type, "requestId": request_id, "stackTrace": list(stack_trace)}
+
+
+def _exception_error(exc, request_id=""):
+    if isinstance(exc, InitError):
+        return _error(exc.error_type, str(exc), request_id)
+    return _error(type(exc).__name__, str(exc), request_id, _user_stack_trace(exc.__traceback__))
+
+
+def _log_error(error):
+    """One log entry per failure, shaped like AWS's "[ERROR] Type: message" + traceback."""
+    lines = [f"[ERROR] {error['errorType']}: {error['errorMessage']}"]
+    if error["stackTrace"]:
+        lines.append("Traceback (most recent call last):")
+        lines.extend(line for frame in error["stackTrace"] for line in frame.splitlines())
+    sys.stderr.write("\n".join(lines) + "\n")
+
+
+def _flush_output():
+    # The server attributes log lines to the invocation that is in flight, so
+    # everything printed must be in the pipe before the result is posted.
+    sys.stdout.flush()
+    sys.stderr.flush()
+
+
+def _json_default(obj):
+    # DynamoDB (boto3) returns numbers as Decimal; AWS's runtime turns them into floats.
+    decimal = sys.modules.get("decimal")
+    if decimal is not None and isinstance(obj, decimal.Decimal):
+        return float(obj)
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
+def _invoke(api, handler, body, headers):
+    global _current_request_id
+    request_id = headers.get("lambda-runtime-aws-request-id", "")
+    _current_request_id = request_id
+    trace_id = headers.get("lambda-runtime-trace-id")
+    if trace_id:
+        os.environ["_X_AMZN_TRACE_ID"] = trace_id
+    else:
+        os.environ.pop("_X_AMZN_TRACE_ID", None)
+
+    error = payload = None
+    try:
+        event = json.loads(body) if body else {}
+    except ValueError as e:
+        error = _error("Runtime.UnmarshalError", f"Unable to unmarshal input: {e}", request_id)
+    else:
+        try:
+            result = handler(event, LambdaContext(headers))
+        except Exception as e:
+            error = _exception_error(e, request_id)
+        else:
+            try:
+                payload = json.dumps(result, default=_json_default).encode()
+            except (TypeError, ValueError) as e:
+                error = _error("Runtime.MarshalError", f"Unable to marshal response: {e}", request_id)
+
+    base = f"/2018-06-01/runtime/invocation/{request_id}"
+    if error is None:
+        _flush_output()
+        api.post(base + "/response", payload, {"Content-Type": "application/json"})
+    else:
+        _log_error(error)
+        _flush_output()
+        api.post(base + "/error", json.dumps(error).encode(),
+                 {"Content-Type": "application/json", "Lambda-Runtime-Function-Error-Type": error["errorType"]})
+
+
+def main():
+    env = os.environ
+    _setup_sys_path(env.get("LAMBDA_TASK_ROOT", "/var/task"))
+    sys.stdout.reconfigure(line_buffering=True)
+    sys.stderr.reconfigure(line_buffering=True)
+    api = RuntimeAPIClient(env["AWS_LAMBDA_RUNTIME_API"])
+
+    hooks = {"logging": _configure_logging}
+    endpoint_url = env.get("NIMBUS_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL")
+    if endpoint_url:
+        hooks["botocore.session"] = _default_botocore_endpoint(endpoint_url)
+    sys.meta_path.insert(0, PostImportHooks(hooks))
+
+    try:
+        handler = _load_handler(env.get("_HANDLER", ""))
+    except Exception as e:
+        error = _exception_error(e)
+        _log_error(error)
+        _flush_output()
+        api.post("/2018-06-01/runtime/init/error", json.dumps(error).encode(),
+                 {"Content-Type": "application/json", "Lambda-Runtime-Function-Error-Type": error["errorType"]})
+        sys.exit(1)
+
+    while True:
+        status, headers, body = api.request("GET", "/2018-06-01/runtime/invocation/next")
+        if status != 200:
+            raise RuntimeError(f"Runtime API /invocation/next answered {status}: {body[:200]!r}")
+        _invoke(api, handler, body, headers)
+
+
+if __name__ == "__main__":
+    main()

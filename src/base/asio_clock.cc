@@ -1,0 +1,42 @@
+#include "base/asio_clock.h"
+
+#include <atomic>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+namespace nimbus {
+
+TimePoint AsioClock::now() const {
+  return std::chrono::time_point_cast<Duration>(std::chrono::steady_clock::now());
+}
+
+int64_t AsioClock::wall_ms() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+namespace {
+struct PendingTimer {
+  explicit PendingTimer(const boost::asio::any_io_executor& ex) : timer(ex) {}
+  boost::asio::steady_timer timer;
+  std::atomic<bool> cancelled{false};
+};
+}  // namespace
+
+TimerHandle AsioClock::call_at(TimePoint when, std::function<void()> fn) {
+  auto pending = std::make_shared<PendingTimer>(ex_);
+  pending->timer.expires_at(
+      std::chrono::time_point_cast<std::chrono::steady_clock::duration>(when));
+  pending->timer.async_wait([pending, fn = std::move(fn)](const boost::system::error_code& ec) {
+    if (!ec && !pending->cancelled.load()) fn();
+  });
+  // steady_timer is not thread-safe: the flag makes cancellation immediate from
+  // any thread, and the posted cancel() releases the wait on the timer's executor.
+  return TimerHandle([pending, ex = ex_] {
+    pending->cancelled = true;
+    boost::asio::post(ex, [pending] { pending->timer.cancel(); });
+  });
+}
+
+}  // namespace nimbus

@@ -1,0 +1,14 @@
+#include "base/log.h"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+
+namespace nimbus {
+
+void setup_logging(std::string_view level) {
+  auto logger = spdlog::stderr_color_mt("nimbus");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  logger->set_level(spdlog::level::from_str(std::string(level)));
+  spdlog::set_default_logger(logger);
+}
+
+}  // namespace nimbus

@@ -1,0 +1,187 @@
+// The `nimbus` command: `serve` runs the platform; the other subcommands are
+// clients of a running server's AWS-compatible API.
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "base/ids.h"
+#include "base/log.h"
+#include "http/client.h"
+#include "server/server.h"
+
+namespace json = boost::json;
+using namespace nimbus;
+
+namespace {
+
+std::string default_endpoint() {
+  if (const char* e = std::getenv("NIMBUS_ENDPOINT")) return e;
+  return "http://127.0.0.1:4566";
+}
+
+Result<http::Response> call(const std::string& endpoint, std::string method, std::string target,
+                            std::string body = {}, std::string amz_target = {}) {
+  http::Request req;
+  req.method = std::move(method);
+  req.target = std::move(target);
+  req.body = std::move(body);
+  if (!amz_target.empty()) {
+    req.headers.set("X-Amz-Target", amz_target);
+    req.headers.set("Content-Type", "application/x-amz-json-1.1");
+  } else if (!req.body.empty()) {
+    req.headers.set("Content-Type", "application/json");
+  }
+  return http::fetch(endpoint, req);
+}
+
+// Prints an error answer and returns the exit code.
+int report_failure(const Result<http::Response>& r) {
+  if (!r) {
+    std::fprintf(stderr, "nimbus: %s\n", r.error().message.c_str());
+    return 2;
+  }
+  std::fprintf(stderr, "nimbus: %d %s %s\n", r->status,
+               r->headers.get_or("x-amzn-ErrorType").c_str(), r->body.c_str());
+  return 1;
+}
+
+int cmd_invoke(const std::string& endpoint, const std::string& name, const std::string& payload,
+               const std::string& qualifier, bool tail) {
+  std::string target = "/2015-03-31/functions/" + http::url_encode(name) + "/invocations";
+  if (!qualifier.empty()) target += "?Qualifier=" + http::url_encode(qualifier);
+  http::Request req;
+  req.method = "POST";
+  req.target = target;
+  req.body = payload;
+  if (tail) req.headers.set("X-Amz-Log-Type", "Tail");
+  auto r = http::fetch(endpoint, req);
+  if (!r || r->status != 200) return report_failure(r);
+  if (tail) {
+    std::string logs;
+    if (base64_decode(r->headers.get_or("X-Amz-Log-Result"), logs)) std::fputs(logs.c_str(), stderr);
+  }
+  std::puts(r->body.c_str());
+  return r->headers.get("X-Amz-Function-Error") ? 1 : 0;
+}
+
+int cmd_ls(const std::string& endpoint) {
+  std::string marker;
+  std::printf("%-40s %-16s %7s %7s  %s\n", "NAME", "RUNTIME", "MEMORY", "TIMEOUT", "LAST MODIFIED");
+  do {
+    auto r = call(endpoint, "GET",
+                  "/2015-03-31/functions/" + (marker.empty() ? "" : "?Marker=" + marker));
+    if (!r || r->status != 200) return report_failure(r);
+    auto body = json::parse(r->body).as_object();
+    for (auto& f : body["Functions"].as_array()) {
+      auto& o = f.as_object();
+      std::printf("%-40s %-16s %7lld %7lld  %s\n", o["FunctionName"].as_string().c_str(),
+                  o["Runtime"].is_string() ? o["Runtime"].as_string().c_str() : "-",
+                  static_cast<long long>(o["MemorySize"].to_number<int64_t>()),
+                  static_cast<long long>(o["Timeout"].to_number<int64_t>()),
+                  o["LastModified"].as_string().c_str());
+    }
+    marker = body.contains("NextMarker") ? std::string(body["NextMarker"].as_string()) : "";
+  } while (!marker.empty());
+  return 0;
+}
+
+int cmd_logs(const std::string& endpoint, const std::string& name, bool follow) {
+  std::string group = "/aws/lambda/" + name;
+  int64_t start = 0;
+  std::set<std::string> seen;  // event ids already printed at the boundary timestamp
+  for (;;) {
+    std::string token;
+    int64_t newest = start;
+    do {
+      json::object q{{"logGroupName", group}, {"startTime", start}};
+      if (!token.empty()) q["nextToken"] = token;
+      auto r = call(endpoint, "POST", "/", json::serialize(q), "Logs_20140328.FilterLogEvents");
+      if (!r) return report_failure(r);
+      if (r->status != 200) {
+        if (follow && r->status == 400) break;  // group not created yet
+        return report_failure(r);
+      }
+      auto body = json::parse(r->body).as_object();
+      for (auto& e : body["events"].as_array()) {
+        auto& o = e.as_object();
+        std::string id(o["eventId"].as_string());
+        if (seen.count(id)) continue;
+        seen.insert(id);
+        int64_t ts = o["timestamp"].to_number<int64_t>();
+        newest = std::max(newest, ts);
+        std::printf("%s %s\n", o["logStreamName"].as_string().c_str(),
+                    o["message"].as_string().c_str());
+      }
+      token = body.contains("nextToken") && body["nextToken"].is_string()
+                  ? std::string(body["nextToken"].as_string())
+                  : "";
+    } while (!token.empty());
+    std::fflush(stdout);
+    if (!follow) return 0;
+    start = newest;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Nimbus: a self-hosted serverless platform that speaks the AWS APIs"};
+  app.require_subcommand(1);
+  std::string endpoint = default_endpoint();
+
+  server::ServerOptions so;
+  std::string log_level = "info";
+  auto* serve = app.add_subcommand("serve", "Run the platform (every AWS service on one port)");
+  serve->add_option("--host", so.host, "Address to bind");
+  serve->add_option("--port", so.port, "Edge port: every AWS service");
+  serve->add_option("--api-port", so.api_port, "Port for deployed HTTP APIs");
+  serve->add_option("--data-dir", so.data_dir, "Where state lives");
+  serve->add_option("--credentials", so.credentials_file,
+                    "AWS credentials file; SigV4 signatures are verified against it");
+  serve->add_flag("--allow-reset", so.allow_reset, "Allow POST /_nimbus/reset from any address");
+  serve->add_option("--isolation", so.isolation, "auto | on | off")
+      ->check(CLI::IsMember({"auto", "on", "off"}));
+  serve->add_option("--runtime-dir", so.runtime_dir, "Directory with the runtime bootstraps");
+  serve->add_option("--python", so.python, "Python interpreter for python3.x functions");
+  serve->add_option("--node", so.node, "Node.js binary for nodejs functions");
+  serve->add_option("--max-concurrency", so.account_concurrency,
+                    "Account-wide concurrent executions");
+  serve->add_option("--keep-alive", so.keep_alive_seconds, "Idle instance lifetime, seconds");
+  serve->add_option("--threads", so.io_threads, "I/O threads (0: one per core)");
+  serve->add_option("--log-level", log_level, "debug | info | warn | error");
+
+  std::string name, payload = "{}", qualifier;
+  bool tail = false, follow = false;
+  auto* invoke = app.add_subcommand("invoke", "Invoke a function and print its response");
+  invoke->add_option("name", name, "Function name")->required();
+  invoke->add_option("--payload", payload, "Event JSON");
+  invoke->add_option("--qualifier", qualifier, "Version or alias");
+  invoke->add_flag("--tail", tail, "Print the invocation's log lines to stderr");
+  auto* logs = app.add_subcommand("logs", "Print a function's logs");
+  logs->add_option("name", name, "Function name")->required();
+  logs->add_flag("-f,--follow", follow, "Keep printing new lines");
+  auto* ls = app.add_subcommand("ls", "List functions");
+  for (auto* c : {invoke, logs, ls})
+    c->add_option("--endpoint", endpoint, "Nimbus edge URL (env NIMBUS_ENDPOINT)");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*serve) {
+    setup_logging(log_level);
+    server::Server server(so);
+    if (auto st = server.start(); !st) {
+      spdlog::critical("cannot start: {}", st.error().message);
+      return 1;
+    }
+    server.run();
+    return 0;
+  }
+  if (*invoke) return cmd_invoke(endpoint, name, payload, qualifier, tail);
+  if (*logs) return cmd_logs(endpoint, name, follow);
+  if (*ls) return cmd_ls(endpoint);
+  return 0;
+}

@@ -1,0 +1,33 @@
+// What the function runtime needs to know about one function version. Built by
+// the Lambda service from its stored configuration; immutable once built.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace nimbus::faas {
+
+struct FunctionSpec {
+  std::string name;
+  std::string version = "$LATEST";  // "$LATEST" or a published number
+  std::string arn;                  // unqualified function ARN
+  std::string runtime;              // "python3.11", "nodejs20.x", "provided.al2023", ...
+  std::string handler;
+  std::string code_dir;  // host directory with the extracted code (read-only to instances)
+  int memory_mb = 128;
+  int timeout_seconds = 3;
+  int ephemeral_storage_mb = 512;
+  std::map<std::string, std::string> environment;  // the function's Environment.Variables
+  // Changes whenever code or configuration changes: instances of an older
+  // revision are retired, so new invocations see the change.
+  std::string revision;
+  std::string region = "us-east-1";
+  std::string account_id = "000000000000";
+  std::string role;  // execution role ARN (recorded, not enforced)
+};
+
+// Identifies a pool of interchangeable instances: one function version.
+inline std::string pool_key(const FunctionSpec& s) { return s.name + ":" + s.version; }
+
+}  // namespace nimbus::faas

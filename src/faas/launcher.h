@@ -1,0 +1,47 @@
+// Starts the process of one instance. The plain launcher execs the runtime in a
+// sandbox; a fork-server launcher (a later issue) slots in behind the same
+// interface without changes to the pool or the instance.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "faas/function_spec.h"
+
+namespace nimbus::faas {
+
+// A running instance process (and everything it spawned).
+class Process {
+ public:
+  virtual ~Process() = default;  // kills and cleans up whatever is left
+  // Becomes readable when the process has exited (a pidfd).
+  virtual int exit_fd() const = 0;
+  virtual void kill() = 0;
+  // Non-blocking; the wait status once the process has exited.
+  virtual std::optional<int> try_reap() = 0;
+  virtual uint64_t peak_memory_bytes() const = 0;
+  virtual bool oom_killed() const = 0;
+};
+
+struct LaunchRequest {
+  const FunctionSpec* function = nullptr;
+  std::string instance_id;
+  // The Lambda environment minus the paths, which depend on the launcher's view
+  // (LAMBDA_TASK_ROOT, LAMBDA_RUNTIME_DIR are added by the launcher).
+  std::vector<std::string> env;
+  int output_fd = -1;  // becomes the instance's stdout and stderr
+};
+
+class Launcher {
+ public:
+  virtual ~Launcher() = default;
+  virtual Result<std::unique_ptr<Process>> launch(const LaunchRequest& request) = 0;
+  // Whether instances are isolated (namespaces, cgroups, seccomp).
+  virtual bool isolated() const = 0;
+};
+
+}  // namespace nimbus::faas

@@ -1,0 +1,314 @@
+#include "faas/pool.h"
+
+#include <algorithm>
+
+namespace nimbus::faas {
+
+Pool::Pool(InstanceFactory& factory, Clock& clock, KeepAlivePolicy& keep_alive,
+           PoolOptions options)
+    : factory_(factory), clock_(clock), keep_alive_(keep_alive), options_(options) {}
+
+Pool::~Pool() {
+  stop_all();
+  alive_.reset();
+}
+
+void Pool::set_reserved_total(int total) {
+  std::lock_guard lk(mu_);
+  reserved_total_ = total;
+}
+
+InvokeCallback Pool::release_on_done(const std::string& function_name, bool reserved,
+                                     InvokeCallback done) {
+  std::weak_ptr<bool> alive = alive_;
+  return [this, alive, function_name, reserved, done = std::move(done)](InvokeResult r) {
+    if (alive.lock()) {
+      std::lock_guard lk(mu_);
+      auto it = in_flight_.find(function_name);
+      if (it != in_flight_.end() && --it->second == 0) in_flight_.erase(it);
+      if (!reserved) --unreserved_in_flight_;
+    }
+    done(std::move(r));
+  };
+}
+
+Admission Pool::invoke(const FunctionSpec& spec, std::optional<int> reserved, Invocation inv,
+                       InvokeCallback done) {
+  const std::string key = pool_key(spec);
+  keep_alive_.on_arrival(key, clock_.now());
+  Effects fx;
+  {
+    std::lock_guard lk(mu_);
+    int& fn_in_flight = in_flight_[spec.name];
+    if (reserved) {
+      if (fn_in_flight >= *reserved) {
+        if (fn_in_flight == 0) in_flight_.erase(spec.name);
+        return Admission::kFunctionLimit;
+      }
+    } else if (unreserved_in_flight_ >= options_.account_concurrency - reserved_total_) {
+      if (fn_in_flight == 0) in_flight_.erase(spec.name);
+      return Admission::kAccountLimit;
+    }
+    ++fn_in_flight;
+    if (!reserved) ++unreserved_in_flight_;
+
+    Group& g = groups_[key];
+    if (g.spec.revision != spec.revision) {
+      // Code or configuration changed: new invocations must see it, so instances
+      // of the old revision are stopped (idle) or retired after their call (busy).
+      for (auto& slot : std::vector(g.slots)) {
+        if (slot->revision == spec.revision) continue;
+        slot->retired = true;
+        if (slot->state == SlotState::kIdle) {
+          slot->state = SlotState::kDead;
+          slot->reap_timer.cancel();
+          fx.push_back([inst = slot->instance] { inst->stop(); });
+          remove_slot(g, slot);
+        }
+      }
+      g.spec = spec;
+    }
+    g.waiting.push_back(
+        Waiter{std::move(inv), release_on_done(spec.name, reserved.has_value(), std::move(done))});
+
+    // Warm path: the most recently used idle instance (LIFO lets surplus
+    // instances age out under the keep-alive).
+    std::shared_ptr<Slot> best;
+    for (auto& slot : g.slots)
+      if (slot->state == SlotState::kIdle && !slot->retired &&
+          (!best || slot->idle_since > best->idle_since))
+        best = slot;
+    if (best) {
+      best->reap_timer.cancel();
+      dispatch_or_park(key, g, best, fx);
+    } else {
+      start_needed(key, g, fx);
+    }
+  }
+  for (auto& f : fx) f();
+  return Admission::kAdmitted;
+}
+
+void Pool::start_needed(const std::string& key, Group& g, Effects& fx) {
+  // One instance per waiting invocation at most: many concurrent cold requests
+  // start only as many instances as there are requests not yet covered.
+  while (g.starting < static_cast<int>(g.waiting.size()) && !stopped_) {
+    auto slot = std::make_shared<Slot>();
+    slot->revision = g.spec.revision;
+    slot->instance = factory_.create(g.spec);
+    g.slots.push_back(slot);
+    ++g.starting;
+    std::weak_ptr<bool> alive = alive_;
+    fx.push_back([this, alive, key, slot] {
+      slot->instance->start(
+          [this, alive, key, slot](bool ok, std::string err) {
+            if (alive.lock()) on_ready(key, slot, ok, std::move(err));
+          },
+          [this, alive, key, slot] {
+            if (alive.lock()) on_death(key, slot);
+          });
+    });
+  }
+}
+
+void Pool::dispatch_or_park(const std::string& key, Group& g, const std::shared_ptr<Slot>& slot,
+                            Effects& fx) {
+  if (slot->retired) {
+    slot->state = SlotState::kDead;
+    fx.push_back([inst = slot->instance] { inst->stop(); });
+    remove_slot(g, slot);
+    start_needed(key, g, fx);
+    return;
+  }
+  if (g.waiting.empty()) {
+    slot->state = SlotState::kIdle;
+    slot->idle_since = clock_.now();
+    std::weak_ptr<Slot> weak = slot;
+    std::weak_ptr<bool> alive = alive_;
+    TimePoint since = slot->idle_since;
+    slot->reap_timer =
+        clock_.call_after(keep_alive_.keep_alive(key, since), [this, alive, key, weak, since] {
+          if (alive.lock()) on_reap(key, weak, since);
+        });
+    return;
+  }
+  Waiter w = std::move(g.waiting.front());
+  g.waiting.pop_front();
+  slot->state = SlotState::kBusy;
+  bool cold = !slot->used;
+  slot->used = true;
+  ++(cold ? g.counters.cold_starts : g.counters.warm_starts);
+  std::weak_ptr<bool> alive = alive_;
+  fx.push_back([this, alive, key, slot, cold, w = std::move(w)]() mutable {
+    slot->instance->invoke(
+        std::move(w.inv), [this, alive, key, slot, cold, done = std::move(w.done)](InvokeResult r) {
+          r.cold_start = cold;
+          if (alive.lock()) on_done(key, slot);
+          done(std::move(r));
+        });
+  });
+}
+
+void Pool::on_ready(const std::string& key, const std::shared_ptr<Slot>& slot, bool ok,
+                    std::string init_error) {
+  Effects fx;
+  std::optional<Waiter> failed;
+  {
+    std::lock_guard lk(mu_);
+    auto it = groups_.find(key);
+    if (it == groups_.end()) return;
+    Group& g = it->second;
+    --g.starting;
+    if (slot->state != SlotState::kStarting) return;  // stopped meanwhile
+    if (!ok) {
+      // The invocation that caused this start gets the init error, as on Lambda.
+      slot->state = SlotState::kDead;
+      remove_slot(g, slot);
+      if (!g.waiting.empty()) {
+        failed = std::move(g.waiting.front());
+        g.waiting.pop_front();
+        ++g.counters.cold_starts;
+      }
+      start_needed(key, g, fx);
+    } else {
+      dispatch_or_park(key, g, slot, fx);
+    }
+  }
+  for (auto& f : fx) f();
+  if (failed) {
+    InvokeResult r;
+    r.status = InvokeResult::Status::kFunctionError;
+    r.payload = std::move(init_error);
+    r.cold_start = true;
+    failed->done(std::move(r));
+  }
+}
+
+void Pool::on_done(const std::string& key, const std::shared_ptr<Slot>& slot) {
+  Effects fx;
+  {
+    std::lock_guard lk(mu_);
+    auto it = groups_.find(key);
+    if (it == groups_.end() || slot->state != SlotState::kBusy) return;
+    dispatch_or_park(key, it->second, slot, fx);
+  }
+  for (auto& f : fx) f();
+}
+
+void Pool::on_death(const std::string& key, const std::shared_ptr<Slot>& slot) {
+  Effects fx;
+  {
+    std::lock_guard lk(mu_);
+    auto it = groups_.find(key);
+    if (it == groups_.end()) return;
+    if (slot->state == SlotState::kStarting) return;  // on_ready(false) handles it
+    slot->state = SlotState::kDead;
+    slot->reap_timer.cancel();
+    remove_slot(it->second, slot);
+    start_needed(key, it->second, fx);
+  }
+  for (auto& f : fx) f();
+}
+
+void Pool::on_reap(const std::string& key, const std::weak_ptr<Slot>& weak, TimePoint since) {
+  std::shared_ptr<Instance> victim;
+  {
+    std::lock_guard lk(mu_);
+    auto slot = weak.lock();
+    auto it = groups_.find(key);
+    if (!slot || it == groups_.end()) return;
+    if (slot->state != SlotState::kIdle || slot->idle_since != since) return;
+    slot->state = SlotState::kDead;
+    ++it->second.counters.reclaimed;
+    remove_slot(it->second, slot);
+    victim = slot->instance;
+  }
+  victim->stop();
+}
+
+void Pool::remove_slot(Group& g, const std::shared_ptr<Slot>& slot) {
+  std::erase(g.slots, slot);
+}
+
+void Pool::retire_function(const std::string& function_name, const std::string& version) {
+  std::vector<std::shared_ptr<Instance>> victims;
+  {
+    std::lock_guard lk(mu_);
+    for (auto& [key, g] : groups_) {
+      if (g.spec.name != function_name || (!version.empty() && g.spec.version != version)) continue;
+      for (auto& slot : std::vector(g.slots)) {
+        slot->retired = true;
+        if (slot->state == SlotState::kIdle) {
+          slot->state = SlotState::kDead;
+          slot->reap_timer.cancel();
+          victims.push_back(slot->instance);
+          remove_slot(g, slot);
+        }
+      }
+      g.spec.revision.clear();  // the next invocation re-keys the group
+    }
+  }
+  for (auto& v : victims) v->stop();
+}
+
+void Pool::stop_all() {
+  std::vector<std::shared_ptr<Instance>> victims;
+  std::vector<Waiter> orphans;
+  {
+    std::lock_guard lk(mu_);
+    for (auto& [key, g] : groups_) {
+      for (auto& slot : g.slots) {
+        slot->reap_timer.cancel();
+        slot->retired = true;
+        victims.push_back(slot->instance);
+      }
+      for (auto& w : g.waiting) orphans.push_back(std::move(w));
+    }
+    groups_.clear();
+  }
+  for (auto& v : victims) v->stop();
+  for (auto& w : orphans) {
+    InvokeResult r;
+    r.status = InvokeResult::Status::kFunctionError;
+    r.payload = R"({"errorType":"Runtime.Unavailable","errorMessage":"Nimbus stopped the function's instances before this invocation ran"})";
+    w.done(std::move(r));
+  }
+}
+
+PoolStats Pool::stats(const std::string& key) const {
+  std::lock_guard lk(mu_);
+  auto it = groups_.find(key);
+  if (it == groups_.end()) return {};
+  PoolStats s = it->second.counters;
+  for (auto& slot : it->second.slots) {
+    ++s.instances;
+    if (slot->state == SlotState::kStarting) ++s.starting;
+    if (slot->state == SlotState::kIdle) ++s.idle;
+    if (slot->state == SlotState::kBusy) ++s.busy;
+  }
+  s.waiting = static_cast<int>(it->second.waiting.size());
+  return s;
+}
+
+PoolStats Pool::totals() const {
+  std::vector<std::string> keys;
+  {
+    std::lock_guard lk(mu_);
+    for (auto& [k, g] : groups_) keys.push_back(k);
+  }
+  PoolStats t;
+  for (auto& k : keys) {
+    auto s = stats(k);
+    t.instances += s.instances;
+    t.starting += s.starting;
+    t.idle += s.idle;
+    t.busy += s.busy;
+    t.waiting += s.waiting;
+    t.cold_starts += s.cold_starts;
+    t.warm_starts += s.warm_starts;
+    t.reclaimed += s.reclaimed;
+  }
+  return t;
+}
+
+}  // namespace nimbus::faas

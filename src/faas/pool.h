@@ -1,0 +1,122 @@
+// The instance pool and concurrency scheduler: admits invocations against the
+// reserved and account-wide concurrency limits, hands each to an idle instance
+// (warm path) or starts a new one (cold path), and reclaims idle instances after
+// the keep-alive policy's time.
+//
+// Concurrency (Nightcore's rule): decisions are made under one mutex; starting,
+// invoking and stopping instances happen after it is released.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "faas/function_spec.h"
+#include "faas/instance.h"
+#include "faas/invocation.h"
+#include "faas/keep_alive.h"
+
+namespace nimbus::faas {
+
+struct PoolOptions {
+  int account_concurrency = 1000;  // Lambda's default account limit
+};
+
+enum class Admission {
+  kAdmitted,
+  kFunctionLimit,  // the function's reserved concurrency is exhausted
+  kAccountLimit,   // the account's unreserved concurrency is exhausted
+};
+
+struct PoolStats {
+  int instances = 0, starting = 0, idle = 0, busy = 0, waiting = 0;
+  int64_t cold_starts = 0, warm_starts = 0, reclaimed = 0;
+};
+
+class Pool {
+ public:
+  Pool(InstanceFactory& factory, Clock& clock, KeepAlivePolicy& keep_alive, PoolOptions options);
+  ~Pool();
+
+  // Admits and runs one invocation; `done` is called exactly once unless the
+  // answer is not kAdmitted (then it is never called). `reserved` is the
+  // function's reserved concurrency, if any.
+  Admission invoke(const FunctionSpec& spec, std::optional<int> reserved, Invocation inv,
+                   InvokeCallback done);
+
+  // Sum of all functions' reserved concurrency: the unreserved share is the
+  // account limit minus this.
+  void set_reserved_total(int total);
+  int account_concurrency() const { return options_.account_concurrency; }
+
+  // Stops every idle instance of the function (one version, or all when
+  // `version` is empty) and retires the busy ones when they finish: used on
+  // update and delete, so that new invocations see the change.
+  void retire_function(const std::string& function_name, const std::string& version = {});
+  // Stops everything (shutdown, reset).
+  void stop_all();
+
+  PoolStats stats(const std::string& pool_key) const;
+  PoolStats totals() const;
+
+ private:
+  enum class SlotState { kStarting, kIdle, kBusy, kDead };
+  struct Slot {
+    std::shared_ptr<Instance> instance;
+    SlotState state = SlotState::kStarting;
+    std::string revision;
+    bool retired = false;
+    bool used = false;  // has served an invocation (the first one is the cold one)
+    TimePoint idle_since{};
+    TimerHandle reap_timer;
+  };
+  struct Waiter {
+    Invocation inv;
+    InvokeCallback done;
+  };
+  struct Group {
+    FunctionSpec spec;
+    std::vector<std::shared_ptr<Slot>> slots;
+    std::deque<Waiter> waiting;
+    int starting = 0;
+    PoolStats counters;
+  };
+  // Work decided under the lock and carried out after it is released.
+  using Effects = std::vector<std::function<void()>>;
+
+  void on_ready(const std::string& key, const std::shared_ptr<Slot>& slot, bool ok,
+                std::string init_error);
+  void on_done(const std::string& key, const std::shared_ptr<Slot>& slot);
+  void on_death(const std::string& key, const std::shared_ptr<Slot>& slot);
+  void on_reap(const std::string& key, const std::weak_ptr<Slot>& slot, TimePoint idle_since);
+  // Gives the slot the next waiter or parks it idle. Requires mu_.
+  void dispatch_or_park(const std::string& key, Group& g, const std::shared_ptr<Slot>& slot,
+                        Effects& fx);
+  // Starts instances while fewer are starting than invocations wait. Requires mu_.
+  void start_needed(const std::string& key, Group& g, Effects& fx);
+  void remove_slot(Group& g, const std::shared_ptr<Slot>& slot);
+  InvokeCallback release_on_done(const std::string& function_name, bool reserved,
+                                 InvokeCallback done);
+
+  InstanceFactory& factory_;
+  Clock& clock_;
+  KeepAlivePolicy& keep_alive_;
+  PoolOptions options_;
+
+  mutable std::mutex mu_;
+  std::map<std::string, Group> groups_;                  // by pool key
+  std::map<std::string, int, std::less<>> in_flight_;   // by function name
+  int unreserved_in_flight_ = 0;
+  int reserved_total_ = 0;
+  bool stopped_ = false;
+  // Outlives callbacks that instances hold: they check it before touching the pool.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace nimbus::faas

@@ -1,0 +1,582 @@
+#include "faas/process_instance.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/json.hpp>
+#include <cmath>
+#include <mutex>
+#include <spdlog/spdlog.h>
+
+#include "base/ids.h"
+#include "http/server.h"
+
+namespace nimbus::faas {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+constexpr size_t kMaxResponseBytes = 6 * 1024 * 1024;
+constexpr size_t kLogTailBytes = 4096;
+constexpr std::string_view kApiPrefix = "/2018-06-01/runtime/";
+
+std::string lambda_error(std::string_view type, std::string_view message) {
+  json::object o;
+  o["errorType"] = type;
+  o["errorMessage"] = message;
+  return json::serialize(o);
+}
+
+double ms(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+std::string fmt2(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f", v);
+  return buf;
+}
+
+class ProcessInstance final : public Instance, public std::enable_shared_from_this<ProcessInstance> {
+ public:
+  ProcessInstance(asio::io_context& io, Clock& clock, Launcher& launcher, LogSink& logs,
+                  const InstanceEnvironment& env, FunctionSpec spec)
+      : io_(io), clock_(clock), launcher_(launcher), logs_(logs), env_(env),
+        spec_(std::move(spec)), id_(random_hex(16)), pipe_(io), exit_watch_(io) {
+    log_group_ = "/aws/lambda/" + spec_.name;
+    log_stream_ = new_log_stream_name(clock_.wall_ms(), spec_.version);
+  }
+
+  ~ProcessInstance() override { process_.reset(); }
+
+  const std::string& id() const override { return id_; }
+
+  void start(ReadyCallback on_ready, DeathCallback on_death) override {
+    on_ready_ = std::move(on_ready);
+    on_death_ = std::move(on_death);
+    started_at_ = clock_.now();
+    if (auto err = launch(); !err.empty()) {
+      state_ = State::kDead;
+      auto ready = std::exchange(on_ready_, nullptr);
+      ready(false, lambda_error("Runtime.Unavailable", err));
+      return;
+    }
+    std::weak_ptr<ProcessInstance> weak = weak_from_this();
+    init_timer_ = clock_.call_after(std::chrono::seconds(env_.init_timeout_seconds), [weak] {
+      if (auto self = weak.lock()) self->on_init_timeout();
+    });
+  }
+
+  void invoke(Invocation inv, InvokeCallback done) override {
+    http::Reply deliver;
+    {
+      std::lock_guard lk(mu_);
+      if (state_ != State::kIdle) {
+        // A broken invariant fails this call, never the process.
+        InvokeResult r;
+        r.status = InvokeResult::Status::kFunctionError;
+        r.payload = lambda_error("Runtime.Unavailable", "instance is not idle");
+        done(std::move(r));
+        return;
+      }
+      state_ = State::kBusy;
+      current_ = std::move(inv);
+      current_done_ = std::move(done);
+      tail_.clear();
+      timed_out_ = false;
+      append_platform_line("START RequestId: " + current_->request_id +
+                           " Version: " + spec_.version);
+      if (waiting_next_) deliver = std::exchange(waiting_next_, nullptr);
+    }
+    std::weak_ptr<ProcessInstance> weak = weak_from_this();
+    timeout_timer_ = clock_.call_after(std::chrono::seconds(spec_.timeout_seconds), [weak] {
+      if (auto self = weak.lock()) self->on_timeout();
+    });
+    if (deliver) send_event(std::move(deliver));
+  }
+
+  void stop() override {
+    {
+      std::lock_guard lk(mu_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    if (process_) process_->kill();
+    if (server_) server_->stop();
+  }
+
+ private:
+  enum class State { kStarting, kIdle, kBusy, kDead };
+
+  std::string launch() {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return "pipe: " + std::string(std::strerror(errno));
+    int read_end = fds[0], write_end = fds[1];
+    ::fcntl(read_end, F_SETFL, O_NONBLOCK);
+    pipe_.assign(read_end);
+
+    std::weak_ptr<ProcessInstance> weak = weak_from_this();
+    server_ = std::make_unique<http::Server>(
+        io_, http::ServerOptions{"127.0.0.1", 0, kMaxResponseBytes + 1024 * 1024, 3600},
+        [weak](http::Request req, http::Reply reply) {
+          if (auto self = weak.lock())
+            self->on_runtime_api(std::move(req), std::move(reply));
+          else
+            reply(http::Response::json(410, R"({"errorMessage":"instance gone"})"));
+        });
+    auto port = server_->listen();
+    if (!port) {
+      ::close(write_end);
+      return port.error().message;
+    }
+
+    LaunchRequest req;
+    req.function = &spec_;
+    req.instance_id = id_;
+    req.output_fd = write_end;
+    req.env = environment(port.value());
+    auto proc = launcher_.launch(req);
+    ::close(write_end);
+    if (!proc) return proc.error().message;
+    process_ = std::move(proc.value());
+    exit_watch_.assign(::dup(process_->exit_fd()));
+    watch_output();
+    exit_watch_.async_wait(asio::posix::stream_descriptor::wait_read,
+                           [weak](const boost::system::error_code&) {
+                             if (auto self = weak.lock()) self->on_exit();
+                           });
+    return {};
+  }
+
+  std::vector<std::string> environment(uint16_t api_port) const {
+    std::vector<std::string> env;
+    auto add = [&env](std::string_view k, std::string_view v) {
+      env.push_back(std::string(k) + "=" + std::string(v));
+    };
+    // The function's own variables first; Lambda's reserved ones override them.
+    for (const auto& [k, v] : spec_.environment) add(k, v);
+    add("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:" + std::to_string(api_port));
+    add("AWS_LAMBDA_FUNCTION_NAME", spec_.name);
+    add("AWS_LAMBDA_FUNCTION_VERSION", spec_.version);
+    add("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", std::to_string(spec_.memory_mb));
+    add("AWS_LAMBDA_LOG_GROUP_NAME", log_group_);
+    add("AWS_LAMBDA_LOG_STREAM_NAME", log_stream_);
+    add("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand");
+    add("AWS_REGION", spec_.region);
+    add("AWS_DEFAULT_REGION", spec_.region);
+    add("_HANDLER", spec_.handler);
+    add("TZ", ":UTC");
+    add("LANG", "en_US.UTF-8");
+    add("PATH", "/usr/local/bin:/usr/bin:/bin:/opt/bin");
+    add("HOME", "/tmp");
+    add("AWS_ACCESS_KEY_ID", env_.access_key_id);
+    add("AWS_SECRET_ACCESS_KEY", env_.secret_access_key);
+    if (!env_.session_token.empty()) add("AWS_SESSION_TOKEN", env_.session_token);
+    add("NIMBUS_ENDPOINT_URL", env_.endpoint_url);
+    add("AWS_ENDPOINT_URL", env_.endpoint_url);
+    return env;
+  }
+
+  // ---- output: read on readiness under the lock so lines keep their order ----
+
+  void watch_output() {
+    std::weak_ptr<ProcessInstance> weak = weak_from_this();
+    pipe_.async_wait(asio::posix::stream_descriptor::wait_read,
+                     [weak](const boost::system::error_code& ec) {
+                       auto self = weak.lock();
+                       if (!self || ec) return;
+                       bool open;
+                       {
+                         std::lock_guard lk(self->mu_);
+                         open = self->drain_output_locked();
+                       }
+                       self->flush_logs();
+                       if (open) self->watch_output();
+                     });
+  }
+
+  // Reads whatever the pipe holds; returns false at end of file. Requires mu_.
+  bool drain_output_locked() {
+    if (!pipe_.is_open()) return false;
+    char buf[16384];
+    for (;;) {
+      ssize_t n = ::read(pipe_.native_handle(), buf, sizeof buf);
+      if (n > 0) {
+        partial_.append(buf, static_cast<size_t>(n));
+        size_t pos;
+        while ((pos = partial_.find('\n')) != std::string::npos) {
+          append_function_line(partial_.substr(0, pos));
+          partial_.erase(0, pos + 1);
+        }
+        if (partial_.size() > 256 * 1024) {  // a line without end: cut it as CloudWatch does
+          append_function_line(std::exchange(partial_, {}));
+        }
+        continue;
+      }
+      if (n == 0) {
+        if (!partial_.empty()) append_function_line(std::exchange(partial_, {}));
+        return false;
+      }
+      return errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK;
+    }
+  }
+
+  void append_function_line(std::string line) {
+    if (current_) {
+      tail_ += line;
+      tail_ += '\n';
+    }
+    pending_logs_.push_back(LogEvent{clock_.wall_ms(), std::move(line)});
+  }
+
+  void append_platform_line(std::string line) {
+    if (current_) {
+      tail_ += line;
+      tail_ += '\n';
+    }
+    pending_logs_.push_back(LogEvent{clock_.wall_ms(), std::move(line)});
+  }
+
+  void flush_logs() {
+    std::vector<LogEvent> batch;
+    {
+      std::lock_guard lk(mu_);
+      batch.swap(pending_logs_);
+    }
+    if (!batch.empty()) logs_.append(log_group_, log_stream_, batch);
+  }
+
+  // ---- the Runtime API ----
+
+  void on_runtime_api(http::Request req, http::Reply reply) {
+    std::string_view path = req.path;
+    if (!path.starts_with(kApiPrefix)) {
+      reply(http::Response::json(404, R"({"errorMessage":"not found","errorType":"InvalidRequest"})"));
+      return;
+    }
+    path.remove_prefix(kApiPrefix.size());
+    if (path == "invocation/next" && req.method == "GET") return on_next(std::move(reply));
+    if (path == "init/error" && req.method == "POST")
+      return on_init_error(std::move(req), std::move(reply));
+    if (path.starts_with("invocation/") && req.method == "POST") {
+      path.remove_prefix(std::string_view("invocation/").size());
+      auto slash = path.find('/');
+      if (slash != std::string_view::npos) {
+        std::string id(path.substr(0, slash));
+        auto what = path.substr(slash + 1);
+        if (what == "response") return on_result(id, false, std::move(req), std::move(reply));
+        if (what == "error") return on_result(id, true, std::move(req), std::move(reply));
+      }
+    }
+    reply(http::Response::json(404, R"({"errorMessage":"unknown Runtime API path","errorType":"InvalidRequest"})"));
+  }
+
+  void on_next(http::Reply reply) {
+    ReadyCallback ready;
+    bool deliver = false;
+    {
+      std::lock_guard lk(mu_);
+      if (state_ == State::kStarting) {
+        // The first poll for work means init is over: the instance is warm.
+        state_ = State::kIdle;
+        init_duration_ = clock_.now() - started_at_;
+        init_timer_.cancel();
+        ready = std::exchange(on_ready_, nullptr);
+      }
+      if (state_ == State::kBusy && current_ && !delivered_) {
+        deliver = true;
+      } else {
+        waiting_next_ = std::move(reply);
+      }
+    }
+    if (deliver) send_event(std::move(reply));
+    if (ready) ready(true, {});
+  }
+
+  void send_event(http::Reply reply) {
+    http::Response r;
+    {
+      std::lock_guard lk(mu_);
+      if (!current_) {
+        waiting_next_ = std::move(reply);
+        return;
+      }
+      delivered_ = true;
+      delivered_at_ = clock_.now();
+      const Invocation& inv = *current_;
+      int64_t deadline =
+          clock_.wall_ms() + static_cast<int64_t>(spec_.timeout_seconds) * 1000;
+      r.status = 200;
+      r.headers.set("Content-Type", "application/json");
+      r.headers.set("Lambda-Runtime-Aws-Request-Id", inv.request_id);
+      r.headers.set("Lambda-Runtime-Deadline-Ms", std::to_string(deadline));
+      r.headers.set("Lambda-Runtime-Invoked-Function-Arn",
+                    inv.invoked_arn.empty() ? spec_.arn : inv.invoked_arn);
+      r.headers.set("Lambda-Runtime-Trace-Id",
+                    inv.trace_id.empty() ? "Root=1-" + random_hex(4) + "-" + random_hex(12) +
+                                               ";Sampled=0"
+                                         : inv.trace_id);
+      if (!inv.client_context.empty()) {
+        std::string decoded;
+        r.headers.set("Lambda-Runtime-Client-Context",
+                      base64_decode(inv.client_context, decoded) ? decoded : inv.client_context);
+      }
+      if (!inv.cognito_identity.empty())
+        r.headers.set("Lambda-Runtime-Cognito-Identity", inv.cognito_identity);
+      r.body = inv.payload;
+    }
+    reply(std::move(r));
+  }
+
+  void on_result(const std::string& id, bool is_error, http::Request req, http::Reply reply) {
+    if (!is_error && req.body.size() > kMaxResponseBytes) {
+      reply(http::Response::json(413, lambda_error("RequestEntityTooLarge", "response too large")));
+      finish(id, true,
+             lambda_error("Function.ResponseSizeTooLarge",
+                          "Response payload size exceeded maximum allowed payload size (" +
+                              std::to_string(kMaxResponseBytes) + " bytes)."));
+      return;
+    }
+    bool known;
+    {
+      std::lock_guard lk(mu_);
+      known = current_ && current_->request_id == id && delivered_;
+    }
+    if (!known) {
+      reply(http::Response::json(
+          400, lambda_error("InvalidRequestID", "Invalid request ID: " + id)));
+      return;
+    }
+    reply(http::Response::json(202, R"({"status":"OK"})"));
+    std::string body = std::move(req.body);
+    if (is_error && body.empty())
+      body = lambda_error(req.headers.get_or("Lambda-Runtime-Function-Error-Type", "Unhandled"),
+                          "");
+    finish(id, is_error, std::move(body));
+  }
+
+  // Completes the current invocation (once) and returns the instance to idle.
+  void finish(const std::string& id, bool is_error, std::string payload, bool dying = false) {
+    InvokeCallback done;
+    InvokeResult result;
+    {
+      std::lock_guard lk(mu_);
+      if (!current_ || current_->request_id != id || !current_done_) return;
+      // The runtime flushed its output before answering: take it now so the
+      // invocation's lines precede END and appear in the log tail.
+      drain_output_locked();
+      Duration duration = delivered_ ? clock_.now() - delivered_at_ : Duration::zero();
+      append_platform_line("END RequestId: " + id);
+      std::optional<Duration> init;
+      if (!reported_init_) {
+        init = init_duration_;
+        reported_init_ = true;
+      }
+      append_platform_line(report_line(id, duration, spec_.memory_mb,
+                                       process_ ? process_->peak_memory_bytes() : 0, init));
+      result.status = is_error ? InvokeResult::Status::kFunctionError : InvokeResult::Status::kOk;
+      result.payload = std::move(payload);
+      result.executed_version = spec_.version;
+      if (current_->want_log_tail)
+        result.log_tail = tail_.size() > kLogTailBytes ? tail_.substr(tail_.size() - kLogTailBytes)
+                                                       : tail_;
+      done = std::exchange(current_done_, nullptr);
+      current_.reset();
+      delivered_ = false;
+      if (!dying && state_ == State::kBusy) state_ = State::kIdle;
+    }
+    timeout_timer_.cancel();
+    flush_logs();
+    done(std::move(result));
+  }
+
+  void on_init_error(http::Request req, http::Reply reply) {
+    reply(http::Response::json(202, R"({"status":"OK"})"));
+    ReadyCallback ready;
+    {
+      std::lock_guard lk(mu_);
+      if (state_ != State::kStarting) return;
+      state_ = State::kDead;
+      ready = std::exchange(on_ready_, nullptr);
+      init_error_ = req.body.empty() ? lambda_error("Runtime.Unknown", "init failed") : req.body;
+      drain_output_locked();
+    }
+    flush_logs();
+    if (process_) process_->kill();
+    if (ready) ready(false, init_error_);
+  }
+
+  void on_init_timeout() {
+    ReadyCallback ready;
+    {
+      std::lock_guard lk(mu_);
+      if (state_ != State::kStarting) return;
+      state_ = State::kDead;
+      ready = std::exchange(on_ready_, nullptr);
+      append_platform_line("INIT_REPORT Init Duration: " +
+                           fmt2(ms(clock_.now() - started_at_)) + " ms\tPhase: init\tStatus: timeout");
+    }
+    flush_logs();
+    if (process_) process_->kill();
+    if (ready)
+      ready(false, lambda_error("Runtime.InitTimeout",
+                                "Init phase did not complete within " +
+                                    std::to_string(env_.init_timeout_seconds) + " seconds"));
+  }
+
+  void on_timeout() {
+    std::string id;
+    {
+      std::lock_guard lk(mu_);
+      if (state_ != State::kBusy || !current_) return;
+      id = current_->request_id;
+      timed_out_ = true;
+      drain_output_locked();
+      std::string secs = format_seconds(std::chrono::seconds(spec_.timeout_seconds));
+      append_platform_line(iso_now() + " " + id + " Task timed out after " + secs + " seconds");
+    }
+    // The instance is killed at the deadline; the next call gets a fresh one.
+    if (process_) process_->kill();
+    finish(id, true,
+           lambda_error("Sandbox.Timedout",
+                        "RequestId: " + id + " Error: Task timed out after " +
+                            format_seconds(std::chrono::seconds(spec_.timeout_seconds)) +
+                            " seconds"),
+           /*dying=*/true);
+  }
+
+  void on_exit() {
+    int status = 0;
+    if (process_)
+      if (auto s = process_->try_reap()) status = *s;
+    std::string how = WIFSIGNALED(status)
+                          ? "signal: " + std::string(signal_name(WTERMSIG(status)))
+                          : "exit status " + std::to_string(WEXITSTATUS(status));
+    bool oom = process_ && process_->oom_killed();
+    ReadyCallback ready;
+    std::string current_id;
+    {
+      std::lock_guard lk(mu_);
+      drain_output_locked();
+      if (state_ == State::kStarting) ready = std::exchange(on_ready_, nullptr);
+      if (state_ == State::kBusy && current_) current_id = current_->request_id;
+      state_ = State::kDead;
+      if (!current_id.empty() && !timed_out_)
+        append_platform_line("RequestId: " + current_id + " Error: Runtime exited with error: " +
+                             how + (oom ? "\nRuntime.ExitError" : ""));
+    }
+    flush_logs();
+    init_timer_.cancel();
+    if (ready)
+      ready(false, lambda_error("Runtime.ExitError",
+                                "RequestId: (init) Error: Runtime exited with error: " + how));
+    if (!current_id.empty())
+      finish(current_id, true,
+             lambda_error("Runtime.ExitError",
+                          "RequestId: " + current_id + " Error: Runtime exited with error: " + how),
+             /*dying=*/true);
+    if (server_) server_->stop();
+    boost::system::error_code ec;
+    pipe_.close(ec);
+    if (auto death = std::exchange(on_death_, nullptr)) death();
+  }
+
+  static const char* signal_name(int sig) {
+    switch (sig) {
+      case SIGKILL: return "killed";
+      case SIGSEGV: return "segmentation fault";
+      case SIGABRT: return "aborted";
+      case SIGTERM: return "terminated";
+      default: return strsignal(sig);
+    }
+  }
+
+  std::string iso_now() const {
+    int64_t ms = clock_.wall_ms();
+    std::time_t t = ms / 1000;
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[40];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    char out[48];
+    std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
+    return out;
+  }
+
+  asio::io_context& io_;
+  Clock& clock_;
+  Launcher& launcher_;
+  LogSink& logs_;
+  const InstanceEnvironment env_;
+  const FunctionSpec spec_;
+  const std::string id_;
+  std::string log_group_, log_stream_;
+
+  std::unique_ptr<http::Server> server_;
+  std::unique_ptr<Process> process_;
+  asio::posix::stream_descriptor pipe_;
+  asio::posix::stream_descriptor exit_watch_;
+  TimerHandle init_timer_, timeout_timer_;
+  ReadyCallback on_ready_;
+  DeathCallback on_death_;
+
+  std::mutex mu_;
+  State state_ = State::kStarting;
+  bool stopping_ = false;
+  TimePoint started_at_{};
+  Duration init_duration_{};
+  bool reported_init_ = false;
+  std::string init_error_;
+  std::optional<Invocation> current_;
+  InvokeCallback current_done_;
+  bool delivered_ = false;
+  bool timed_out_ = false;
+  TimePoint delivered_at_{};
+  http::Reply waiting_next_;
+  std::string partial_;
+  std::string tail_;
+  std::vector<LogEvent> pending_logs_;
+};
+
+}  // namespace
+
+ProcessInstanceFactory::ProcessInstanceFactory(asio::io_context& io, Clock& clock,
+                                               Launcher& launcher, LogSink& logs,
+                                               InstanceEnvironment env)
+    : io_(io), clock_(clock), launcher_(launcher), logs_(logs), env_(std::move(env)) {}
+
+std::shared_ptr<Instance> ProcessInstanceFactory::create(const FunctionSpec& spec) {
+  return std::make_shared<ProcessInstance>(io_, clock_, launcher_, logs_, env_, spec);
+}
+
+std::string new_log_stream_name(int64_t wall_ms, std::string_view version) {
+  std::time_t t = wall_ms / 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y/%m/%d", &tm);
+  return std::string(buf) + "/[" + std::string(version) + "]" + random_hex(16);
+}
+
+std::string format_seconds(Duration d) {
+  return fmt2(std::chrono::duration<double>(d).count());
+}
+
+std::string report_line(std::string_view request_id, Duration duration, int memory_mb,
+                        uint64_t max_memory_bytes, std::optional<Duration> init_duration) {
+  double d = ms(duration);
+  auto billed = static_cast<int64_t>(std::ceil(d));
+  if (billed < 1) billed = 1;
+  uint64_t used_mb = (max_memory_bytes + (1 << 20) - 1) >> 20;
+  std::string line = "REPORT RequestId: " + std::string(request_id) + "\tDuration: " + fmt2(d) +
+                     " ms\tBilled Duration: " + std::to_string(billed) +
+                     " ms\tMemory Size: " + std::to_string(memory_mb) +
+                     " MB\tMax Memory Used: " + std::to_string(used_mb) + " MB";
+  if (init_duration) line += "\tInit Duration: " + fmt2(ms(*init_duration)) + " ms";
+  return line;
+}
+
+}  // namespace nimbus::faas

@@ -1,0 +1,103 @@
+#include "faas/sandbox_launcher.h"
+
+#include <functional>
+
+#include "sandbox/sandbox.h"
+
+namespace nimbus::faas {
+
+namespace {
+
+std::string replace_all(std::string s, std::string_view from, std::string_view to) {
+  for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size()))
+    s.replace(p, from.size(), to);
+  return s;
+}
+
+// Adapts a sandbox instance to the launcher's Process, returning its uid to the
+// launcher when it goes away.
+class SandboxProcess final : public Process {
+ public:
+  SandboxProcess(std::unique_ptr<sandbox::Instance> inst, std::function<void()> on_release)
+      : inst_(std::move(inst)), on_release_(std::move(on_release)) {}
+  ~SandboxProcess() override {
+    inst_.reset();  // kills, reaps and removes the cgroup first
+    if (on_release_) on_release_();
+  }
+  int exit_fd() const override { return inst_->pidfd(); }
+  void kill() override { inst_->kill(); }
+  std::optional<int> try_reap() override { return inst_->try_reap(); }
+  uint64_t peak_memory_bytes() const override { return inst_->peak_memory_bytes(); }
+  bool oom_killed() const override { return inst_->oom_killed(); }
+
+ private:
+  std::unique_ptr<sandbox::Instance> inst_;
+  std::function<void()> on_release_;
+};
+
+}  // namespace
+
+SandboxLauncher::SandboxLauncher(SandboxLauncherOptions options) : options_(std::move(options)) {}
+
+uid_t SandboxLauncher::allocate_uid() {
+  std::lock_guard lk(mu_);
+  for (int i = 0; i < options_.uid_count; ++i) {
+    uid_t uid = options_.first_uid + (next_++ % options_.uid_count);
+    if (in_use_.insert(uid).second) return uid;
+  }
+  return 0;
+}
+
+void SandboxLauncher::release_uid(uid_t uid) {
+  std::lock_guard lk(mu_);
+  in_use_.erase(uid);
+}
+
+Result<std::unique_ptr<Process>> SandboxLauncher::launch(const LaunchRequest& req) {
+  const FunctionSpec& fn = *req.function;
+  auto cmd = runtime_command(fn.runtime, options_.paths);
+  if (!cmd) return fail(SysError{"unknown runtime " + fn.runtime});
+
+  sandbox::Spec spec;
+  spec.isolate = options_.isolate;
+  spec.code_dir = fn.code_dir;
+  spec.runtime_dir = options_.runtime_dir;
+  spec.memory_limit_bytes = static_cast<uint64_t>(fn.memory_mb) << 20;
+  spec.cpu_cores = fn.memory_mb / 1769.0;  // Lambda: one full vCPU at 1,769 MB
+  spec.tmp_size_bytes = static_cast<uint64_t>(fn.ephemeral_storage_mb) << 20;
+  spec.pids_max = 1024;  // Lambda's limit on processes and threads
+  spec.stdout_fd = req.output_fd;
+  spec.stderr_fd = req.output_fd;
+  spec.cgroup_name = req.instance_id;
+  spec.hostname = "nimbus-" + req.instance_id.substr(0, 8);
+
+  std::string task_root = spec.isolate ? "/var/task" : fn.code_dir;
+  std::string runtime_dir = spec.isolate ? "/var/runtime" : options_.runtime_dir;
+  for (auto& a : cmd->argv)
+    spec.argv.push_back(
+        replace_all(replace_all(a, "{runtime_dir}", runtime_dir), "{task_root}", task_root));
+  spec.cwd = spec.isolate ? "/var/task" : fn.code_dir;
+  spec.env = req.env;
+  spec.env.push_back("LAMBDA_TASK_ROOT=" + task_root);
+  spec.env.push_back("LAMBDA_RUNTIME_DIR=" + runtime_dir);
+  if (!cmd->execution_env.empty()) spec.env.push_back("AWS_EXECUTION_ENV=" + cmd->execution_env);
+
+  uid_t uid = 0;
+  if (spec.isolate) {
+    uid = allocate_uid();
+    if (uid == 0) return fail(SysError{"no free sandbox uid"});
+    spec.uid = uid;
+    spec.gid = uid;
+  }
+  auto inst = sandbox::spawn(spec);
+  if (!inst) {
+    if (uid) release_uid(uid);
+    return fail(inst.take_error());
+  }
+  std::function<void()> release;
+  if (uid) release = [this, uid] { release_uid(uid); };
+  return std::unique_ptr<Process>(
+      std::make_unique<SandboxProcess>(std::move(inst.value()), std::move(release)));
+}
+
+}  // namespace nimbus::faas

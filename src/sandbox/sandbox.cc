@@ -1,0 +1,945 @@
+#include "sandbox/sandbox.h"
+
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <set>
+
+#include "sandbox/cgroup.h"
+#include "sandbox/seccomp_filter.h"
+
+namespace nimbus::sandbox {
+
+namespace {
+
+// Host directories shared read-only with every instance. Debian-style merged
+// /usr makes most of these symlinks, which are replicated as symlinks.
+constexpr const char* kSystemPaths[] = {"/usr",   "/bin",   "/sbin", "/lib",
+                                        "/lib64", "/lib32", "/etc"};
+constexpr const char* kDevNodes[] = {"null", "zero", "full", "random", "urandom"};
+constexpr uint64_t kDevShmBytes = 64ull << 20;
+constexpr rlim_t kNofileLimit = 1024;  // Lambda's file-descriptor quota
+constexpr size_t kChildStackBytes = 256 << 10;
+
+// ---------------------------------------------------------------------------
+// What the parent prepares and the child executes.
+//
+// The child is created with CLONE_VM | CLONE_VFORK, like posix_spawn: it runs
+// on its own small stack inside the parent's address space while the calling
+// thread is suspended, until it execs or exits. That avoids copying the page
+// tables of a large Nimbus process (a fork of a multi-GB process costs
+// milliseconds and copy-on-write faults afterwards). The price is discipline:
+// between clone and exec the child only makes system calls on data prepared
+// here. It must not allocate (another thread may hold the malloc lock), must
+// not use glibc's set*id wrappers (they signal every thread of the *parent*),
+// and must not return from child_main.
+
+enum class Stage : int {
+  kJoinCgroup = 1,
+  kSetsid,
+  kCgroupNamespace,
+  kMountPrivate,
+  kMountRoot,
+  kMountOp,
+  kPivotRoot,
+  kRemountRoot,
+  kHostname,
+  kChdir,
+  kStdio,
+  kCloseFds,
+  kRlimit,
+  kCapabilities,
+  kCredentials,
+  kParentDeath,
+  kNoNewPrivs,
+  kLandlock,
+  kSeccomp,
+  kExec,
+};
+
+struct ChildReport {
+  int stage;
+  int index;
+  int err;
+};
+
+struct MountOp {
+  enum class Kind { kDir, kFile, kSymlink, kBind, kFs };
+  Kind kind = Kind::kDir;
+  std::string src;  // bind source, symlink target, or fs "device" name
+  std::string dst;  // absolute, under the new root's mount point
+  std::string fstype;
+  unsigned long flags = 0;  // kFs: mount(2) flags
+  std::string data;         // kFs: mount options
+  uint64_t attr = 0;        // kBind: MOUNT_ATTR_* applied to the whole bound tree
+};
+
+struct ChildArgs {
+  bool isolate = false;
+  const int* join_fds = nullptr;
+  size_t n_join_fds = 0;
+  const char* root = nullptr;  // mount point of the new root (host path)
+  const char* root_options = nullptr;
+  const MountOp* ops = nullptr;
+  size_t n_ops = 0;
+  const char* hostname = nullptr;
+  size_t hostname_len = 0;
+  const char* cwd = nullptr;
+  const char* exec_path = nullptr;
+  char* const* argv = nullptr;
+  char* const* envp = nullptr;
+  int stdio[3] = {-1, -1, -1};
+  int report_fd = -1;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  int last_cap = 63;
+  const sock_fprog* seccomp = nullptr;
+  int landlock_fd = -1;  // ruleset to enter, or -1
+  // Written by the child (shared memory), read after clone returns.
+  int64_t t_start = 0, t_joined = 0, t_mounted = 0, t_exec = 0;
+};
+
+// AddressSanitizer keeps per-thread state (shadow stack bounds, fake stacks)
+// that a CLONE_VM child corrupts, and then reports false errors in the child
+// and exits. Sanitizer builds copy the address space instead (the child's
+// timings are then not seen by the parent).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kShareAddressSpace = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kShareAddressSpace = false;
+#else
+constexpr bool kShareAddressSpace = true;
+#endif
+#else
+constexpr bool kShareAddressSpace = true;
+#endif
+
+int64_t now_ns() {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);  // vDSO: no syscall, safe in the child
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+[[noreturn]] void child_fail(const ChildArgs& a, Stage stage, int index = 0) {
+  ChildReport r{static_cast<int>(stage), index, errno};
+  (void)!::write(a.report_fd, &r, sizeof r);
+  ::_exit(127);
+}
+
+// Binds `op` and applies its attributes to every mount of the bound tree
+// (MS_REC brings submounts, e.g. Docker's /etc/hosts; a classic remount would
+// only make the top one read-only).
+bool child_bind(const MountOp& op) {
+  if (::mount(op.src.c_str(), op.dst.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+    return false;
+  }
+  if (op.attr == 0) return true;
+  mount_attr attr{};
+  attr.attr_set = op.attr;
+  if (::syscall(SYS_mount_setattr, AT_FDCWD, op.dst.c_str(), AT_RECURSIVE, &attr, sizeof attr) ==
+      0) {
+    return true;
+  }
+  if (errno != ENOSYS) return false;
+  // Before Linux 5.12: the top mount only.
+  unsigned long flags = MS_REMOUNT | MS_BIND;
+  if (op.attr & MOUNT_ATTR_RDONLY) flags |= MS_RDONLY;
+  if (op.attr & MOUNT_ATTR_NOSUID) flags |= MS_NOSUID;
+  if (op.attr & MOUNT_ATTR_NODEV) flags |= MS_NODEV;
+  if (op.attr & MOUNT_ATTR_NOEXEC) flags |= MS_NOEXEC;
+  return ::mount(nullptr, op.dst.c_str(), nullptr, flags, nullptr) == 0;
+}
+
+void child_build_root(ChildArgs& a) {
+  // Nothing we mount may propagate back to the host.
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    child_fail(a, Stage::kMountPrivate);
+  }
+  if (::mount("nimbus-root", a.root, "tmpfs", MS_NOSUID | MS_NODEV, a.root_options) != 0) {
+    child_fail(a, Stage::kMountRoot);
+  }
+  for (size_t i = 0; i < a.n_ops; ++i) {
+    const MountOp& op = a.ops[i];
+    bool ok = true;
+    switch (op.kind) {
+      case MountOp::Kind::kDir:
+        ok = ::mkdir(op.dst.c_str(), 0755) == 0 || errno == EEXIST;
+        break;
+      case MountOp::Kind::kFile: {
+        int fd = ::open(op.dst.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        ok = fd >= 0;
+        if (ok) ::close(fd);
+        break;
+      }
+      case MountOp::Kind::kSymlink:
+        ok = ::symlink(op.src.c_str(), op.dst.c_str()) == 0;
+        break;
+      case MountOp::Kind::kBind:
+        ok = child_bind(op);
+        break;
+      case MountOp::Kind::kFs:
+        ok = ::mount(op.src.c_str(), op.dst.c_str(), op.fstype.c_str(), op.flags,
+                     op.data.empty() ? nullptr : op.data.c_str()) == 0;
+        break;
+    }
+    if (!ok) child_fail(a, Stage::kMountOp, static_cast<int>(i));
+  }
+  // pivot_root(".", ".") stacks the old root on top of the new one; detaching
+  // it leaves the new root alone, with no path back to the host's tree.
+  if (::chdir(a.root) != 0 || ::syscall(SYS_pivot_root, ".", ".") != 0 ||
+      ::umount2(".", MNT_DETACH) != 0 || ::chdir("/") != 0) {
+    child_fail(a, Stage::kPivotRoot);
+  }
+  if (::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
+              nullptr) != 0) {
+    child_fail(a, Stage::kRemountRoot);
+  }
+  if (::sethostname(a.hostname, a.hostname_len) != 0) child_fail(a, Stage::kHostname);
+}
+
+int child_main(void* arg) {
+  ChildArgs& a = *static_cast<ChildArgs*>(arg);
+  a.t_start = now_ns();
+  // Join the cgroup first, so that everything after is charged and limited.
+  for (size_t i = 0; i < a.n_join_fds; ++i) {
+    if (::write(a.join_fds[i], "0", 1) != 1) child_fail(a, Stage::kJoinCgroup, static_cast<int>(i));
+  }
+  a.t_joined = now_ns();
+  // Own session and process group: no controlling terminal (^C in Nimbus's
+  // terminal must not reach functions), and killpg() reaches the whole tree.
+  if (::setsid() < 0) child_fail(a, Stage::kSetsid);
+  if (a.isolate) {
+    // Rooted at the instance's own group: /proc/self/cgroup shows "/", not
+    // the host's layout. EINVAL: kernel without cgroup namespaces; harmless.
+    if (::unshare(CLONE_NEWCGROUP) != 0 && errno != EINVAL) child_fail(a, Stage::kCgroupNamespace);
+    child_build_root(a);
+  }
+  a.t_mounted = now_ns();
+  if (::chdir(a.cwd) != 0) child_fail(a, Stage::kChdir);
+
+  // stdio: copy the sources above 2 first, so that no dup2 clobbers a source
+  // that is itself 0, 1 or 2.
+  int high[3];
+  for (int i = 0; i < 3; ++i) {
+    high[i] = ::fcntl(a.stdio[i], F_DUPFD_CLOEXEC, 3);
+    if (high[i] < 0) child_fail(a, Stage::kStdio, i);
+  }
+  for (int i = 0; i < 3; ++i) {
+    if (::dup2(high[i], i) != i) child_fail(a, Stage::kStdio, i);
+  }
+  // Every other fd is closed at exec, including the report pipe, whose
+  // closing tells the parent the exec happened.
+  if (::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) != 0) {
+    // Before Linux 5.11: close now, all but the report pipe.
+    if ((a.report_fd > 3 && ::syscall(SYS_close_range, 3u, a.report_fd - 1u, 0u) != 0) ||
+        ::syscall(SYS_close_range, a.report_fd + 1u, ~0u, 0u) != 0) {
+      child_fail(a, Stage::kCloseFds);
+    }
+  }
+
+  rlimit core{0, 0};
+  if (::setrlimit(RLIMIT_CORE, &core) != 0) child_fail(a, Stage::kRlimit, RLIMIT_CORE);
+  rlimit nofile;
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_max > kNofileLimit) {
+    nofile = {kNofileLimit, kNofileLimit};
+    if (::setrlimit(RLIMIT_NOFILE, &nofile) != 0) child_fail(a, Stage::kRlimit, RLIMIT_NOFILE);
+  }
+
+  if (a.isolate) {
+    // Empty the bounding set while still privileged, so that nothing exec'd
+    // later (even a file with capabilities) can regain any.
+    for (int cap = 0; cap <= a.last_cap; ++cap) {
+      if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) {
+        child_fail(a, Stage::kCapabilities, cap);
+      }
+    }
+    // Raw syscalls: glibc's wrappers would apply the change to every thread
+    // of the parent process, whose memory we share.
+    if (::syscall(SYS_setgroups, 0, nullptr) != 0) child_fail(a, Stage::kCredentials, 0);
+    if (::syscall(SYS_setresgid, a.gid, a.gid, a.gid) != 0) child_fail(a, Stage::kCredentials, 1);
+    // Leaving uid 0 for a non-zero uid clears the permitted, effective and
+    // ambient capability sets.
+    if (::syscall(SYS_setresuid, a.uid, a.uid, a.uid) != 0) child_fail(a, Stage::kCredentials, 2);
+  }
+  // After the uid change, which clears the parent-death signal.
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) child_fail(a, Stage::kParentDeath);
+  // Nimbus may have died before the line above took effect: then the report
+  // pipe has no reader left, and POLLERR says so.
+  pollfd pfd{a.report_fd, POLLOUT, 0};
+  if (::poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR)) ::_exit(127);
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_fail(a, Stage::kNoNewPrivs);
+  if (a.landlock_fd >= 0 && ::syscall(SYS_landlock_restrict_self, a.landlock_fd, 0u) != 0) {
+    child_fail(a, Stage::kLandlock);
+  }
+
+  // The parent blocked every signal around clone; start the program with
+  // default dispositions and an empty mask (exec keeps both).
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);  // EINVAL for KILL, STOP
+  sigset_t none;
+  ::sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+
+  // Last: from here on, only what the filter allows. execve is allowed.
+  if (a.seccomp && ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, a.seccomp) != 0) {
+    child_fail(a, Stage::kSeccomp);
+  }
+  a.t_exec = now_ns();
+  ::execve(a.exec_path, a.argv, a.envp);
+  child_fail(a, Stage::kExec);
+}
+
+// ---------------------------------------------------------------------------
+// Parent side.
+
+// The mount point of new roots. It is only ever mounted on inside instances'
+// private mount namespaces, so one empty directory serves every instance.
+const std::string& root_mount_point() {
+  static const std::string path = [] {
+    for (const char* p : {"/run/nimbus-sandbox-root", "/tmp/.nimbus-sandbox-root"}) {
+      if (::mkdir(p, 0700) == 0 || errno == EEXIST) return std::string(p);
+    }
+    return std::string("/run/nimbus-sandbox-root");  // spawn reports the mount failure
+  }();
+  return path;
+}
+
+struct SystemEntry {
+  std::string path;
+  std::string symlink_target;  // empty: a directory, bound
+};
+
+// The host's system directories, inspected once: they do not change while
+// Nimbus runs, and lstat/readlink per spawn would be wasted.
+const std::vector<SystemEntry>& system_entries() {
+  static const std::vector<SystemEntry> entries = [] {
+    std::vector<SystemEntry> out;
+    for (const char* p : kSystemPaths) {
+      struct stat st;
+      if (::lstat(p, &st) != 0) continue;
+      if (S_ISLNK(st.st_mode)) {
+        char buf[PATH_MAX];
+        ssize_t n = ::readlink(p, buf, sizeof buf - 1);
+        if (n <= 0) continue;
+        out.push_back({p, std::string(buf, static_cast<size_t>(n))});
+      } else if (S_ISDIR(st.st_mode)) {
+        out.push_back({p, ""});
+      }
+    }
+    return out;
+  }();
+  return entries;
+}
+
+// Landlock scoping (Linux 6.12, ABI 6): the instance may not connect to
+// abstract unix sockets created outside it. They live in the network
+// namespace, which instances share with the host, and file permissions do not
+// guard them (containerd-shim's CVE-2020-15257 was exactly this). The system
+// headers predate the `scoped` field, hence the local definitions.
+struct LandlockRulesetAttr {
+  uint64_t handled_access_fs;
+  uint64_t handled_access_net;
+  uint64_t scoped;
+};
+constexpr uint64_t kLandlockScopeAbstractUnixSocket = 1ull << 0;
+constexpr uint64_t kLandlockScopeSignal = 1ull << 1;
+constexpr uint32_t kLandlockCreateRulesetVersion = 1u << 0;
+
+// The ruleset, created once and kept open (O_CLOEXEC) for the life of the
+// process; -1 when the kernel lacks Landlock or scoping (best effort).
+int landlock_ruleset() {
+  static const int fd = [] {
+    long abi = ::syscall(SYS_landlock_create_ruleset, nullptr, 0, kLandlockCreateRulesetVersion);
+    if (abi < 6) return -1;
+    LandlockRulesetAttr attr{0, 0, kLandlockScopeAbstractUnixSocket | kLandlockScopeSignal};
+    return static_cast<int>(::syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0u));
+  }();
+  return fd;
+}
+
+int last_capability() {
+  static const int last = [] {
+    int fd = ::open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 63;  // PR_CAPBSET_DROP returns EINVAL past the last one
+    char buf[16] = {};
+    ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    return n > 0 ? std::atoi(buf) : 63;
+  }();
+  return last;
+}
+
+// Absolute, normalized enough: no "..", no empty components.
+bool valid_sandbox_path(std::string_view p) {
+  if (p.empty() || p[0] != '/') return false;
+  size_t start = 1;
+  while (start <= p.size()) {
+    size_t end = p.find('/', start);
+    if (end == std::string_view::npos) end = p.size();
+    std::string_view part = p.substr(start, end - start);
+    if (part == ".." || part == ".") return false;
+    if (part.empty() && end != p.size()) return false;
+    start = end + 1;
+  }
+  return true;
+}
+
+// The mount plan of one instance, as paths under the root mount point.
+class RootPlan {
+ public:
+  explicit RootPlan(std::string root) : root_(std::move(root)) {}
+
+  void dir(std::string_view path) {  // mkdir -p
+    for (size_t pos = 1; pos <= path.size(); ++pos) {
+      if (pos == path.size() || path[pos] == '/') {
+        std::string prefix(path.substr(0, pos));
+        if (prefix.size() > 1 && made_.insert(prefix).second) add(MountOp::Kind::kDir, "", prefix);
+      }
+    }
+  }
+  void symlink(std::string_view target, std::string_view path) {
+    made_.insert(std::string(path));
+    add(MountOp::Kind::kSymlink, target, path);
+  }
+  Status bind(std::string_view source, std::string_view path, uint64_t attr) {
+    struct stat st;
+    if (::stat(std::string(source).c_str(), &st) != 0) {
+      return fail(sys_error("bind source " + std::string(source) + " for " + std::string(path)));
+    }
+    size_t slash = path.rfind('/');
+    dir(path.substr(0, slash == 0 ? 1 : slash));
+    if (S_ISDIR(st.st_mode)) {
+      dir(path);
+    } else {
+      add(MountOp::Kind::kFile, "", path);
+    }
+    MountOp& op = add(MountOp::Kind::kBind, source, path);
+    op.attr = attr;
+    return {};
+  }
+  void fs(std::string_view fstype, std::string_view path, unsigned long flags, std::string data) {
+    dir(path);
+    MountOp& op = add(MountOp::Kind::kFs, fstype, path);
+    op.fstype = std::string(fstype);
+    op.flags = flags;
+    op.data = std::move(data);
+  }
+  std::vector<MountOp>& ops() { return ops_; }
+  const std::string& root() const { return root_; }
+
+ private:
+  MountOp& add(MountOp::Kind kind, std::string_view src, std::string_view path) {
+    MountOp& op = ops_.emplace_back();
+    op.kind = kind;
+    op.src = std::string(src);
+    op.dst = root_ + std::string(path);
+    return op;
+  }
+
+  std::string root_;
+  std::set<std::string> made_;
+  std::vector<MountOp> ops_;
+};
+
+Result<std::vector<MountOp>> plan_root(const Spec& spec) {
+  RootPlan plan(root_mount_point());
+  constexpr uint64_t kReadOnly = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+  constexpr uint64_t kWritable = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+  for (const SystemEntry& e : system_entries()) {
+    if (!e.symlink_target.empty()) {
+      plan.symlink(e.symlink_target, e.path);
+    } else if (auto st = plan.bind(e.path, e.path, kReadOnly); !st) {
+      return fail(st.take_error());
+    }
+  }
+  for (auto [source, target] :
+       {std::pair{&spec.code_dir, "/var/task"}, std::pair{&spec.runtime_dir, "/var/runtime"}}) {
+    if (source->empty()) {
+      plan.dir(target);
+    } else if (auto st = plan.bind(*source, target, kReadOnly); !st) {
+      return fail(st.take_error());
+    }
+  }
+  plan.fs("tmpfs", "/tmp", MS_NOSUID | MS_NODEV,
+          "size=" + std::to_string(spec.tmp_size_bytes) + ",mode=1777");
+  plan.fs("tmpfs", "/dev", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,nr_inodes=64,mode=0755");
+  for (const char* node : kDevNodes) {
+    // Device nodes need dev; the bind is one file, nothing below it.
+    if (auto st = plan.bind(std::string("/dev/") + node, std::string("/dev/") + node,
+                            MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+        !st) {
+      return fail(st.take_error());
+    }
+  }
+  plan.fs("tmpfs", "/dev/shm", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+          "size=" + std::to_string(kDevShmBytes) + ",mode=1777");
+  plan.symlink("/proc/self/fd", "/dev/fd");
+  plan.symlink("/proc/self/fd/0", "/dev/stdin");
+  plan.symlink("/proc/self/fd/1", "/dev/stdout");
+  plan.symlink("/proc/self/fd/2", "/dev/stderr");
+  // Mounted by the child, which is PID 1 of the new namespace: this /proc
+  // lists the instance's processes only.
+  plan.fs("proc", "/proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "");
+  for (const BindMount& m : spec.extra_mounts) {
+    if (!valid_sandbox_path(m.target) || m.target == "/") {
+      return fail(SysError{"invalid mount target '" + m.target + "'", EINVAL});
+    }
+    if (auto st = plan.bind(m.source, m.target, m.read_only ? kReadOnly : kWritable); !st) {
+      return fail(st.take_error());
+    }
+  }
+  return std::move(plan.ops());
+}
+
+std::string describe_failure(const ChildReport& r, const ChildArgs& a,
+                             const std::vector<MountOp>& ops, const Cgroup* cgroup) {
+  auto under_root = [&](const std::string& p) {
+    return p.size() > std::strlen(a.root) ? p.substr(std::strlen(a.root)) : p;
+  };
+  std::string what;
+  switch (static_cast<Stage>(r.stage)) {
+    case Stage::kJoinCgroup: {
+      auto dirs = cgroup ? cgroup->dirs() : std::vector<std::string>{};
+      what = "join cgroup " + (r.index < static_cast<int>(dirs.size()) ? dirs[r.index] : "");
+      break;
+    }
+    case Stage::kSetsid:
+      what = "setsid";
+      break;
+    case Stage::kCgroupNamespace:
+      what = "unshare cgroup namespace";
+      break;
+    case Stage::kMountPrivate:
+      what = "make mounts private";
+      break;
+    case Stage::kMountRoot:
+      what = std::string("mount root tmpfs at ") + a.root;
+      break;
+    case Stage::kMountOp: {
+      if (r.index < 0 || r.index >= static_cast<int>(ops.size())) {
+        what = "mount";
+        break;
+      }
+      const MountOp& op = ops[static_cast<size_t>(r.index)];
+      std::string dst = under_root(op.dst);
+      switch (op.kind) {
+        case MountOp::Kind::kDir:
+          what = "mkdir " + dst;
+          break;
+        case MountOp::Kind::kFile:
+          what = "create mount point " + dst;
+          break;
+        case MountOp::Kind::kSymlink:
+          what = "symlink " + dst + " -> " + op.src;
+          break;
+        case MountOp::Kind::kBind:
+          what = "bind " + op.src + " at " + dst;
+          break;
+        case MountOp::Kind::kFs:
+          what = "mount " + op.fstype + " at " + dst;
+          break;
+      }
+      break;
+    }
+    case Stage::kPivotRoot:
+      what = "pivot_root";
+      break;
+    case Stage::kRemountRoot:
+      what = "remount root read-only";
+      break;
+    case Stage::kHostname:
+      what = "sethostname";
+      break;
+    case Stage::kChdir:
+      what = std::string("chdir ") + a.cwd;
+      break;
+    case Stage::kStdio:
+      what = "set up stdio fd " + std::to_string(r.index);
+      break;
+    case Stage::kCloseFds:
+      what = "close inherited fds";
+      break;
+    case Stage::kRlimit:
+      what = "setrlimit " + std::to_string(r.index);
+      break;
+    case Stage::kCapabilities:
+      what = "drop capability " + std::to_string(r.index);
+      break;
+    case Stage::kCredentials:
+      what = std::string(r.index == 0   ? "setgroups"
+                         : r.index == 1 ? "setresgid "
+                                        : "setresuid ") +
+             (r.index == 1   ? std::to_string(a.gid)
+              : r.index == 2 ? std::to_string(a.uid)
+                             : "");
+      break;
+    case Stage::kParentDeath:
+      what = "set parent-death signal";
+      break;
+    case Stage::kNoNewPrivs:
+      what = "set no_new_privs";
+      break;
+    case Stage::kLandlock:
+      what = "enter landlock domain";
+      break;
+    case Stage::kSeccomp:
+      what = "load seccomp filter";
+      break;
+    case Stage::kExec:
+      what = std::string("exec ") + a.exec_path;
+      break;
+  }
+  return what + ": " + std::strerror(r.err);
+}
+
+// The child's stack, with a guard page below it.
+class ChildStack {
+ public:
+  ChildStack() {
+    long page = ::sysconf(_SC_PAGESIZE);
+    guard_ = static_cast<size_t>(page);
+    size_ = kChildStackBytes + guard_;
+    void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return;
+    base_ = static_cast<char*>(p);
+    ::mprotect(base_, guard_, PROT_NONE);
+  }
+  ~ChildStack() {
+    if (base_) ::munmap(base_, size_);
+  }
+  ChildStack(const ChildStack&) = delete;
+  ChildStack& operator=(const ChildStack&) = delete;
+  bool ok() const { return base_ != nullptr; }
+  void* top() const { return base_ + size_; }  // stacks grow down on every target
+
+ private:
+  char* base_ = nullptr;
+  size_t size_ = 0, guard_ = 0;
+};
+
+// Blocks every signal in the calling thread for its lifetime: a handler must
+// not run in the child, which shares the parent's memory.
+class SignalBlock {
+ public:
+  SignalBlock() {
+    sigset_t all;
+    ::sigfillset(&all);
+    ::pthread_sigmask(SIG_SETMASK, &all, &old_);
+  }
+  ~SignalBlock() { ::pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+  SignalBlock(const SignalBlock&) = delete;
+  SignalBlock& operator=(const SignalBlock&) = delete;
+
+ private:
+  sigset_t old_;
+};
+
+bool path_under(std::string_view path, std::string_view prefix) {
+  if (!path.starts_with(prefix)) return false;
+  return path.size() == prefix.size() || prefix == "/" || path[prefix.size()] == '/';
+}
+
+std::chrono::nanoseconds ns(int64_t v) {
+  return std::chrono::nanoseconds(v > 0 ? v : 0);
+}
+
+std::atomic<uint64_t> g_instance_counter{0};
+
+}  // namespace
+
+std::string host_path(const Spec& spec, std::string_view sandbox_path) {
+  // The longest mount target covering the path wins (mounts nest).
+  std::string_view best_target;
+  const std::string* best_source = nullptr;
+  auto consider = [&](std::string_view target, const std::string& source) {
+    if (!source.empty() && path_under(sandbox_path, target) && target.size() > best_target.size()) {
+      best_target = target;
+      best_source = &source;
+    }
+  };
+  consider("/var/task", spec.code_dir);
+  consider("/var/runtime", spec.runtime_dir);
+  for (const BindMount& m : spec.extra_mounts) consider(m.target, m.source);
+  if (!best_source) return std::string(sandbox_path);
+  return *best_source + std::string(sandbox_path.substr(best_target.size()));
+}
+
+Result<std::unique_ptr<Instance>> spawn(const Spec& spec) {
+  const int64_t t_begin = now_ns();
+  if (spec.argv.empty() || spec.argv[0].empty()) {
+    return fail(SysError{"spawn: empty argv", EINVAL});
+  }
+  if (spec.isolate) {
+    if (spec.argv[0][0] != '/') {
+      return fail(SysError{"spawn: argv[0] must be an absolute path: " + spec.argv[0], EINVAL});
+    }
+    if (spec.uid == 0 || spec.gid == 0) {
+      return fail(SysError{"spawn: isolated instances must not run as uid/gid 0", EINVAL});
+    }
+    if (spec.hostname.size() > 64) return fail(SysError{"spawn: hostname too long", EINVAL});
+    if (!valid_sandbox_path(spec.cwd)) {
+      return fail(SysError{"spawn: invalid cwd '" + spec.cwd + "'", EINVAL});
+    }
+  }
+
+  const sock_fprog* seccomp = nullptr;
+  std::vector<MountOp> ops;
+  std::unique_ptr<Cgroup> cgroup;
+  std::vector<int> join_fds;
+  std::string exec_path = spec.argv[0];
+  std::string cwd = spec.cwd;
+  if (spec.isolate) {
+    auto prog = seccomp_program();
+    if (!prog) return fail(prog.take_error());
+    seccomp = *prog;
+    auto plan = plan_root(spec);
+    if (!plan) return fail(plan.take_error());
+    ops = std::move(*plan);
+    std::string name = spec.cgroup_name;
+    if (name.empty()) {
+      name = "i-" + std::to_string(::getpid()) + "-" + std::to_string(++g_instance_counter);
+    }
+    auto cg = Cgroup::create(spec.cgroup_parent, name,
+                             {spec.memory_limit_bytes, spec.cpu_cores, spec.pids_max});
+    if (!cg) return fail(cg.take_error());
+    cgroup = std::move(*cg);
+    join_fds = cgroup->join_fds();
+  } else {
+    exec_path = host_path(spec, spec.argv[0]);
+    cwd = host_path(spec, spec.cwd);
+  }
+
+  // Everything the child touches is laid out here, before clone.
+  std::vector<char*> argv;
+  argv.reserve(spec.argv.size() + 1);
+  argv.push_back(exec_path.data());  // isolation off: the translated path
+  for (size_t i = 1; i < spec.argv.size(); ++i)
+    argv.push_back(const_cast<char*>(spec.argv[i].c_str()));
+  argv.push_back(nullptr);
+  if (spec.isolate) argv[0] = const_cast<char*>(spec.argv[0].c_str());
+  std::vector<char*> envp;
+  envp.reserve(spec.env.size() + 1);
+  for (const std::string& e : spec.env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+
+  UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (!devnull.valid()) return fail(sys_error("open /dev/null"));
+  // The report pipe: the child writes a ChildReport on failure; exec closes
+  // it (O_CLOEXEC). Non-blocking, because when clone returns the child has
+  // either exec'd or exited, so a report, if any, is already there (another
+  // thread's fork may still hold a copy of the write end; no need to wait).
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) return fail(sys_error("pipe2"));
+  UniqueFd report_r(pipe_fds[0]), report_w(pipe_fds[1]);
+
+  const std::string root_options = "size=1m,nr_inodes=4096,mode=0755";
+  ChildArgs args;
+  args.isolate = spec.isolate;
+  args.join_fds = join_fds.data();
+  args.n_join_fds = join_fds.size();
+  args.root = root_mount_point().c_str();
+  args.root_options = root_options.c_str();
+  args.ops = ops.data();
+  args.n_ops = ops.size();
+  args.hostname = spec.hostname.c_str();
+  args.hostname_len = spec.hostname.size();
+  args.cwd = cwd.c_str();
+  args.exec_path = exec_path.c_str();
+  args.argv = argv.data();
+  args.envp = envp.data();
+  args.stdio[0] = devnull.get();
+  args.stdio[1] = spec.stdout_fd >= 0 ? spec.stdout_fd : devnull.get();
+  args.stdio[2] = spec.stderr_fd >= 0 ? spec.stderr_fd : devnull.get();
+  args.report_fd = report_w.get();
+  args.uid = spec.uid;
+  args.gid = spec.gid;
+  args.last_cap = last_capability();
+  args.seccomp = seccomp;
+  args.landlock_fd = spec.isolate ? landlock_ruleset() : -1;
+
+  ChildStack stack;
+  if (!stack.ok()) return fail(sys_error("mmap child stack"));
+  int flags = CLONE_VFORK | CLONE_PIDFD | SIGCHLD;
+  if (kShareAddressSpace) flags |= CLONE_VM;
+  if (spec.isolate) flags |= CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
+
+  const int64_t t_clone = now_ns();
+  int pidfd = -1;
+  pid_t pid;
+  int clone_errno;
+  {
+    SignalBlock block;
+    // Returns once the child has exec'd or exited (CLONE_VFORK).
+    pid = ::clone(child_main, stack.top(), flags, &args, &pidfd);
+    clone_errno = errno;
+  }
+  const int64_t t_returned = now_ns();
+  report_w.reset();
+  if (pid < 0) {
+    errno = clone_errno;
+    return fail(sys_error("clone"));
+  }
+  UniqueFd pidfd_owner(pidfd);
+
+  ChildReport report;
+  ssize_t n;
+  do {
+    n = ::read(report_r.get(), &report, sizeof report);
+  } while (n < 0 && errno == EINTR);
+  if (n == static_cast<ssize_t>(sizeof report)) {
+    int status;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return fail(SysError{describe_failure(report, args, ops, cgroup.get()), report.err});
+  }
+  if (cgroup) cgroup->close_join_fds();
+
+  SpawnTimings timings;
+  timings.prepare = ns(t_clone - t_begin);
+  timings.clone = ns(args.t_start - t_clone);
+  timings.join_cgroup = ns(args.t_joined - args.t_start);
+  timings.mounts = ns(args.t_mounted - args.t_joined);
+  timings.setup = ns(args.t_exec - args.t_mounted);
+  timings.exec = ns(t_returned - args.t_exec);
+  timings.total = ns(now_ns() - t_begin);
+  return std::make_unique<Instance>(Instance::Key(), pid, std::move(pidfd_owner), std::move(cgroup),
+                                    spec.isolate, timings);
+}
+
+Instance::Instance(Key, pid_t pid, UniqueFd pidfd, std::unique_ptr<Cgroup> cgroup, bool isolated,
+                   SpawnTimings timings)
+    : pid_(pid),
+      pidfd_(std::move(pidfd)),
+      cgroup_(std::move(cgroup)),
+      isolated_(isolated),
+      timings_(timings) {}
+
+Instance::~Instance() {
+  kill();
+  while (!status_) {
+    int status;
+    pid_t r = ::waitpid(pid_, &status, 0);
+    if (r == pid_) {
+      status_ = status;
+    } else if (r < 0 && errno != EINTR) {
+      break;  // ECHILD: someone else reaped it (SIGCHLD ignored?); nothing to wait for
+    }
+  }
+  // The Cgroup destructor removes the group, now that its processes are gone.
+}
+
+void Instance::kill() {
+  if (status_) return;  // reaped: the pid may belong to someone else now
+  if (!isolated_) ::killpg(pid_, SIGKILL);
+  // Through the pidfd, immune to pid reuse. For an isolated instance this is
+  // PID 1 of its namespace, and the kernel kills the rest of the namespace.
+  ::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
+}
+
+std::optional<int> Instance::try_reap() {
+  if (status_) return status_;
+  int status;
+  pid_t r;
+  do {
+    r = ::waitpid(pid_, &status, WNOHANG);
+  } while (r < 0 && errno == EINTR);
+  if (r == pid_) status_ = status;
+  return status_;
+}
+
+std::optional<int> Instance::wait(std::chrono::milliseconds timeout) {
+  if (status_) return status_;
+  pollfd pfd{pidfd_.get(), POLLIN, 0};
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    int rc = ::poll(&pfd, 1, static_cast<int>(std::max<int64_t>(0, left.count())));
+    if (rc > 0) return try_reap();
+    if (rc == 0) return std::nullopt;
+    if (errno != EINTR) return std::nullopt;
+  }
+}
+
+uint64_t Instance::peak_memory_bytes() const {
+  return cgroup_ ? cgroup_->peak_memory_bytes() : 0;
+}
+bool Instance::oom_killed() const {
+  return cgroup_ && cgroup_->oom_killed();
+}
+uint64_t Instance::cpu_usage_ns() const {
+  return cgroup_ ? cgroup_->cpu_usage_ns() : 0;
+}
+
+Status Instance::set_cpu_cores(double cores) {
+  if (!cgroup_) return fail(SysError{"isolation off: no CPU quota", ENOTSUP});
+  return cgroup_->set_cpu_cores(cores);
+}
+
+std::vector<std::string> Instance::cgroup_dirs() const {
+  return cgroup_ ? cgroup_->dirs() : std::vector<std::string>{};
+}
+
+bool isolation_available(std::string* why) {
+  static std::string reason;
+  static bool available = false;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (::geteuid() != 0) {
+      reason = "not running as root";
+      return;
+    }
+    std::string cg_why;
+    if (cgroup_version(&cg_why) == CgroupVersion::kNone) {
+      reason = cg_why;
+      return;
+    }
+    if (auto prog = seccomp_program(); !prog) {
+      reason = "seccomp: " + prog.error().message;
+      return;
+    }
+    // The real thing, once: namespaces, mounts and cgroup writes can each be
+    // refused by a container runtime or LSM in ways no static check sees.
+    if (::access("/bin/true", X_OK) == 0) {
+      Spec probe;
+      probe.argv = {"/bin/true"};
+      probe.uid = probe.gid = 65534;  // nobody
+      probe.cgroup_name = "probe-" + std::to_string(::getpid());
+      auto inst = spawn(probe);
+      if (!inst) {
+        reason = "probe instance: " + inst.error().message;
+        return;
+      }
+      auto status = (*inst)->wait(std::chrono::seconds(10));
+      if (!status || !WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
+        reason = "probe instance (/bin/true) did not exit cleanly";
+        return;
+      }
+    }
+    available = true;
+  });
+  if (why) *why = reason;
+  return available;
+}
+
+}  // namespace nimbus::sandbox

@@ -1,0 +1,222 @@
+#include "server/server.h"
+
+#include <unistd.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <csignal>
+#include <filesystem>
+#include <spdlog/spdlog.h>
+#include <thread>
+
+#include "aws/credentials.h"
+#include "base/asio_clock.h"
+#include "faas/pool.h"
+#include "faas/process_instance.h"
+#include "faas/sandbox_launcher.h"
+#include "http/server.h"
+#include "sandbox/sandbox.h"
+#include "server/edge_router.h"
+#include "services/iam/iam_service.h"
+#include "services/lambda/lambda_service.h"
+#include "services/logs/logs_service.h"
+#include "services/sts/sts_service.h"
+#include "store/blobs.h"
+#include "store/store.h"
+
+namespace nimbus::server {
+
+namespace asio = boost::asio;
+
+namespace {
+bool is_loopback(const std::string& host) {
+  return host == "127.0.0.1" || host == "::1" || host == "localhost" || host.starts_with("127.");
+}
+}  // namespace
+
+struct Server::Impl {
+  explicit Impl(ServerOptions o)
+      : options(std::move(o)), clock(io.get_executor()) {}
+
+  ServerOptions options;
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
+  asio::thread_pool workers{2};  // blocking control-plane work
+  AsioClock clock;
+  std::unique_ptr<aws::CredentialStore> credentials;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<store::BlobStore> blobs;
+  std::unique_ptr<logs::LogsService> logs;
+  std::unique_ptr<faas::SandboxLauncher> launcher;
+  std::unique_ptr<faas::ProcessInstanceFactory> instances;
+  std::unique_ptr<faas::FixedKeepAlive> keep_alive;
+  std::unique_ptr<faas::Pool> pool;
+  std::unique_ptr<services::lambda::LambdaService> lambda;
+  std::unique_ptr<services::sts::StsService> sts;
+  std::unique_ptr<services::iam::IamService> iam;
+  std::unique_ptr<EdgeRouter> edge;
+  std::unique_ptr<http::Server> edge_server;
+  std::unique_ptr<http::Server> api_server;
+  asio::signal_set signals{io, SIGINT, SIGTERM};
+  std::vector<std::thread> threads;
+};
+
+Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+Server::~Server() {
+  stop();
+  for (auto& t : impl_->threads)
+    if (t.joinable()) t.join();
+  if (impl_->pool) impl_->pool->stop_all();
+  impl_->workers.join();
+}
+
+Status Server::start() {
+  auto& s = *impl_;
+  auto& o = s.options;
+  std::signal(SIGPIPE, SIG_IGN);
+  std::error_code ec;
+  std::filesystem::create_directories(o.data_dir, ec);
+  if (ec) return fail(SysError{"cannot create data dir " + o.data_dir + ": " + ec.message()});
+  std::filesystem::permissions(o.data_dir, std::filesystem::perms::owner_all, ec);
+  auto data = std::filesystem::absolute(o.data_dir).string();
+
+  auto st = store::open_rocksdb(data + "/db");
+  if (!st) return fail(st.take_error());
+  s.store = std::move(st.value());
+  s.blobs = std::make_unique<store::BlobStore>(data + "/blobs");
+
+  // Credentials: verified when a file is given or when reachable from other hosts.
+  s.credentials = std::make_unique<aws::CredentialStore>(s.clock, s.store.get());
+  if (!o.credentials_file.empty())
+    if (auto r = s.credentials->load_file(o.credentials_file); !r) return r;
+  if (auto r = s.credentials->load_sessions(); !r) return r;
+  bool require_auth = !o.credentials_file.empty() || !is_loopback(o.host);
+  if (require_auth && s.credentials->static_count() == 0)
+    return fail(SysError{"bound to " + o.host +
+                         ": credentials are mandatory beyond loopback; pass --credentials FILE"});
+
+  // Isolation.
+  bool isolate = false;
+  std::string why;
+  if (o.isolation == "off") {
+    why = "disabled by --isolation off";
+  } else {
+    isolate = sandbox::isolation_available(&why);
+    if (!isolate && o.isolation == "on")
+      return fail(SysError{"--isolation on, but isolation is unavailable: " + why});
+  }
+  if (!isolate)
+    spdlog::warn(
+        "!!! FUNCTION ISOLATION IS OFF ({}): functions run as plain processes with Nimbus's "
+        "privileges, can read each other's files and have no memory limit. Run as root for "
+        "namespaces, cgroups and seccomp. !!!",
+        why);
+
+  std::string runtime_dir = o.runtime_dir.empty() ? std::string(NIMBUS_SOURCE_DIR) + "/runtimes"
+                                                  : o.runtime_dir;
+  s.logs = std::make_unique<logs::LogsService>(*s.store, s.clock);
+  s.launcher = std::make_unique<faas::SandboxLauncher>(faas::SandboxLauncherOptions{
+      runtime_dir, faas::RuntimePaths{o.python, o.node}, isolate});
+  faas::InstanceEnvironment env;
+  env.endpoint_url = "http://" + (o.host == "0.0.0.0" ? std::string("127.0.0.1") : o.host) + ":" +
+                     std::to_string(o.port);
+  s.keep_alive = std::make_unique<faas::FixedKeepAlive>(std::chrono::seconds(o.keep_alive_seconds));
+
+  // Bind the edge first: instances need its port for AWS_ENDPOINT_URL.
+  s.edge = std::make_unique<EdgeRouter>(
+      EdgeOptions{require_auth, o.allow_reset, o.region}, *s.credentials, s.clock);
+  s.edge_server = std::make_unique<http::Server>(
+      s.io, http::ServerOptions{o.host, o.port},
+      [edge = s.edge.get()](http::Request req, http::Reply reply) {
+        edge->handle(std::move(req), std::move(reply));
+      });
+  auto port = s.edge_server->listen();
+  if (!port) return fail(port.take_error());
+  env.endpoint_url = "http://" + (o.host == "0.0.0.0" ? std::string("127.0.0.1") : o.host) + ":" +
+                     std::to_string(port.value());
+  if (require_auth) {
+    // Functions' SDK calls must be signed: they get temporary credentials.
+    auto session = s.credentials->create_session(
+        aws::SessionSpec{std::string(aws::kDefaultAccountId),
+                         "arn:aws:sts::000000000000:assumed-role/nimbus-function/instance",
+                         "AROANIMBUSFUNCTION:instance", 43200});
+    if (!session) return fail(session.take_error());
+    env.access_key_id = session->access_key;
+    env.secret_access_key = session->secret_key;
+    env.session_token = session->session_token;
+  }
+  s.instances = std::make_unique<faas::ProcessInstanceFactory>(s.io, s.clock, *s.launcher, *s.logs,
+                                                               env);
+  s.pool = std::make_unique<faas::Pool>(*s.instances, s.clock, *s.keep_alive,
+                                        faas::PoolOptions{o.account_concurrency});
+  s.lambda = std::make_unique<services::lambda::LambdaService>(
+      *s.store, *s.blobs, *s.pool, s.clock, s.workers.get_executor(),
+      services::lambda::LambdaOptions{data + "/code", env.endpoint_url});
+  if (auto r = s.lambda->start(); !r) return r;
+  s.sts = std::make_unique<services::sts::StsService>(*s.credentials, s.clock);
+  s.iam = std::make_unique<services::iam::IamService>(*s.store, s.clock);
+
+  s.edge->add_service(*s.lambda);
+  s.edge->add_service(*s.sts);
+  s.edge->add_service(*s.iam);
+  s.edge->add_service(*s.logs);
+  s.edge->set_health_info("isolation", isolate ? "on" : "off: " + why);
+  s.edge->add_admin_route("/_nimbus/lambda/code/", [lambda = s.lambda.get()](http::Request req,
+                                                                              http::Reply reply) {
+    std::string id = req.path.substr(std::string_view("/_nimbus/lambda/code/").size());
+    auto zip = lambda->code_zip(id);
+    if (!zip) return reply(http::Response::json(404, R"({"message":"Not Found"})"));
+    http::Response r;
+    r.headers.set("Content-Type", "application/zip");
+    r.body = std::move(zip.value());
+    reply(std::move(r));
+  });
+
+  // The API port answers like an API Gateway with nothing deployed until the
+  // HTTP front door (a later issue) deploys APIs on it.
+  s.api_server = std::make_unique<http::Server>(
+      s.io, http::ServerOptions{o.host, o.api_port}, [](http::Request, http::Reply reply) {
+        reply(http::Response::json(404, R"({"message":"Not Found"})"));
+      });
+  auto api = s.api_server->listen();
+  if (!api) return fail(api.take_error());
+
+  s.signals.async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (!ec) {
+      spdlog::info("signal {}: stopping", sig);
+      stop();
+    }
+  });
+  spdlog::info("nimbus listening: edge http://{}:{} (AWS services), api http://{}:{}", o.host,
+               port.value(), o.host, api.value());
+  return {};
+}
+
+void Server::run() {
+  auto& s = *impl_;
+  int n = s.options.io_threads > 0
+              ? s.options.io_threads
+              : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
+  for (int i = 1; i < n; ++i) s.threads.emplace_back([&s] { s.io.run(); });
+  s.io.run();
+  for (auto& t : s.threads)
+    if (t.joinable()) t.join();
+  s.threads.clear();
+}
+
+void Server::stop() {
+  auto& s = *impl_;
+  if (s.edge_server) s.edge_server->stop();
+  if (s.api_server) s.api_server->stop();
+  if (s.pool) s.pool->stop_all();
+  s.work.reset();
+  s.io.stop();
+}
+
+uint16_t Server::edge_port() const { return impl_->edge_server ? impl_->edge_server->port() : 0; }
+uint16_t Server::api_port() const { return impl_->api_server ? impl_->api_server->port() : 0; }
+
+}  // namespace nimbus::server

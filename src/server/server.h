@@ -1,0 +1,47 @@
+// The only place that knows every component: builds them from the options,
+// wires them through constructors, and runs the I/O threads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "base/result.h"
+
+namespace nimbus::server {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 4566;      // the edge: every AWS service
+  uint16_t api_port = 3000;  // deployed HTTP APIs (API Gateway arrives in a later issue)
+  std::string data_dir = "nimbus-data";
+  std::string credentials_file;  // when set (or when bound beyond loopback), SigV4 is verified
+  bool allow_reset = false;      // POST /_nimbus/reset from non-loopback clients
+  std::string isolation = "auto";  // auto | on | off
+  std::string runtime_dir;         // our bootstraps; default: the source tree's runtimes/
+  std::string python = "/usr/bin/python3";
+  std::string node = "/usr/bin/node";
+  int account_concurrency = 1000;
+  int keep_alive_seconds = 15 * 60;
+  int io_threads = 0;  // 0: one per core (at least 2)
+  std::string region = "us-east-1";
+};
+
+class Server {
+ public:
+  explicit Server(ServerOptions options);
+  ~Server();
+  // Opens the store, loads state and binds the ports.
+  Status start();
+  // Runs until stop() or SIGINT/SIGTERM.
+  void run();
+  void stop();
+  uint16_t edge_port() const;
+  uint16_t api_port() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace nimbus::server

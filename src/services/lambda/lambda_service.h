@@ -1,0 +1,112 @@
+// AWS Lambda's control and invoke API (rest-json, /2015-03-31/...), on top of
+// the function registry (state) and the faas pool (execution).
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/json/object.hpp>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "aws/service.h"
+#include "base/clock.h"
+#include "faas/invocation.h"
+#include "faas/pool.h"
+#include "services/lambda/function_registry.h"
+#include "store/blobs.h"
+#include "store/store.h"
+
+namespace nimbus::services::lambda {
+
+struct LambdaOptions {
+  std::string code_dir;       // where unpacked packages live (data-dir/code)
+  std::string edge_url;       // base URL of the edge, for GetFunction's Code.Location
+  size_t max_sync_payload = 6 * 1024 * 1024;  // Lambda's 6 MB for RequestResponse
+  size_t max_async_payload = 256 * 1024;      // and 256 KB for Event
+};
+
+class LambdaService final : public aws::Service {
+ public:
+  // `worker` runs blocking control-plane work (unzip, synced writes) off the I/O threads.
+  LambdaService(store::Store& store, store::BlobStore& blobs, faas::Pool& pool, Clock& clock,
+                boost::asio::any_io_executor worker, LambdaOptions options);
+  ~LambdaService() override;
+
+  // Loads functions and resumes queued Event invocations.
+  Status start();
+
+  std::string_view signing_name() const override { return "lambda"; }
+  aws::Protocol protocol() const override { return aws::Protocol::kRestJson; }
+  void handle(aws::Call call) override;
+  void reset() override;
+
+  // The in-process invoke other services use (the same path as the wire API).
+  void invoke(const std::string& function, const std::string& qualifier, faas::Invocation inv,
+              faas::InvokeCallback done, std::function<void(aws::ApiError)> rejected);
+
+  // The zip of a function's code by its blob id, for Code.Location downloads.
+  Result<std::string> code_zip(const std::string& blob_id) const;
+
+ private:
+  // The matched request: operation and path parameters.
+  struct Route {
+    std::string op;
+    std::string function;  // FunctionName path parameter (decoded)
+    std::string alias;     // Name path parameter of alias operations
+  };
+  void dispatch(aws::Call& call, const Route& route);
+  void on_worker(aws::Call call, std::function<void(aws::Call&)> work);
+
+  // Control plane (lambda_service.cc).
+  void create_function(aws::Call& call);
+  void get_function(aws::Call& call, const Route& r);
+  void get_function_configuration(aws::Call& call, const Route& r);
+  void list_functions(aws::Call& call);
+  void update_function_code(aws::Call& call, const Route& r);
+  void update_function_configuration(aws::Call& call, const Route& r);
+  void delete_function(aws::Call& call, const Route& r);
+  void publish_version(aws::Call& call, const Route& r);
+  void list_versions(aws::Call& call, const Route& r);
+  void create_alias(aws::Call& call, const Route& r);
+  void get_alias(aws::Call& call, const Route& r);
+  void update_alias(aws::Call& call, const Route& r);
+  void delete_alias(aws::Call& call, const Route& r);
+  void list_aliases(aws::Call& call, const Route& r);
+  void put_concurrency(aws::Call& call, const Route& r);
+  void get_concurrency(aws::Call& call, const Route& r);
+  void delete_concurrency(aws::Call& call, const Route& r);
+  void get_account_settings(aws::Call& call);
+
+  // Invoke path (lambda_invoke.cc).
+  void invoke_api(aws::Call& call, const Route& r);
+  void enqueue_event(aws::Call& call, const std::string& name, const std::string& qualifier,
+                     std::string payload);
+  void pump_events();
+  void answer(aws::Call& call, int status, const boost::json::object& body);
+
+  Result<CodeInfo, aws::ApiError> store_code(const boost::json::object& code);
+  boost::json::object with_code_location(const FunctionRecord& rec, const VersionRecord& v,
+                                         const aws::Call& call) const;
+
+  store::Store& store_;
+  store::BlobStore& blobs_;
+  faas::Pool& pool_;
+  Clock& clock_;
+  boost::asio::any_io_executor worker_;
+  LambdaOptions options_;
+  FunctionRegistry registry_;
+
+  // Durable Event invocations waiting for capacity (keys of "lambda/event/...").
+  struct QueuedEvent {
+    std::string key, function, qualifier, payload, request_id;
+  };
+  std::mutex events_mu_;
+  std::deque<QueuedEvent> events_;
+  uint64_t next_event_seq_ = 0;
+  bool pump_scheduled_ = false;
+  TimerHandle pump_timer_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace nimbus::services::lambda

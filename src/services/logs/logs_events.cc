@@ -1,0 +1,359 @@
+// LogsService event operations: PutLogEvents, GetLogEvents, FilterLogEvents.
+//
+// Events of one stream are keys "<stream prefix><pos>" in (timestamp, sequence)
+// order. A time range maps onto key bounds: ts_bound(t) sorts just before every
+// position at t, so "after ts_bound(start)" includes start and "before
+// ts_bound(end)" excludes end, as CloudWatch's startTime/endTime do.
+#include <algorithm>
+#include <deque>
+#include <queue>
+
+#include "services/logs/logs_service.h"
+
+namespace nimbus::logs {
+
+namespace {
+
+constexpr size_t kScanChunk = 256;
+constexpr size_t kCursorChunk = 128;
+constexpr size_t kMaxResponseBytes = 1'048'576;  // CloudWatch caps a page at 1 MB
+constexpr size_t kMaxBatchBytes = 1'048'576;
+constexpr size_t kEventOverhead = 26;  // bytes CloudWatch adds per event to the batch size
+constexpr size_t kMaxBatchEvents = 10'000;
+// FilterLogEvents examines at most this many events per call and then answers
+// with what it found and a nextToken, as CloudWatch does for sparse matches.
+constexpr size_t kFilterScanBudget = 100'000;
+constexpr int64_t kHourMs = 3'600'000;
+constexpr int64_t kDayMs = 24 * kHourMs;
+
+struct Event {
+  std::string pos;
+  int64_t timestamp = 0;
+  int64_t ingestion = 0;
+  std::string message;
+};
+
+std::optional<Event> to_event(std::string_view pos, std::string_view value) {
+  Event e;
+  std::string_view msg;
+  if (!decode_event(value, e.ingestion, msg)) return std::nullopt;
+  e.pos = pos;
+  e.timestamp = position_timestamp(pos);
+  e.message = msg;
+  return e;
+}
+
+// Calls fn(pos, value) for the stream's events with after < pos < before, in
+// order, until fn returns false. An empty `before` means no upper bound.
+template <class Fn>
+void scan_events(const store::Store& store, const std::string& prefix, const std::string& after,
+                 const std::string& before, Fn fn) {
+  std::string start = prefix + after;
+  for (;;) {
+    auto chunk = store.scan(prefix, start, kScanChunk);
+    for (const auto& [key, value] : chunk) {
+      std::string_view pos = std::string_view(key).substr(prefix.size());
+      if (!before.empty() && pos >= before) return;
+      if (!fn(pos, value)) return;
+    }
+    if (chunk.size() < kScanChunk) return;
+    start = chunk.back().first;
+  }
+}
+
+boost::json::object output_event(const Event& e) {
+  return {{"timestamp", e.timestamp}, {"message", e.message}, {"ingestionTime", e.ingestion}};
+}
+
+// One stream's events read lazily in chunks, for the k-way merge of FilterLogEvents.
+class Cursor {
+ public:
+  Cursor(const store::Store& store, std::string prefix, std::string name, const std::string& after,
+         const std::string& before)
+      : store_(store),
+        prefix_(std::move(prefix)),
+        name_(std::move(name)),
+        start_(prefix_ + after),
+        before_(before) {}
+
+  // The current position, or an empty view at the end.
+  std::string_view pos() {
+    if (i_ == buf_.size() && !done_) fill();
+    if (i_ == buf_.size()) return {};
+    std::string_view p = std::string_view(buf_[i_].first).substr(prefix_.size());
+    if (!before_.empty() && p >= before_) return {};
+    return p;
+  }
+  const std::string& value() const { return buf_[i_].second; }
+  const std::string& name() const { return name_; }
+  void next() { ++i_; }
+
+ private:
+  void fill() {
+    buf_ = store_.scan(prefix_, start_, kCursorChunk);
+    i_ = 0;
+    done_ = buf_.size() < kCursorChunk;
+    if (!buf_.empty()) start_ = buf_.back().first;
+  }
+
+  const store::Store& store_;
+  std::string prefix_, name_, start_;
+  const std::string& before_;
+  store::KeyValues buf_;
+  size_t i_ = 0;
+  bool done_ = false;
+};
+
+struct ParsedToken {
+  char kind;
+  std::string bound;
+};
+
+std::optional<ParsedToken> parse_get_token(std::string_view token) {
+  if (token.size() < 3 || (token[0] != 'f' && token[0] != 'b') || token[1] != '/') {
+    return std::nullopt;
+  }
+  if (!valid_bound(token.substr(2))) return std::nullopt;
+  return ParsedToken{token[0], std::string(token.substr(2))};
+}
+
+}  // namespace
+
+// ---- PutLogEvents ----
+
+LogsService::OpResult LogsService::put_log_events(const aws::Call&, Params& p) {
+  auto group = p.required("logGroupName");
+  auto stream = p.required("logStreamName");
+  auto* items = p.array("logEvents");
+  p.str("sequenceToken");  // ignored, as CloudWatch now does
+  if (p.error()) return fail(*p.error());
+  if (!items || items->empty() || items->size() > kMaxBatchEvents) {
+    return fail(invalid_parameter(
+        "1 validation error detected: Value at 'logEvents' failed to satisfy constraint: Member "
+        "must have length between 1 and 10000"));
+  }
+  std::vector<faas::LogEvent> events;
+  size_t bytes = 0;
+  for (const auto& item : *items) {
+    if (!item.is_object()) {
+      return fail(aws::ApiError::make(400, "SerializationException", "Expected a log event"));
+    }
+    Params ep(item.get_object());
+    auto ts = ep.int64("timestamp");
+    auto msg = ep.str("message");
+    if (ep.error()) return fail(*ep.error());
+    if (!ts || !msg || msg->empty()) {
+      return fail(invalid_parameter("Each log event needs a timestamp and a non-empty message."));
+    }
+    if (!events.empty() && *ts < events.back().timestamp_ms) {
+      return fail(invalid_parameter(
+          "Log events in a single PutLogEvents request must be in chronological order."));
+    }
+    bytes += msg->size() + kEventOverhead;
+    events.push_back({*ts, std::move(*msg)});
+  }
+  if (bytes > kMaxBatchBytes) {
+    return fail(invalid_parameter("Upload too large: " + std::to_string(bytes) +
+                                  " bytes exceeds limit of 1048576"));
+  }
+  if (events.back().timestamp_ms - events.front().timestamp_ms > kDayMs) {
+    return fail(
+        invalid_parameter("The batch of log events in a single PutLogEvents request "
+                          "cannot span more than 24 hours."));
+  }
+  auto rec = load_group(group);
+  if (!rec) return fail(group_not_found());
+
+  // Events are sorted, so the too-old and expired ones form a prefix and the
+  // too-new ones a suffix; CloudWatch stores the rest and reports the indexes.
+  int64_t now = clock_.wall_ms();
+  int64_t cutoff = retention_cutoff(*rec);
+  int64_t n = static_cast<int64_t>(events.size());
+  int64_t too_old_end = -1, expired_end = -1, too_new_start = n;
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t ts = events[i].timestamp_ms;
+    if (ts < now - 14 * kDayMs) too_old_end = i;
+    if (cutoff && ts < cutoff) expired_end = i;
+    if (ts > now + 2 * kHourMs && too_new_start == n) too_new_start = i;
+  }
+  int64_t first = std::max(too_old_end, expired_end) + 1;
+  int64_t count = std::max<int64_t>(0, too_new_start - first);
+  auto accepted = std::span<const faas::LogEvent>(events).subspan(first, count);
+  auto pos = ingest(group, stream, accepted, Mode::kApi);
+  if (!pos) return fail(pos.error());
+
+  Json out{{"nextSequenceToken", pos->empty() ? position(now, 0) : *pos}};
+  Json rejected;
+  if (too_new_start < n) rejected["tooNewLogEventStartIndex"] = too_new_start;
+  if (too_old_end >= 0) rejected["tooOldLogEventEndIndex"] = too_old_end;
+  if (expired_end >= 0) rejected["expiredLogEventEndIndex"] = expired_end;
+  if (!rejected.empty()) out["rejectedLogEventsInfo"] = std::move(rejected);
+  return out;
+}
+
+// ---- GetLogEvents ----
+
+LogsService::OpResult LogsService::get_log_events(const aws::Call&, Params& p) {
+  auto group = p.group();
+  auto stream = p.required("logStreamName");
+  auto start = p.int64("startTime");
+  auto end = p.int64("endTime");
+  auto token_text = p.str("nextToken");
+  auto limit = p.int64("limit");
+  bool from_head = p.boolean("startFromHead").value_or(false);
+  p.boolean("unmask");
+  if (p.error()) return fail(*p.error());
+  int64_t lim = limit.value_or(10'000);
+  if (lim < 1 || lim > 10'000) {
+    return fail(invalid_parameter("limit must be between 1 and 10000"));
+  }
+  std::optional<ParsedToken> token;
+  if (token_text && !(token = parse_get_token(*token_text))) {
+    return fail(invalid_parameter("The specified nextToken is invalid."));
+  }
+  auto rec = load_group(group);
+  if (!rec) return fail(group_not_found());
+  if (!store_.get(stream_key(group, stream))) return fail(stream_not_found());
+
+  std::string lower = ts_bound(std::max(start.value_or(0), retention_cutoff(*rec)));
+  std::string upper = end ? ts_bound(*end) : std::string();
+  std::string prefix = stream_events_prefix(group, stream);
+  bool forward = token ? token->kind == 'f' : from_head;
+  std::deque<Event> events;
+  size_t bytes = 0;
+  std::string fwd, bwd;  // token bounds when no event comes back
+
+  if (forward) {
+    // The first `lim` events after the token (or from startTime).
+    std::string after = token ? std::max(token->bound, lower) : lower;
+    scan_events(store_, prefix, after, upper, [&](std::string_view pos, const std::string& v) {
+      auto e = to_event(pos, v);
+      if (!e) return true;
+      bytes += e->message.size();
+      if (bytes > kMaxResponseBytes && !events.empty()) return false;
+      events.push_back(std::move(*e));
+      return static_cast<int64_t>(events.size()) < lim;
+    });
+    fwd = bwd = after;
+  } else {
+    // The last `lim` events before the token (or endTime): forward-only scans
+    // keep a sliding window, since the Store has no reverse iteration.
+    std::string before = upper;
+    if (token && (before.empty() || token->bound < before)) before = token->bound;
+    scan_events(store_, prefix, lower, before, [&](std::string_view pos, const std::string& v) {
+      auto e = to_event(pos, v);
+      if (!e) return true;
+      bytes += e->message.size();
+      events.push_back(std::move(*e));
+      while (static_cast<int64_t>(events.size()) > lim ||
+             (bytes > kMaxResponseBytes && events.size() > 1)) {
+        bytes -= events.front().message.size();
+        events.pop_front();
+      }
+      return true;
+    });
+    fwd = token ? token->bound : lower;
+    bwd = token ? token->bound : (upper.empty() ? lower : upper);
+  }
+
+  boost::json::array out_events;
+  for (const auto& e : events) out_events.emplace_back(output_event(e));
+  if (!events.empty()) {
+    fwd = events.back().pos;
+    bwd = events.front().pos;
+  }
+  // At either end the token handed in comes back unchanged, which is how
+  // SDK loops over GetLogEvents know they are done.
+  return Json{{"events", std::move(out_events)},
+              {"nextForwardToken", "f/" + fwd},
+              {"nextBackwardToken", "b/" + bwd}};
+}
+
+// ---- FilterLogEvents ----
+
+LogsService::OpResult LogsService::filter_log_events(const aws::Call&, Params& p) {
+  auto group = p.group();
+  auto names = p.strings("logStreamNames");
+  auto name_prefix = p.str("logStreamNamePrefix");
+  auto start = p.int64("startTime");
+  auto end = p.int64("endTime");
+  auto pattern_text = p.str("filterPattern");
+  auto token = p.str("nextToken");
+  auto limit = p.int64("limit");
+  p.boolean("interleaved");  // always interleaved
+  p.boolean("unmask");
+  if (p.error()) return fail(*p.error());
+  if (names && name_prefix) {
+    return fail(invalid_parameter(
+        "logStreamNames and logStreamNamePrefix are mutually exclusive parameters."));
+  }
+  int64_t lim = limit.value_or(10'000);
+  if (lim < 1 || lim > 10'000) {
+    return fail(invalid_parameter("limit must be between 1 and 10000"));
+  }
+  if (token && !valid_bound(*token)) {
+    return fail(invalid_parameter("The specified nextToken is invalid."));
+  }
+  auto pattern = FilterPattern::parse(pattern_text.value_or(""));
+  if (!pattern) return fail(pattern.error());
+  auto rec = load_group(group);
+  if (!rec) return fail(group_not_found());
+
+  // The token is the position of the last event examined. Positions order the
+  // events of all streams alike, so it resumes every stream's cursor at once.
+  std::string after = ts_bound(std::max(start.value_or(0), retention_cutoff(*rec)));
+  if (token) after = std::max(after, *token);
+  std::string before = end ? ts_bound(*end) : std::string();
+
+  std::vector<std::string> streams;
+  if (names) {
+    for (auto& n : *names) {
+      if (store_.get(stream_key(group, n))) streams.push_back(std::move(n));
+    }
+  } else {
+    std::string sp = streams_prefix(group) + name_prefix.value_or("");
+    for (std::string start_key;;) {
+      auto chunk = store_.scan(sp, start_key, kScanChunk);
+      for (const auto& kv : chunk) streams.push_back(kv.first.substr(streams_prefix(group).size()));
+      if (chunk.size() < kScanChunk) break;
+      start_key = chunk.back().first;
+    }
+  }
+
+  std::vector<Cursor> cursors;
+  cursors.reserve(streams.size());
+  for (const auto& s : streams) {
+    cursors.emplace_back(store_, stream_events_prefix(group, s), s, after, before);
+  }
+  auto later = [&](size_t a, size_t b) { return cursors[a].pos() > cursors[b].pos(); };
+  std::priority_queue<size_t, std::vector<size_t>, decltype(later)> heap(later);
+  for (size_t i = 0; i < cursors.size(); ++i) {
+    if (!cursors[i].pos().empty()) heap.push(i);
+  }
+
+  boost::json::array out_events;
+  size_t examined = 0, bytes = 0;
+  std::string last_examined;
+  while (!heap.empty() && static_cast<int64_t>(out_events.size()) < lim &&
+         examined < kFilterScanBudget && bytes < kMaxResponseBytes) {
+    size_t i = heap.top();
+    heap.pop();
+    Cursor& c = cursors[i];
+    last_examined = c.pos();
+    ++examined;
+    if (auto e = to_event(last_examined, c.value()); e && pattern->matches(e->message)) {
+      bytes += e->message.size();
+      auto o = output_event(*e);
+      o["logStreamName"] = c.name();
+      o["eventId"] = e->pos;
+      out_events.emplace_back(std::move(o));
+    }
+    c.next();
+    if (!c.pos().empty()) heap.push(i);
+  }
+  Json out{{"events", std::move(out_events)}, {"searchedLogStreams", boost::json::array()}};
+  if (!heap.empty()) out["nextToken"] = last_examined;
+  return out;
+}
+
+}  // namespace nimbus::logs

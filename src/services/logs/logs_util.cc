@@ -1,0 +1,252 @@
+#include "services/logs/logs_util.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+
+#include "base/ids.h"
+
+namespace nimbus::logs {
+
+std::string group_key(std::string_view group) {
+  return std::string(kGroupPrefix) + std::string(group);
+}
+
+std::string streams_prefix(std::string_view group) {
+  return "logs/stream/" + std::string(group) + kSep;
+}
+
+std::string stream_key(std::string_view group, std::string_view stream) {
+  return streams_prefix(group) + std::string(stream);
+}
+
+std::string group_events_prefix(std::string_view group) {
+  return "logs/ev/" + std::string(group) + kSep;
+}
+
+std::string stream_events_prefix(std::string_view group, std::string_view stream) {
+  return group_events_prefix(group) + std::string(stream) + kSep;
+}
+
+std::string ts_bound(int64_t ts) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%020lld", static_cast<long long>(std::max<int64_t>(ts, 0)));
+  return buf;
+}
+
+std::string position(int64_t ts, uint64_t seq) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%08llu", static_cast<unsigned long long>(seq % 100'000'000));
+  return ts_bound(ts) + buf;
+}
+
+int64_t position_timestamp(std::string_view pos) {
+  int64_t ts = 0;
+  std::from_chars(pos.data(), pos.data() + std::min<size_t>(20, pos.size()), ts);
+  return ts;
+}
+
+bool valid_bound(std::string_view s) {
+  return (s.size() == 20 || s.size() == kPosLen) &&
+         std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::string encode_event(int64_t ingestion_ms, std::string_view message) {
+  return std::to_string(ingestion_ms) + ":" + std::string(message);
+}
+
+bool decode_event(std::string_view value, int64_t& ingestion_ms, std::string_view& message) {
+  auto colon = value.find(':');
+  if (colon == std::string_view::npos) return false;
+  auto r = std::from_chars(value.data(), value.data() + colon, ingestion_ms);
+  if (r.ec != std::errc()) return false;
+  message = value.substr(colon + 1);
+  return true;
+}
+
+std::string encode_token(std::string_view raw) {
+  return base64_encode(raw);
+}
+
+std::optional<std::string> decode_token(std::string_view token) {
+  std::string out;
+  if (!base64_decode(token, out)) return std::nullopt;
+  return out;
+}
+
+bool valid_group_name(std::string_view name) {
+  if (name.empty() || name.size() > 512) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '-' || c == '_' || c == '/' || c == '#';
+  });
+}
+
+bool valid_stream_name(std::string_view name) {
+  if (name.empty() || name.size() > 512) return false;
+  return name.find_first_of(std::string_view(":*\x01", 3)) == std::string_view::npos;
+}
+
+std::string group_from_identifier(std::string_view id) {
+  constexpr std::string_view kMarker = ":log-group:";
+  if (!id.starts_with("arn:")) return std::string(id);
+  auto at = id.find(kMarker);
+  if (at == std::string_view::npos) return std::string(id);
+  auto name = id.substr(at + kMarker.size());
+  if (name.ends_with(":*")) name.remove_suffix(2);
+  return std::string(name);
+}
+
+std::string group_arn(std::string_view region, std::string_view account, std::string_view group) {
+  return "arn:aws:logs:" + std::string(region) + ":" + std::string(account) +
+         ":log-group:" + std::string(group) + ":*";
+}
+
+aws::ApiError invalid_parameter(std::string message) {
+  return aws::ApiError::make(400, "InvalidParameterException", std::move(message));
+}
+
+// CloudWatch Logs answers every client error with status 400, not found included.
+aws::ApiError group_not_found() {
+  return aws::ApiError::make(400, "ResourceNotFoundException",
+                             "The specified log group does not exist.");
+}
+
+aws::ApiError stream_not_found() {
+  return aws::ApiError::make(400, "ResourceNotFoundException",
+                             "The specified log stream does not exist.");
+}
+
+// ---- Params ----
+
+const boost::json::value* Params::member(std::string_view name,
+                                         bool ok_kind(const boost::json::value&)) {
+  auto it = o_.find(name);
+  if (it == o_.end() || it->value().is_null()) return nullptr;
+  if (!ok_kind(it->value())) {
+    set_error(aws::ApiError::make(400, "SerializationException",
+                                  "Unexpected value type for '" + std::string(name) + "'"));
+    return nullptr;
+  }
+  return &it->value();
+}
+
+std::optional<std::string> Params::str(std::string_view name) {
+  auto* v = member(name, [](const boost::json::value& v) { return v.is_string(); });
+  if (!v) return std::nullopt;
+  return std::string(v->get_string());
+}
+
+std::optional<int64_t> Params::int64(std::string_view name) {
+  auto* v = member(name, [](const boost::json::value& v) { return v.is_number(); });
+  if (!v) return std::nullopt;
+  boost::json::error_code ec;
+  auto n = v->to_number<int64_t>(ec);
+  if (ec) {
+    set_error(aws::ApiError::make(400, "SerializationException",
+                                  "Value for '" + std::string(name) + "' is not an integer"));
+    return std::nullopt;
+  }
+  return n;
+}
+
+std::optional<bool> Params::boolean(std::string_view name) {
+  auto* v = member(name, [](const boost::json::value& v) { return v.is_bool(); });
+  if (!v) return std::nullopt;
+  return v->get_bool();
+}
+
+const boost::json::array* Params::array(std::string_view name) {
+  auto* v = member(name, [](const boost::json::value& v) { return v.is_array(); });
+  return v ? &v->get_array() : nullptr;
+}
+
+const boost::json::object* Params::object(std::string_view name) {
+  auto* v = member(name, [](const boost::json::value& v) { return v.is_object(); });
+  return v ? &v->get_object() : nullptr;
+}
+
+std::optional<std::vector<std::string>> Params::strings(std::string_view name) {
+  auto* a = array(name);
+  if (!a) return std::nullopt;
+  std::vector<std::string> out;
+  for (const auto& v : *a) {
+    if (!v.is_string()) {
+      set_error(aws::ApiError::make(400, "SerializationException",
+                                    "Unexpected value type in '" + std::string(name) + "'"));
+      return std::nullopt;
+    }
+    out.emplace_back(v.get_string());
+  }
+  return out;
+}
+
+std::string Params::required(std::string_view name) {
+  auto s = str(name);
+  if (!s) {
+    set_error(invalid_parameter("1 validation error detected: Value null at '" + std::string(name) +
+                                "' failed to satisfy constraint: Member must not be null"));
+    return {};
+  }
+  return *s;
+}
+
+std::string Params::group() {
+  if (auto name = str("logGroupName")) return *name;
+  if (auto id = str("logGroupIdentifier")) return group_from_identifier(*id);
+  set_error(invalid_parameter("Should provide either logGroupName or logGroupIdentifier."));
+  return {};
+}
+
+// ---- FilterPattern ----
+
+Result<FilterPattern, aws::ApiError> FilterPattern::parse(std::string_view text) {
+  FilterPattern p;
+  size_t i = 0;
+  auto skip_space = [&] {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+  };
+  skip_space();
+  if (i < text.size() && (text[i] == '{' || text[i] == '[')) {
+    return fail(invalid_parameter(
+        "Nimbus supports only term filter patterns (terms, \"phrases\", ?any, -exclude)."));
+  }
+  while (skip_space(), i < text.size()) {
+    auto* bucket = &p.all_;
+    if (text[i] == '?' || text[i] == '-') {
+      bucket = text[i] == '?' ? &p.any_ : &p.none_;
+      ++i;
+    }
+    std::string term;
+    if (i < text.size() && text[i] == '"') {
+      // A quoted phrase: spaces are part of it and \" is a literal quote.
+      ++i;
+      bool closed = false;
+      for (; i < text.size(); ++i) {
+        if (text[i] == '\\' && i + 1 < text.size()) {
+          term.push_back(text[++i]);
+        } else if (text[i] == '"') {
+          closed = true;
+          ++i;
+          break;
+        } else {
+          term.push_back(text[i]);
+        }
+      }
+      if (!closed) return fail(invalid_parameter("Invalid filter pattern: unterminated quote."));
+    } else {
+      while (i < text.size() && text[i] != ' ' && text[i] != '\t') term.push_back(text[i++]);
+    }
+    if (!term.empty()) bucket->push_back(std::move(term));
+  }
+  return p;
+}
+
+bool FilterPattern::matches(std::string_view message) const {
+  auto has = [&](const std::string& t) { return message.find(t) != std::string_view::npos; };
+  if (!std::all_of(all_.begin(), all_.end(), has)) return false;
+  if (std::any_of(none_.begin(), none_.end(), has)) return false;
+  return any_.empty() || std::any_of(any_.begin(), any_.end(), has);
+}
+
+}  // namespace nimbus::logs
