@@ -25,6 +25,8 @@ class Process {
   virtual std::optional<int> try_reap() = 0;
   virtual uint64_t peak_memory_bytes() const = 0;
   virtual bool oom_killed() const = 0;
+  // Changes the CPU quota of the running process (cores; <= 0: unlimited).
+  virtual void set_cpu_cores(double cores) = 0;
 };
 
 struct LaunchRequest {
@@ -34,6 +36,10 @@ struct LaunchRequest {
   // (LAMBDA_TASK_ROOT, LAMBDA_RUNTIME_DIR are added by the launcher).
   std::vector<std::string> env;
   int output_fd = -1;  // becomes the instance's stdout and stderr
+  // CPU quota while the runtime initialises (<= 0: unlimited). Lambda boosts
+  // CPU during init; the instance sets the memory-proportional share once the
+  // runtime asks for its first event.
+  double init_cpu_cores = 0;
 };
 
 class Launcher {

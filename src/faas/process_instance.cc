@@ -284,6 +284,9 @@ class ProcessInstance final : public Instance, public std::enable_shared_from_th
         state_ = State::kIdle;
         init_duration_ = clock_.now() - started_at_;
         init_timer_.cancel();
+        // From now on CPU is shared in proportion to memory, as on Lambda
+        // (1,769 MB = one full core).
+        if (process_) process_->set_cpu_cores(spec_.memory_mb / 1769.0);
         ready = std::exchange(on_ready_, nullptr);
       }
       if (state_ == State::kBusy && current_ && !delivered_) {

@@ -29,6 +29,7 @@ class SandboxProcess final : public Process {
   std::optional<int> try_reap() override { return inst_->try_reap(); }
   uint64_t peak_memory_bytes() const override { return inst_->peak_memory_bytes(); }
   bool oom_killed() const override { return inst_->oom_killed(); }
+  void set_cpu_cores(double cores) override { (void)inst_->set_cpu_cores(cores); }
 
  private:
   std::unique_ptr<sandbox::Instance> inst_;
@@ -63,7 +64,7 @@ Result<std::unique_ptr<Process>> SandboxLauncher::launch(const LaunchRequest& re
   spec.code_dir = fn.code_dir;
   spec.runtime_dir = options_.runtime_dir;
   spec.memory_limit_bytes = static_cast<uint64_t>(fn.memory_mb) << 20;
-  spec.cpu_cores = fn.memory_mb / 1769.0;  // Lambda: one full vCPU at 1,769 MB
+  spec.cpu_cores = req.init_cpu_cores;
   spec.tmp_size_bytes = static_cast<uint64_t>(fn.ephemeral_storage_mb) << 20;
   spec.pids_max = 1024;  // Lambda's limit on processes and threads
   spec.stdout_fd = req.output_fd;
