@@ -27,6 +27,9 @@ struct InvokeResult {
   std::string log_tail;     // the invocation's log lines (last 4 KB are returned)
   std::string executed_version;
   bool cold_start = false;  // whether this invocation started its instance
+  // The instance died with this invocation (timeout, crash, out of memory):
+  // the pool must not hand it more work.
+  bool instance_lost = false;
 };
 
 using InvokeCallback = std::function<void(InvokeResult)>;

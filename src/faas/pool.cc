@@ -143,7 +143,7 @@ void Pool::dispatch_or_park(const std::string& key, Group& g, const std::shared_
     slot->instance->invoke(
         std::move(w.inv), [this, alive, key, slot, cold, done = std::move(w.done)](InvokeResult r) {
           r.cold_start = cold;
-          if (alive.lock()) on_done(key, slot);
+          if (alive.lock()) on_done(key, slot, r.instance_lost);
           done(std::move(r));
         });
   });
@@ -184,13 +184,20 @@ void Pool::on_ready(const std::string& key, const std::shared_ptr<Slot>& slot, b
   }
 }
 
-void Pool::on_done(const std::string& key, const std::shared_ptr<Slot>& slot) {
+void Pool::on_done(const std::string& key, const std::shared_ptr<Slot>& slot, bool lost) {
   Effects fx;
   {
     std::lock_guard lk(mu_);
     auto it = groups_.find(key);
     if (it == groups_.end() || slot->state != SlotState::kBusy) return;
-    dispatch_or_park(key, it->second, slot, fx);
+    if (lost) {
+      // The instance died with this call: waiting work needs a new one.
+      slot->state = SlotState::kDead;
+      remove_slot(it->second, slot);
+      start_needed(key, it->second, fx);
+    } else {
+      dispatch_or_park(key, it->second, slot, fx);
+    }
   }
   for (auto& f : fx) f();
 }

@@ -92,7 +92,7 @@ class Pool {
 
   void on_ready(const std::string& key, const std::shared_ptr<Slot>& slot, bool ok,
                 std::string init_error);
-  void on_done(const std::string& key, const std::shared_ptr<Slot>& slot);
+  void on_done(const std::string& key, const std::shared_ptr<Slot>& slot, bool lost);
   void on_death(const std::string& key, const std::shared_ptr<Slot>& slot);
   void on_reap(const std::string& key, const std::weak_ptr<Slot>& slot, TimePoint idle_since);
   // Gives the slot the next waiter or parks it idle. Requires mu_.

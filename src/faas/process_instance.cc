@@ -383,6 +383,7 @@ class ProcessInstance final : public Instance, public std::enable_shared_from_th
       result.status = is_error ? InvokeResult::Status::kFunctionError : InvokeResult::Status::kOk;
       result.payload = std::move(payload);
       result.executed_version = spec_.version;
+      result.instance_lost = dying;
       if (current_->want_log_tail)
         result.log_tail = tail_.size() > kLogTailBytes ? tail_.substr(tail_.size() - kLogTailBytes)
                                                        : tail_;

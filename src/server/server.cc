@@ -48,7 +48,7 @@ struct Server::Impl {
   std::unique_ptr<aws::CredentialStore> credentials;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<store::BlobStore> blobs;
-  std::unique_ptr<logs::LogsService> logs;
+  std::unique_ptr<services::logs::LogsService> logs;
   std::unique_ptr<faas::SandboxLauncher> launcher;
   std::unique_ptr<faas::ProcessInstanceFactory> instances;
   std::unique_ptr<faas::FixedKeepAlive> keep_alive;
@@ -117,7 +117,7 @@ Status Server::start() {
 
   std::string runtime_dir = o.runtime_dir.empty() ? std::string(NIMBUS_SOURCE_DIR) + "/runtimes"
                                                   : o.runtime_dir;
-  s.logs = std::make_unique<logs::LogsService>(*s.store, s.clock);
+  s.logs = std::make_unique<services::logs::LogsService>(*s.store, s.clock);
   s.launcher = std::make_unique<faas::SandboxLauncher>(faas::SandboxLauncherOptions{
       runtime_dir, faas::RuntimePaths{o.python, o.node}, isolate});
   faas::InstanceEnvironment env;

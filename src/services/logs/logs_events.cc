@@ -10,7 +10,7 @@
 
 #include "services/logs/logs_service.h"
 
-namespace nimbus::logs {
+namespace nimbus::services::logs {
 
 namespace {
 
@@ -356,4 +356,4 @@ LogsService::OpResult LogsService::filter_log_events(const aws::Call&, Params& p
   return out;
 }
 
-}  // namespace nimbus::logs
+}  // namespace nimbus::services::logs

@@ -8,7 +8,7 @@
 #include <array>
 #include <charconv>
 
-namespace nimbus::logs {
+namespace nimbus::services::logs {
 
 namespace {
 
@@ -614,4 +614,4 @@ void LogsService::reset() {
   seq_reserved_until_ = next_seq_;  // logs/seq is gone: record the next reservation again
 }
 
-}  // namespace nimbus::logs
+}  // namespace nimbus::services::logs

@@ -27,7 +27,7 @@
 #include "services/logs/logs_util.h"
 #include "store/store.h"
 
-namespace nimbus::logs {
+namespace nimbus::services::logs {
 
 class LogsService final : public aws::Service, public faas::LogSink {
  public:
@@ -130,4 +130,4 @@ class LogsService final : public aws::Service, public faas::LogSink {
   uint64_t seq_reserved_until_ = 0;  // next_seq_ may grow up to here before a new reservation
 };
 
-}  // namespace nimbus::logs
+}  // namespace nimbus::services::logs

@@ -9,7 +9,7 @@
 
 #include "base/ids.h"
 
-namespace nimbus::logs {
+namespace nimbus::services::logs {
 namespace {
 
 namespace json = boost::json;
@@ -441,4 +441,4 @@ TEST_F(LogsServiceTest, ProtocolErrorsAndReset) {
 }
 
 }  // namespace
-}  // namespace nimbus::logs
+}  // namespace nimbus::services::logs

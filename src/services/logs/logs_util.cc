@@ -6,7 +6,7 @@
 
 #include "base/ids.h"
 
-namespace nimbus::logs {
+namespace nimbus::services::logs {
 
 std::string group_key(std::string_view group) {
   return std::string(kGroupPrefix) + std::string(group);
@@ -249,4 +249,4 @@ bool FilterPattern::matches(std::string_view message) const {
   return any_.empty() || std::any_of(any_.begin(), any_.end(), has);
 }
 
-}  // namespace nimbus::logs
+}  // namespace nimbus::services::logs

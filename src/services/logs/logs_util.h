@@ -13,7 +13,7 @@
 #include "aws/api_error.h"
 #include "base/result.h"
 
-namespace nimbus::logs {
+namespace nimbus::services::logs {
 
 // Separates group, stream and position inside keys. Group names cannot contain
 // it (their pattern is [.-_/#A-Za-z0-9]+) and stream names are rejected if they
@@ -105,4 +105,4 @@ class FilterPattern {
   std::vector<std::string> all_, any_, none_;
 };
 
-}  // namespace nimbus::logs
+}  // namespace nimbus::services::logs

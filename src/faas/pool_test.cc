@@ -1,0 +1,236 @@
+#include "faas/pool.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+
+namespace nimbus::faas {
+namespace {
+
+// A scripted instance: start() and invoke() complete only when the test says so.
+class FakeInstance final : public Instance {
+ public:
+  explicit FakeInstance(int n) : id_("fake-" + std::to_string(n)) {}
+  const std::string& id() const override { return id_; }
+  void start(ReadyCallback ready, DeathCallback death) override {
+    ready_ = std::move(ready);
+    death_ = std::move(death);
+  }
+  void invoke(Invocation inv, InvokeCallback done) override {
+    current = std::move(inv);
+    done_ = std::move(done);
+    ++invocations;
+  }
+  void stop() override {
+    stopped = true;
+    if (auto d = std::exchange(death_, nullptr)) d();
+  }
+  // Test controls.
+  void become_ready() { std::exchange(ready_, nullptr)(true, {}); }
+  void fail_init(std::string err) { std::exchange(ready_, nullptr)(false, std::move(err)); }
+  void complete(std::string payload = "ok") {
+    InvokeResult r;
+    r.payload = std::move(payload);
+    std::exchange(done_, nullptr)(std::move(r));
+  }
+  void crash() {
+    if (done_) {
+      InvokeResult r;
+      r.status = InvokeResult::Status::kFunctionError;
+      r.instance_lost = true;
+      std::exchange(done_, nullptr)(std::move(r));
+    }
+    if (auto d = std::exchange(death_, nullptr)) d();
+  }
+  bool busy() const { return static_cast<bool>(done_); }
+
+  Invocation current;
+  int invocations = 0;
+  bool stopped = false;
+
+ private:
+  std::string id_;
+  ReadyCallback ready_;
+  DeathCallback death_;
+  InvokeCallback done_;
+};
+
+class FakeFactory final : public InstanceFactory {
+ public:
+  std::shared_ptr<Instance> create(const FunctionSpec&) override {
+    auto i = std::make_shared<FakeInstance>(static_cast<int>(made.size()));
+    made.push_back(i);
+    return i;
+  }
+  std::vector<std::shared_ptr<FakeInstance>> made;
+};
+
+class PoolTest : public ::testing::Test {
+ protected:
+  PoolTest() : keep_alive_(std::chrono::minutes(15)), pool_(factory_, clock_, keep_alive_, {}) {
+    spec_.name = "f";
+    spec_.revision = "r1";
+  }
+  Admission invoke(std::vector<InvokeResult>& sink, std::optional<int> reserved = std::nullopt,
+                   const FunctionSpec* spec = nullptr) {
+    Invocation inv;
+    inv.request_id = "req-" + std::to_string(next_++);
+    return pool_.invoke(spec ? *spec : spec_, reserved, inv,
+                        [&sink](InvokeResult r) { sink.push_back(std::move(r)); });
+  }
+
+  // Declared before the pool: callbacks still pending when the pool is
+  // destroyed at teardown write here.
+  std::vector<InvokeResult> out;
+  ManualClock clock_;
+  FakeFactory factory_;
+  FixedKeepAlive keep_alive_;
+  Pool pool_;
+  FunctionSpec spec_;
+  int next_ = 0;
+};
+
+// Cold path first, then the warm path reuses the idle instance.
+TEST_F(PoolTest, ColdThenWarm) {
+  ASSERT_EQ(invoke(out), Admission::kAdmitted);
+  ASSERT_EQ(factory_.made.size(), 1u);
+  factory_.made[0]->become_ready();
+  factory_.made[0]->complete("one");
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].cold_start);
+  ASSERT_EQ(invoke(out), Admission::kAdmitted);
+  EXPECT_EQ(factory_.made.size(), 1u);  // no new instance
+  factory_.made[0]->complete("two");
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_FALSE(out[1].cold_start);
+  EXPECT_EQ(out[1].payload, "two");
+  auto s = pool_.stats("f:$LATEST");
+  EXPECT_EQ(s.cold_starts, 1);
+  EXPECT_EQ(s.warm_starts, 1);
+}
+
+// Many concurrent cold requests start one instance each, never more.
+TEST_F(PoolTest, ConcurrentColdRequestsStartOnlyWhatTheyNeed) {
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(invoke(out), Admission::kAdmitted);
+  ASSERT_EQ(factory_.made.size(), 3u);
+  // The first instance becomes ready, serves one, then takes the next waiter:
+  // the still-starting instances are not multiplied.
+  factory_.made[0]->become_ready();
+  factory_.made[0]->complete();
+  EXPECT_EQ(factory_.made[0]->invocations, 2);
+  EXPECT_EQ(factory_.made.size(), 3u);
+  factory_.made[0]->complete();  // and serves the third too
+  factory_.made[0]->complete();
+  EXPECT_EQ(out.size(), 3u);
+  factory_.made[1]->become_ready();  // arrive late: nothing waits, they park idle
+  factory_.made[2]->become_ready();
+  EXPECT_EQ(pool_.stats("f:$LATEST").idle, 3);
+}
+
+// Reserved concurrency caps in-flight invocations of the function (Lambda's
+// ReservedFunctionConcurrentInvocationLimitExceeded); 0 throttles everything.
+TEST_F(PoolTest, ReservedConcurrencyThrottles) {
+  EXPECT_EQ(invoke(out, 0), Admission::kFunctionLimit);
+  ASSERT_EQ(invoke(out, 1), Admission::kAdmitted);
+  EXPECT_EQ(invoke(out, 1), Admission::kFunctionLimit);
+  factory_.made[0]->become_ready();
+  factory_.made[0]->complete();
+  EXPECT_EQ(invoke(out, 1), Admission::kAdmitted);  // capacity came back
+}
+
+// The account limit minus all reservations bounds unreserved functions.
+TEST_F(PoolTest, AccountLimitBoundsUnreservedFunctions) {
+  Pool small(factory_, clock_, keep_alive_, PoolOptions{3});
+  small.set_reserved_total(1);
+  std::vector<InvokeResult> out;
+  Invocation inv;
+  auto run = [&] { return small.invoke(spec_, std::nullopt, inv, [&](InvokeResult r) { out.push_back(r); }); };
+  EXPECT_EQ(run(), Admission::kAdmitted);
+  EXPECT_EQ(run(), Admission::kAdmitted);
+  EXPECT_EQ(run(), Admission::kAccountLimit);
+}
+
+// Idle instances are reclaimed after the keep-alive, not before.
+TEST_F(PoolTest, KeepAliveReclaimsIdleInstances) {
+  invoke(out);
+  factory_.made[0]->become_ready();
+  factory_.made[0]->complete();
+  clock_.advance(std::chrono::minutes(14));
+  EXPECT_FALSE(factory_.made[0]->stopped);
+  clock_.advance(std::chrono::minutes(2));
+  EXPECT_TRUE(factory_.made[0]->stopped);
+  EXPECT_EQ(pool_.stats("f:$LATEST").instances, 0);
+  invoke(out);  // the next call is cold again
+  EXPECT_EQ(factory_.made.size(), 2u);
+}
+
+// Use restarts the idle clock: an instance used every 10 minutes stays warm.
+TEST_F(PoolTest, UseRestartsKeepAlive) {
+  for (int i = 0; i < 4; ++i) {
+    invoke(out);
+    if (i == 0) factory_.made[0]->become_ready();
+    factory_.made[0]->complete();
+    clock_.advance(std::chrono::minutes(10));
+  }
+  EXPECT_EQ(factory_.made.size(), 1u);
+  EXPECT_FALSE(factory_.made[0]->stopped);
+}
+
+// A configuration change retires warm instances: the next call starts fresh.
+TEST_F(PoolTest, NewRevisionRetiresOldInstances) {
+  invoke(out);
+  factory_.made[0]->become_ready();
+  factory_.made[0]->complete();
+  FunctionSpec updated = spec_;
+  updated.revision = "r2";
+  invoke(out, std::nullopt, &updated);
+  EXPECT_TRUE(factory_.made[0]->stopped);
+  ASSERT_EQ(factory_.made.size(), 2u);
+}
+
+// A busy instance of an old revision finishes its call, then goes away.
+TEST_F(PoolTest, RetireFunctionWaitsForBusyInstances) {
+  invoke(out);
+  factory_.made[0]->become_ready();
+  pool_.retire_function("f");
+  EXPECT_FALSE(factory_.made[0]->stopped);
+  factory_.made[0]->complete();
+  EXPECT_TRUE(factory_.made[0]->stopped);
+  EXPECT_EQ(out.size(), 1u);
+}
+
+// An init failure answers the invocation that caused the start.
+TEST_F(PoolTest, InitFailureAnswersTheWaitingInvocation) {
+  invoke(out);
+  factory_.made[0]->fail_init(R"({"errorType":"Runtime.ImportModuleError"})");
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].status, InvokeResult::Status::kFunctionError);
+  EXPECT_NE(out[0].payload.find("ImportModuleError"), std::string::npos);
+  EXPECT_EQ(pool_.stats("f:$LATEST").instances, 0);
+  // Concurrency was released: a new call is admitted with reserved 1.
+  EXPECT_EQ(invoke(out, 1), Admission::kAdmitted);
+}
+
+// A crashed instance is removed; waiting work starts a replacement.
+TEST_F(PoolTest, CrashedInstanceIsReplaced) {
+  invoke(out);
+  invoke(out);
+  factory_.made[0]->become_ready();
+  factory_.made[0]->crash();
+  EXPECT_EQ(out.size(), 1u);
+  // The second waiter is served by the second instance once ready.
+  factory_.made[1]->become_ready();
+  factory_.made[1]->complete();
+  EXPECT_EQ(out.size(), 2u);
+}
+
+// Stopping everything answers waiters instead of leaving them hanging.
+TEST_F(PoolTest, StopAllAnswersWaiters) {
+  invoke(out);
+  pool_.stop_all();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].status, InvokeResult::Status::kFunctionError);
+}
+
+}  // namespace
+}  // namespace nimbus::faas

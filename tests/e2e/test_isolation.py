@@ -1,0 +1,157 @@
+"""Isolation: each sandbox is contained, and Nimbus keeps serving afterwards."""
+import os
+import uuid
+
+import pytest
+
+from e2e_support import make_zip, wait_until
+
+
+def descendants(root):
+    """Host pids descending from `root` (the server): its sandboxes and their children."""
+    parent = {}
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                stat = open(f"/proc/{p}/stat").read()
+                parent[int(p)] = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    out, frontier = set(), {root}
+    while frontier:
+        frontier = {p for p, pp in parent.items() if pp in frontier and p not in out}
+        out |= frontier
+    return out
+
+SECRET = "secret-" + uuid.uuid4().hex
+VICTIM = f"def handler(event, context):\n    return {{'secret': '{SECRET}'}}\n"
+
+PROBE = r"""
+import os, glob
+def attempt(fn):
+    try:
+        return "ok:" + repr(fn())[:300]
+    except Exception as e:
+        return "denied:" + type(e).__name__
+def find_secret(root, needle, limit=20000):
+    seen = 0
+    for dirpath, dirs, files in os.walk(root, onerror=lambda e: None):
+        if dirpath.startswith(("/proc", "/sys", "/dev")):
+            dirs[:] = []
+            continue
+        for f in files:
+            seen += 1
+            if seen > limit:
+                return None
+            p = os.path.join(dirpath, f)
+            try:
+                if os.path.getsize(p) < 1_000_000 and needle.encode() in open(p, "rb").read():
+                    return p
+            except Exception:
+                pass
+    return None
+def write(path):
+    with open(path, "w") as f:
+        f.write("x")
+    return open(path).read()
+def handler(event, context):
+    data_dir = os.environ["HOST_DATA_DIR"]
+    pids = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+    cmdlines = {}
+    for p in pids:
+        try:
+            cmdlines[p] = open(f"/proc/{p}/cmdline", "rb").read().replace(b"\0", b" ").decode()
+        except Exception:
+            pass
+    return {
+        "uid": os.getuid(),
+        "data_dir": attempt(lambda: os.listdir(data_dir)),
+        "data_dir_code": attempt(lambda: glob.glob(data_dir + "/**/*.py", recursive=True) or (_ for _ in ()).throw(FileNotFoundError())),
+        "secret_found": find_secret("/", event["needle"]),
+        "host_pid_visible": os.path.exists(f"/proc/{event['server_pid']}/cmdline") and
+                             "nimbus" in attempt(lambda: open(f"/proc/{event['server_pid']}/cmdline").read()),
+        "proc1_root": attempt(lambda: os.listdir(f"/proc/1/root{data_dir}")),
+        "pids": pids,
+        "cmdlines": cmdlines,
+        "write_task": attempt(lambda: write("/var/task/x")),
+        "write_etc": attempt(lambda: write("/etc/nimbus-e2e-x")),
+        "write_usr": attempt(lambda: write("/usr/nimbus-e2e-x")),
+        "write_tmp": attempt(lambda: write("/tmp/x")),
+    }
+"""
+
+FORK_BOMB = """
+import os, time
+def handler(event, context):
+    forked = 0
+    while True:
+        try:
+            if os.fork() == 0:
+                while True:  # every child keeps forking too
+                    try:
+                        os.fork()
+                    except OSError:
+                        time.sleep(0.01)
+            forked += 1
+        except OSError:
+            time.sleep(0.01)
+"""
+
+OK = "def handler(event, context):\n    return {'ok': True}\n"
+
+
+@pytest.fixture(scope="module")
+def bystander(nimbus):
+    """A normal function that must keep working after each containment test."""
+    name = f"bystander-{uuid.uuid4().hex[:6]}"
+    nimbus.create_function(name, {"app.py": OK})
+    return name
+
+
+def assert_still_serving(nimbus, bystander):
+    r, body = nimbus.invoke(bystander, {})
+    assert r["StatusCode"] == 200 and body == {"ok": True}
+
+
+def test_filesystem_and_process_isolation(nimbus, fname, bystander):
+    # A sandbox cannot read other functions' code or the data dir, cannot see host processes,
+    # and can write only to /tmp (code at /var/task is read-only).
+    victim = fname[:50] + "-victim"
+    nimbus.create_function(victim, {"app.py": VICTIM})
+    assert nimbus.invoke(victim, {})[1] == {"secret": SECRET}
+    nimbus.create_function(fname, {"app.py": PROBE}, Timeout=30, MemorySize=256,
+                           Environment={"Variables": {"HOST_DATA_DIR": nimbus.data_dir}})
+    r, body = nimbus.invoke(fname, {"needle": SECRET, "server_pid": nimbus.proc.pid})
+    assert "FunctionError" not in r, body
+    assert body["uid"] != 0, "functions must run as an unprivileged uid"
+    assert body["data_dir"].startswith("denied:"), body["data_dir"]
+    assert body["data_dir_code"].startswith("denied:"), body["data_dir_code"]
+    assert body["proc1_root"].startswith("denied:"), body["proc1_root"]
+    assert body["secret_found"] is None, f"another function's code is readable at {body['secret_found']}"
+    assert not body["host_pid_visible"]
+    assert len(body["pids"]) <= 5, body["cmdlines"]
+    for cmd in body["cmdlines"].values():
+        assert "nimbus" not in cmd and "pytest" not in cmd, body["cmdlines"]
+    assert body["write_task"].startswith("denied:"), body["write_task"]
+    assert body["write_etc"].startswith("denied:"), body["write_etc"]
+    assert body["write_usr"].startswith("denied:"), body["write_usr"]
+    assert body["write_tmp"] == "ok:'x'"
+    assert not os.path.exists("/etc/nimbus-e2e-x") and not os.path.exists("/usr/nimbus-e2e-x")
+    assert_still_serving(nimbus, bystander)
+
+
+def test_fork_bomb_is_contained(nimbus, fname, bystander):
+    # A fork bomb hits the pids limit and the timeout; the caller gets an error, Nimbus keeps serving.
+    nimbus.create_function(fname, {"app.py": FORK_BOMB}, Timeout=3)
+    before = len(descendants(nimbus.proc.pid))
+    r, body = nimbus.invoke(fname, {})
+    assert r["StatusCode"] == 200 and r["FunctionError"] == "Unhandled", body
+    assert "Task timed out" in body["errorMessage"] or body["errorType"] == "Runtime.ExitError", body
+    # All the bomb's processes are gone (the sandbox was killed as a whole).
+    wait_until(lambda: len(descendants(nimbus.proc.pid)) <= before + 1, timeout=20,
+               what="the fork bomb's processes to be reaped")
+    assert_still_serving(nimbus, bystander)
+    # The bombed function itself recovers on a fresh instance when given harmless code.
+    nimbus.lambda_.update_function_code(FunctionName=fname, ZipFile=make_zip({"app.py": OK}))
+    nimbus.lambda_.get_waiter("function_updated_v2").wait(FunctionName=fname, WaiterConfig={"Delay": 1, "MaxAttempts": 20})
+    assert nimbus.invoke(fname, {})[1] == {"ok": True}

@@ -1,0 +1,101 @@
+"""Limits: reserved concurrency throttling, timeouts, memory kills."""
+import base64
+import threading
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+SLOW = """
+import time
+def handler(event, context):
+    time.sleep(event.get("sleep", 0))
+    return {"slept": event.get("sleep", 0)}
+"""
+
+HOG = """
+def handler(event, context):
+    chunks = []
+    for _ in range(event.get("mb", 400)):
+        chunks.append(bytearray(1024 * 1024))  # touched pages: really resident
+        chunks[-1][::4096] = b"x" * len(chunks[-1][::4096])
+    return {"allocated_mb": len(chunks)}
+"""
+
+OK = "def handler(event, context):\n    return {'ok': True}\n"
+
+
+def throttle_code(exc):
+    r = exc.response
+    return r["Error"]["Code"], r["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def test_reserved_concurrency_one_throttles_second_caller(nimbus, fname):
+    # With reserved concurrency 1, of two concurrent slow invokes one runs and one gets 429.
+    nimbus.create_function(fname, {"app.py": SLOW}, Timeout=10)
+    nimbus.lambda_.put_function_concurrency(FunctionName=fname, ReservedConcurrentExecutions=1)
+    nimbus.invoke(fname, {})  # warm the single instance
+    barrier = threading.Barrier(2)
+    results = [None, None]
+
+    def call(i):
+        barrier.wait()
+        try:
+            results[i] = nimbus.invoke(fname, {"sleep": 2})
+        except ClientError as e:
+            results[i] = e
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    errors = [r for r in results if isinstance(r, ClientError)]
+    oks = [r for r in results if isinstance(r, tuple)]
+    assert len(errors) == 1 and len(oks) == 1, results
+    assert throttle_code(errors[0]) == ("TooManyRequestsException", 429)
+    assert errors[0].response.get("Reason") == "ReservedFunctionConcurrentInvocationLimitExceeded"
+    r, body = oks[0]
+    assert "FunctionError" not in r and body == {"slept": 2}
+
+
+def test_reserved_concurrency_zero_throttles_everything(nimbus, fname):
+    # Reserved concurrency 0 disables the function: every invoke is 429.
+    nimbus.create_function(fname, {"app.py": OK})
+    nimbus.lambda_.put_function_concurrency(FunctionName=fname, ReservedConcurrentExecutions=0)
+    for _ in range(3):
+        with pytest.raises(ClientError) as e:
+            nimbus.invoke(fname, {})
+        assert throttle_code(e.value) == ("TooManyRequestsException", 429)
+    nimbus.lambda_.delete_function_concurrency(FunctionName=fname)
+    r, body = nimbus.invoke(fname, {})
+    assert body == {"ok": True}
+
+
+def test_timeout_kills_and_next_invoke_is_cold(nimbus, fname):
+    # Timeout=1 with a 5 s handler: "Task timed out after 1.00 seconds"; the next call is a fresh instance.
+    nimbus.create_function(fname, {"app.py": SLOW}, Timeout=1)
+    r, body = nimbus.invoke(fname, {"sleep": 5}, LogType="Tail")
+    assert r["StatusCode"] == 200 and r["FunctionError"] == "Unhandled"
+    assert "Task timed out after 1.00 seconds" in body["errorMessage"]
+    assert "Task timed out after 1.00 seconds" in base64.b64decode(r["LogResult"]).decode()
+    r, body = nimbus.invoke(fname, {"sleep": 0}, LogType="Tail")
+    assert "FunctionError" not in r and body == {"slept": 0}
+    report = [line for line in base64.b64decode(r["LogResult"]).decode().splitlines() if line.startswith("REPORT")]
+    assert report and "Init Duration" in report[-1], report
+
+
+def test_memory_limit_kills_with_exit_error(nimbus, fname):
+    # Allocating 400 MB in a 128 MB function kills the instance: Runtime.ExitError; Nimbus keeps serving.
+    nimbus.create_function(fname, {"app.py": HOG}, MemorySize=128, Timeout=20)
+    r, body = nimbus.invoke(fname, {"mb": 400})
+    assert r["StatusCode"] == 200 and r["FunctionError"] == "Unhandled", body
+    assert body["errorType"] == "Runtime.ExitError", body
+    assert "Runtime exited with error" in body["errorMessage"]
+    # The same function recovers with a fresh instance for a small allocation ...
+    r, body = nimbus.invoke(fname, {"mb": 10})
+    assert "FunctionError" not in r and body == {"allocated_mb": 10}
+    # ... and other functions are unaffected.
+    other = fname[:50] + "-ok"
+    nimbus.create_function(other, {"app.py": OK})
+    assert nimbus.invoke(other, {})[1] == {"ok": True}
