@@ -7,6 +7,16 @@ import pytest
 from e2e_support import make_zip, wait_until
 
 
+def cmdlines(pids):
+    out = {}
+    for p in list(pids)[:10]:
+        try:
+            out[p] = open(f"/proc/{p}/cmdline").read().replace("\0", " ")
+        except OSError:
+            pass
+    return out
+
+
 def descendants(root):
     """Host pids descending from `root` (the server): its sandboxes and their children."""
     parent = {}
@@ -148,8 +158,16 @@ def test_fork_bomb_is_contained(nimbus, fname, bystander):
     assert r["StatusCode"] == 200 and r["FunctionError"] == "Unhandled", body
     assert "Task timed out" in body["errorMessage"] or body["errorType"] == "Runtime.ExitError", body
     # All the bomb's processes are gone (the sandbox was killed as a whole).
-    wait_until(lambda: len(descendants(nimbus.proc.pid)) <= before + 1, timeout=20,
-               what="the fork bomb's processes to be reaped")
+    last = {}
+
+    def reaped():
+        now = descendants(nimbus.proc.pid)
+        last["now"] = (len(now), before, cmdlines(now))
+        return len(now) <= before + 1
+    try:
+        wait_until(reaped, timeout=20, what="the fork bomb's processes to be reaped")
+    except AssertionError as e:
+        raise AssertionError(f"{e}: (now, before, some) = {last['now']}") from None
     assert_still_serving(nimbus, bystander)
     # The bombed function itself recovers on a fresh instance when given harmless code.
     nimbus.lambda_.update_function_code(FunctionName=fname, ZipFile=make_zip({"app.py": OK}))
