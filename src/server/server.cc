@@ -19,6 +19,7 @@
 #include "http/server.h"
 #include "sandbox/sandbox.h"
 #include "server/edge_router.h"
+#include "server/worker_service.h"
 #include "services/iam/iam_service.h"
 #include "services/lambda/lambda_service.h"
 #include "services/logs/logs_service.h"
@@ -56,6 +57,7 @@ struct Server::Impl {
   std::unique_ptr<services::lambda::LambdaService> lambda;
   std::unique_ptr<services::sts::StsService> sts;
   std::unique_ptr<services::iam::IamService> iam;
+  std::vector<std::unique_ptr<OnWorker>> on_worker;  // adapters for blocking services
   std::unique_ptr<EdgeRouter> edge;
   std::unique_ptr<http::Server> edge_server;
   std::unique_ptr<http::Server> api_server;
@@ -159,10 +161,17 @@ Status Server::start() {
   s.sts = std::make_unique<services::sts::StsService>(*s.credentials, s.clock);
   s.iam = std::make_unique<services::iam::IamService>(*s.store, s.clock);
 
+  s.sts->set_role_resolver(
+      [iam = s.iam.get()](std::string_view, std::string_view name) { return iam->role_id(name); });
+  s.logs->set_identity(o.region, std::string(aws::kDefaultAccountId));
+
+  // Lambda keeps Invoke on the I/O threads and moves its own blocking work; the
+  // other services do synced writes inline, so they run on the worker pool.
   s.edge->add_service(*s.lambda);
-  s.edge->add_service(*s.sts);
-  s.edge->add_service(*s.iam);
-  s.edge->add_service(*s.logs);
+  for (aws::Service* svc : std::initializer_list<aws::Service*>{s.sts.get(), s.iam.get(), s.logs.get()}) {
+    s.on_worker.push_back(std::make_unique<OnWorker>(*svc, s.workers.get_executor()));
+    s.edge->add_service(*s.on_worker.back());
+  }
   s.edge->set_health_info("isolation", isolate ? "on" : "off: " + why);
   s.edge->add_admin_route("/_nimbus/lambda/code/", [lambda = s.lambda.get()](http::Request req,
                                                                               http::Reply reply) {

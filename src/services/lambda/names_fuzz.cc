@@ -6,9 +6,9 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
-  auto r = nimbus::lambda::parse_function_ref(in);
+  auto r = nimbus::services::lambda::parse_function_ref(in);
   if (r.ok() && r->name.empty()) __builtin_trap();
-  (void)nimbus::lambda::is_valid_role_arn(in);
-  (void)nimbus::lambda::is_valid_alias_name(in);
+  (void)nimbus::services::lambda::is_valid_role_arn(in);
+  (void)nimbus::services::lambda::is_valid_alias_name(in);
   return 0;
 }
