@@ -3,6 +3,8 @@
 // interface without changes to the pool or the instance.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -25,6 +27,9 @@ class Process {
   virtual std::optional<int> try_reap() = 0;
   virtual uint64_t peak_memory_bytes() const = 0;
   virtual bool oom_killed() const = 0;
+  // The uid the instance runs as (0 when not isolated): the Runtime API
+  // serves only connections owned by it.
+  virtual uid_t uid() const = 0;
   // Changes the CPU quota of the running process (cores; <= 0: unlimited).
   virtual void set_cpu_cores(double cores) = 0;
 };

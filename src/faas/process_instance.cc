@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/ids.h"
+#include "http/peer.h"
 #include "http/server.h"
 
 namespace nimbus::faas {
@@ -58,7 +59,15 @@ class ProcessInstance final : public Instance, public std::enable_shared_from_th
     on_ready_ = std::move(on_ready);
     on_death_ = std::move(on_death);
     started_at_ = clock_.now();
-    if (auto err = launch(); !err.empty()) {
+    std::string err;
+    {
+      // Held until the process exists, so the Runtime API's connection check
+      // (which may run on another thread as soon as the runtime connects)
+      // sees the instance's uid.
+      std::lock_guard lk(launch_mu_);
+      err = launch();
+    }
+    if (!err.empty()) {
       state_ = State::kDead;
       auto ready = std::exchange(on_ready_, nullptr);
       ready(false, lambda_error("Runtime.Unavailable", err));
@@ -119,8 +128,13 @@ class ProcessInstance final : public Instance, public std::enable_shared_from_th
     pipe_.assign(read_end);
 
     std::weak_ptr<ProcessInstance> weak = weak_from_this();
+    http::ServerOptions api_options{"127.0.0.1", 0, kMaxResponseBytes + 1024 * 1024, 3600};
+    api_options.accept_filter = [weak](std::string_view, uint16_t remote_port) {
+      auto self = weak.lock();
+      return self && self->is_own_connection(remote_port);
+    };
     server_ = std::make_unique<http::Server>(
-        io_, http::ServerOptions{"127.0.0.1", 0, kMaxResponseBytes + 1024 * 1024, 3600},
+        io_, std::move(api_options),
         [weak](http::Request req, http::Reply reply) {
           if (auto self = weak.lock())
             self->on_runtime_api(std::move(req), std::move(reply));
@@ -149,6 +163,19 @@ class ProcessInstance final : public Instance, public std::enable_shared_from_th
                              if (auto self = weak.lock()) self->on_exit();
                            });
     return {};
+  }
+
+  // Only the instance's own processes may use its Runtime API: another
+  // instance (another uid) connecting to this port could otherwise take its
+  // events. Not checked when instances are not isolated (they share our uid).
+  bool is_own_connection(uint16_t remote_port) {
+    std::lock_guard lk(launch_mu_);
+    if (!process_ || process_->uid() == 0) return true;
+    auto owner = http::loopback_peer_uid(remote_port, server_->port());
+    if (owner == process_->uid()) return true;
+    spdlog::warn("instance {} of {}: refused a Runtime API connection from uid {}", id_,
+                 spec_.name, owner ? std::to_string(*owner) : "unknown");
+    return false;
   }
 
   std::vector<std::string> environment(uint16_t api_port) const {
@@ -527,6 +554,7 @@ class ProcessInstance final : public Instance, public std::enable_shared_from_th
   ReadyCallback on_ready_;
   DeathCallback on_death_;
 
+  std::mutex launch_mu_;  // guards process_ while it is being created
   std::mutex mu_;
   State state_ = State::kStarting;
   bool stopping_ = false;

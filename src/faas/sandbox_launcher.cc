@@ -18,8 +18,9 @@ std::string replace_all(std::string s, std::string_view from, std::string_view t
 // launcher when it goes away.
 class SandboxProcess final : public Process {
  public:
-  SandboxProcess(std::unique_ptr<sandbox::Instance> inst, std::function<void()> on_release)
-      : inst_(std::move(inst)), on_release_(std::move(on_release)) {}
+  SandboxProcess(std::unique_ptr<sandbox::Instance> inst, uid_t uid,
+                 std::function<void()> on_release)
+      : inst_(std::move(inst)), uid_(uid), on_release_(std::move(on_release)) {}
   ~SandboxProcess() override {
     inst_.reset();  // kills, reaps and removes the cgroup first
     if (on_release_) on_release_();
@@ -30,9 +31,11 @@ class SandboxProcess final : public Process {
   uint64_t peak_memory_bytes() const override { return inst_->peak_memory_bytes(); }
   bool oom_killed() const override { return inst_->oom_killed(); }
   void set_cpu_cores(double cores) override { (void)inst_->set_cpu_cores(cores); }
+  uid_t uid() const override { return uid_; }
 
  private:
   std::unique_ptr<sandbox::Instance> inst_;
+  uid_t uid_;
   std::function<void()> on_release_;
 };
 
@@ -98,7 +101,7 @@ Result<std::unique_ptr<Process>> SandboxLauncher::launch(const LaunchRequest& re
   std::function<void()> release;
   if (uid) release = [this, uid] { release_uid(uid); };
   return std::unique_ptr<Process>(
-      std::make_unique<SandboxProcess>(std::move(inst.value()), std::move(release)));
+      std::make_unique<SandboxProcess>(std::move(inst.value()), uid, std::move(release)));
 }
 
 }  // namespace nimbus::faas

@@ -34,6 +34,10 @@ class Session : public std::enable_shared_from_this<Session> {
                               .is_loopback());
     }
     local_port_ = stream_.socket().local_endpoint(ec).port();
+    if (opts_.accept_filter && (ec || !opts_.accept_filter(remote_ip_, remote.port()))) {
+      stream_.socket().close(ec);
+      return;
+    }
     stream_.socket().set_option(tcp::no_delay(true), ec);
     read_next();
   }

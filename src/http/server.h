@@ -4,6 +4,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <cstdint>
+#include <functional>
+#include <string_view>
 #include <memory>
 #include <string>
 
@@ -19,6 +21,9 @@ struct ServerOptions {
   size_t max_body_bytes = 80 * 1024 * 1024;
   // A keep-alive connection idle this long is closed.
   int idle_timeout_seconds = 300;
+  // Decides, once per connection, whether to serve it (given the client's
+  // address and port); a refused connection is closed without an answer.
+  std::function<bool(std::string_view remote_ip, uint16_t remote_port)> accept_filter;
 };
 
 class Server {

@@ -1,7 +1,6 @@
 """boto3 inside a function reaches Nimbus with no endpoint in the function's code."""
 import uuid
 
-from e2e_support import make_zip
 
 # Chapter style: the client is created once per instance, at global scope.
 GLOBAL_CLIENT = """

@@ -4,7 +4,6 @@
 code blocks below are extracted verbatim from the chapter at test time.
 """
 import re
-from pathlib import Path
 
 import pytest
 

@@ -6,7 +6,6 @@ import uuid
 
 import pytest
 
-from e2e_support import make_zip
 
 APP = """
 import json, time

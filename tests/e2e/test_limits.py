@@ -80,7 +80,7 @@ def test_timeout_kills_and_next_invoke_is_cold(nimbus, fname):
     assert "Task timed out after 1.00 seconds" in body["errorMessage"]
     assert "Task timed out after 1.00 seconds" in base64.b64decode(r["LogResult"]).decode()
     r, body = nimbus.invoke(fname, {"sleep": 0}, LogType="Tail")
-    assert "FunctionError" not in r and body == {"slept": 0}
+    assert "FunctionError" not in r and body == {"slept": 0}, (body, r.get("LogResult"))
     report = [line for line in base64.b64decode(r["LogResult"]).decode().splitlines() if line.startswith("REPORT")]
     assert report and "Init Duration" in report[-1], report
 

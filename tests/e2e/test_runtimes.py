@@ -1,7 +1,6 @@
 """Every runtime runs; context object and Lambda environment variables are as on AWS."""
 import pytest
 
-from e2e_support import make_zip
 
 PY_APP = """
 import os, sys
