@@ -9,12 +9,23 @@ std::string xml_escape(std::string_view s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -42,8 +53,9 @@ http::Response render_error(Protocol protocol, const ApiError& e, std::string_vi
     case Protocol::kJson10:
     case Protocol::kJson11: {
       r.headers.set("Content-Type", protocol == Protocol::kJson10 ? "application/x-amz-json-1.0"
-                                                                   : "application/x-amz-json-1.1");
-      std::string type = json_namespace.empty() ? e.code : std::string(json_namespace) + "#" + e.code;
+                                                                  : "application/x-amz-json-1.1");
+      std::string type =
+          json_namespace.empty() ? e.code : std::string(json_namespace) + "#" + e.code;
       std::string body = "{\"__type\":" + boost::json::serialize(boost::json::string(type)) +
                          ",\"message\":" + boost::json::serialize(boost::json::string(e.message));
       if (!e.extra_json.empty()) body += "," + e.extra_json;

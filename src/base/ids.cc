@@ -43,8 +43,12 @@ static std::string sha256_raw(std::string_view data) {
   return std::string(reinterpret_cast<char*>(md), sizeof md);
 }
 
-std::string sha256_hex(std::string_view data) { return hex_encode(sha256_raw(data)); }
-std::string sha256_base64(std::string_view data) { return base64_encode(sha256_raw(data)); }
+std::string sha256_hex(std::string_view data) {
+  return hex_encode(sha256_raw(data));
+}
+std::string sha256_base64(std::string_view data) {
+  return base64_encode(sha256_raw(data));
+}
 
 std::string base64_encode(std::string_view data) {
   std::string out(4 * ((data.size() + 2) / 3), '\0');

@@ -61,7 +61,8 @@ int cmd_invoke(const std::string& endpoint, const std::string& name, const std::
   if (!r || r->status != 200) return report_failure(r);
   if (tail) {
     std::string logs;
-    if (base64_decode(r->headers.get_or("X-Amz-Log-Result"), logs)) std::fputs(logs.c_str(), stderr);
+    if (base64_decode(r->headers.get_or("X-Amz-Log-Result"), logs))
+      std::fputs(logs.c_str(), stderr);
   }
   std::puts(r->body.c_str());
   return r->headers.get("X-Amz-Function-Error") ? 1 : 0;

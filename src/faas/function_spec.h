@@ -28,6 +28,8 @@ struct FunctionSpec {
 };
 
 // Identifies a pool of interchangeable instances: one function version.
-inline std::string pool_key(const FunctionSpec& s) { return s.name + ":" + s.version; }
+inline std::string pool_key(const FunctionSpec& s) {
+  return s.name + ":" + s.version;
+}
 
 }  // namespace nimbus::faas

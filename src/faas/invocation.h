@@ -9,12 +9,12 @@ namespace nimbus::faas {
 
 struct Invocation {
   std::string request_id;
-  std::string payload;            // the event JSON
-  std::string invoked_arn;        // the ARN the caller used (qualified when it was)
-  std::string client_context;     // base64 JSON from X-Amz-Client-Context, or empty
-  std::string cognito_identity;   // JSON, or empty
+  std::string payload;           // the event JSON
+  std::string invoked_arn;       // the ARN the caller used (qualified when it was)
+  std::string client_context;    // base64 JSON from X-Amz-Client-Context, or empty
+  std::string cognito_identity;  // JSON, or empty
   std::string trace_id;
-  bool want_log_tail = false;     // X-Amz-Log-Type: Tail
+  bool want_log_tail = false;  // X-Amz-Log-Type: Tail
 };
 
 struct InvokeResult {
@@ -23,8 +23,8 @@ struct InvokeResult {
     kFunctionError,  // the handler or the runtime failed (X-Amz-Function-Error: Unhandled)
   };
   Status status = Status::kOk;
-  std::string payload;      // the response, or Lambda's {"errorMessage","errorType",...}
-  std::string log_tail;     // the invocation's log lines (last 4 KB are returned)
+  std::string payload;   // the response, or Lambda's {"errorMessage","errorType",...}
+  std::string log_tail;  // the invocation's log lines (last 4 KB are returned)
   std::string executed_version;
   bool cold_start = false;  // whether this invocation started its instance
   // The instance died with this invocation (timeout, crash, out of memory):

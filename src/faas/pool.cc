@@ -4,8 +4,7 @@
 
 namespace nimbus::faas {
 
-Pool::Pool(InstanceFactory& factory, Clock& clock, KeepAlivePolicy& keep_alive,
-           PoolOptions options)
+Pool::Pool(InstanceFactory& factory, Clock& clock, KeepAlivePolicy& keep_alive, PoolOptions options)
     : factory_(factory), clock_(clock), keep_alive_(keep_alive), options_(options) {}
 
 Pool::~Pool() {
@@ -277,7 +276,8 @@ void Pool::stop_all() {
   for (auto& w : orphans) {
     InvokeResult r;
     r.status = InvokeResult::Status::kFunctionError;
-    r.payload = R"({"errorType":"Runtime.Unavailable","errorMessage":"Nimbus stopped the function's instances before this invocation ran"})";
+    r.payload =
+        R"({"errorType":"Runtime.Unavailable","errorMessage":"Nimbus stopped the function's instances before this invocation ran"})";
     w.done(std::move(r));
   }
 }

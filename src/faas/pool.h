@@ -110,8 +110,8 @@ class Pool {
   PoolOptions options_;
 
   mutable std::mutex mu_;
-  std::map<std::string, Group> groups_;                  // by pool key
-  std::map<std::string, int, std::less<>> in_flight_;   // by function name
+  std::map<std::string, Group> groups_;                // by pool key
+  std::map<std::string, int, std::less<>> in_flight_;  // by function name
   int unreserved_in_flight_ = 0;
   int reserved_total_ = 0;
   bool stopped_ = false;

@@ -144,7 +144,9 @@ TEST_F(PoolTest, AccountLimitBoundsUnreservedFunctions) {
   small.set_reserved_total(1);
   std::vector<InvokeResult> out;
   Invocation inv;
-  auto run = [&] { return small.invoke(spec_, std::nullopt, inv, [&](InvokeResult r) { out.push_back(r); }); };
+  auto run = [&] {
+    return small.invoke(spec_, std::nullopt, inv, [&](InvokeResult r) { out.push_back(r); });
+  };
   EXPECT_EQ(run(), Admission::kAdmitted);
   EXPECT_EQ(run(), Admission::kAdmitted);
   EXPECT_EQ(run(), Admission::kAccountLimit);

@@ -4,14 +4,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 #include <cmath>
 #include <mutex>
-#include <spdlog/spdlog.h>
 
 #include "base/ids.h"
+#include "base/time_format.h"
 #include "http/peer.h"
 #include "http/server.h"
 
@@ -33,7 +34,9 @@ std::string lambda_error(std::string_view type, std::string_view message) {
   return json::serialize(o);
 }
 
-double ms(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double ms(Duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
 
 std::string fmt2(double v) {
   char buf[64];
@@ -41,12 +44,20 @@ std::string fmt2(double v) {
   return buf;
 }
 
-class ProcessInstance final : public Instance, public std::enable_shared_from_this<ProcessInstance> {
+class ProcessInstance final : public Instance,
+                              public std::enable_shared_from_this<ProcessInstance> {
  public:
   ProcessInstance(asio::io_context& io, Clock& clock, Launcher& launcher, LogSink& logs,
                   const InstanceEnvironment& env, FunctionSpec spec)
-      : io_(io), clock_(clock), launcher_(launcher), logs_(logs), env_(env),
-        spec_(std::move(spec)), id_(random_hex(16)), pipe_(io), exit_watch_(io) {
+      : io_(io),
+        clock_(clock),
+        launcher_(launcher),
+        logs_(logs),
+        env_(env),
+        spec_(std::move(spec)),
+        id_(random_hex(16)),
+        pipe_(io),
+        exit_watch_(io) {
     log_group_ = "/aws/lambda/" + spec_.name;
     log_stream_ = new_log_stream_name(clock_.wall_ms(), spec_.version);
   }
@@ -134,8 +145,7 @@ class ProcessInstance final : public Instance, public std::enable_shared_from_th
       return self && self->is_own_connection(remote_port);
     };
     server_ = std::make_unique<http::Server>(
-        io_, std::move(api_options),
-        [weak](http::Request req, http::Reply reply) {
+        io_, std::move(api_options), [weak](http::Request req, http::Reply reply) {
           if (auto self = weak.lock())
             self->on_runtime_api(std::move(req), std::move(reply));
           else
@@ -173,8 +183,8 @@ class ProcessInstance final : public Instance, public std::enable_shared_from_th
     if (!process_ || process_->uid() == 0) return true;
     auto owner = http::loopback_peer_uid(remote_port, server_->port());
     if (owner == process_->uid()) return true;
-    spdlog::warn("instance {} of {}: refused a Runtime API connection from uid {}", id_,
-                 spec_.name, owner ? std::to_string(*owner) : "unknown");
+    spdlog::warn("instance {} of {}: refused a Runtime API connection from uid {}", id_, spec_.name,
+                 owner ? std::to_string(*owner) : "unknown");
     return false;
   }
 
@@ -281,7 +291,8 @@ class ProcessInstance final : public Instance, public std::enable_shared_from_th
   void on_runtime_api(http::Request req, http::Reply reply) {
     std::string_view path = req.path;
     if (!path.starts_with(kApiPrefix)) {
-      reply(http::Response::json(404, R"({"errorMessage":"not found","errorType":"InvalidRequest"})"));
+      reply(http::Response::json(404,
+                                 R"({"errorMessage":"not found","errorType":"InvalidRequest"})"));
       return;
     }
     path.remove_prefix(kApiPrefix.size());
@@ -298,7 +309,8 @@ class ProcessInstance final : public Instance, public std::enable_shared_from_th
         if (what == "error") return on_result(id, true, std::move(req), std::move(reply));
       }
     }
-    reply(http::Response::json(404, R"({"errorMessage":"unknown Runtime API path","errorType":"InvalidRequest"})"));
+    reply(http::Response::json(
+        404, R"({"errorMessage":"unknown Runtime API path","errorType":"InvalidRequest"})"));
   }
 
   void on_next(http::Reply reply) {
@@ -337,8 +349,7 @@ class ProcessInstance final : public Instance, public std::enable_shared_from_th
       delivered_ = true;
       delivered_at_ = clock_.now();
       const Invocation& inv = *current_;
-      int64_t deadline =
-          clock_.wall_ms() + static_cast<int64_t>(spec_.timeout_seconds) * 1000;
+      int64_t deadline = clock_.wall_ms() + static_cast<int64_t>(spec_.timeout_seconds) * 1000;
       r.status = 200;
       r.headers.set("Content-Type", "application/json");
       r.headers.set("Lambda-Runtime-Aws-Request-Id", inv.request_id);
@@ -346,9 +357,9 @@ class ProcessInstance final : public Instance, public std::enable_shared_from_th
       r.headers.set("Lambda-Runtime-Invoked-Function-Arn",
                     inv.invoked_arn.empty() ? spec_.arn : inv.invoked_arn);
       r.headers.set("Lambda-Runtime-Trace-Id",
-                    inv.trace_id.empty() ? "Root=1-" + random_hex(4) + "-" + random_hex(12) +
-                                               ";Sampled=0"
-                                         : inv.trace_id);
+                    inv.trace_id.empty()
+                        ? "Root=1-" + random_hex(4) + "-" + random_hex(12) + ";Sampled=0"
+                        : inv.trace_id);
       if (!inv.client_context.empty()) {
         std::string decoded;
         r.headers.set("Lambda-Runtime-Client-Context",
@@ -376,15 +387,15 @@ class ProcessInstance final : public Instance, public std::enable_shared_from_th
       known = current_ && current_->request_id == id && delivered_;
     }
     if (!known) {
-      reply(http::Response::json(
-          400, lambda_error("InvalidRequestID", "Invalid request ID: " + id)));
+      reply(
+          http::Response::json(400, lambda_error("InvalidRequestID", "Invalid request ID: " + id)));
       return;
     }
     reply(http::Response::json(202, R"({"status":"OK"})"));
     std::string body = std::move(req.body);
     if (is_error && body.empty())
-      body = lambda_error(req.headers.get_or("Lambda-Runtime-Function-Error-Type", "Unhandled"),
-                          "");
+      body =
+          lambda_error(req.headers.get_or("Lambda-Runtime-Function-Error-Type", "Unhandled"), "");
     finish(id, is_error, std::move(body));
   }
 
@@ -412,8 +423,8 @@ class ProcessInstance final : public Instance, public std::enable_shared_from_th
       result.executed_version = spec_.version;
       result.instance_lost = dying;
       if (current_->want_log_tail)
-        result.log_tail = tail_.size() > kLogTailBytes ? tail_.substr(tail_.size() - kLogTailBytes)
-                                                       : tail_;
+        result.log_tail =
+            tail_.size() > kLogTailBytes ? tail_.substr(tail_.size() - kLogTailBytes) : tail_;
       done = std::exchange(current_done_, nullptr);
       current_.reset();
       delivered_ = false;
@@ -447,8 +458,8 @@ class ProcessInstance final : public Instance, public std::enable_shared_from_th
       if (state_ != State::kStarting) return;
       state_ = State::kDead;
       ready = std::exchange(on_ready_, nullptr);
-      append_platform_line("INIT_REPORT Init Duration: " +
-                           fmt2(ms(clock_.now() - started_at_)) + " ms\tPhase: init\tStatus: timeout");
+      append_platform_line("INIT_REPORT Init Duration: " + fmt2(ms(clock_.now() - started_at_)) +
+                           " ms\tPhase: init\tStatus: timeout");
     }
     flush_logs();
     if (process_) process_->kill();
@@ -471,21 +482,20 @@ class ProcessInstance final : public Instance, public std::enable_shared_from_th
     }
     // The instance is killed at the deadline; the next call gets a fresh one.
     if (process_) process_->kill();
-    finish(id, true,
-           lambda_error("Sandbox.Timedout",
-                        "RequestId: " + id + " Error: Task timed out after " +
-                            format_seconds(std::chrono::seconds(spec_.timeout_seconds)) +
-                            " seconds"),
-           /*dying=*/true);
+    finish(
+        id, true,
+        lambda_error("Sandbox.Timedout",
+                     "RequestId: " + id + " Error: Task timed out after " +
+                         format_seconds(std::chrono::seconds(spec_.timeout_seconds)) + " seconds"),
+        /*dying=*/true);
   }
 
   void on_exit() {
     int status = 0;
     if (process_)
       if (auto s = process_->try_reap()) status = *s;
-    std::string how = WIFSIGNALED(status)
-                          ? "signal: " + std::string(signal_name(WTERMSIG(status)))
-                          : "exit status " + std::to_string(WEXITSTATUS(status));
+    std::string how = WIFSIGNALED(status) ? "signal: " + std::string(signal_name(WTERMSIG(status)))
+                                          : "exit status " + std::to_string(WEXITSTATUS(status));
     bool oom = process_ && process_->oom_killed();
     ReadyCallback ready;
     std::string current_id;
@@ -517,25 +527,20 @@ class ProcessInstance final : public Instance, public std::enable_shared_from_th
 
   static const char* signal_name(int sig) {
     switch (sig) {
-      case SIGKILL: return "killed";
-      case SIGSEGV: return "segmentation fault";
-      case SIGABRT: return "aborted";
-      case SIGTERM: return "terminated";
-      default: return strsignal(sig);
+      case SIGKILL:
+        return "killed";
+      case SIGSEGV:
+        return "segmentation fault";
+      case SIGABRT:
+        return "aborted";
+      case SIGTERM:
+        return "terminated";
+      default:
+        return strsignal(sig);
     }
   }
 
-  std::string iso_now() const {
-    int64_t ms = clock_.wall_ms();
-    std::time_t t = ms / 1000;
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[40];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    char out[48];
-    std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
-    return out;
-  }
+  std::string iso_now() const { return iso8601_ms(clock_.wall_ms()); }
 
   asio::io_context& io_;
   Clock& clock_;

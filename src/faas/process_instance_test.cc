@@ -14,7 +14,8 @@ TEST(ReportLine, MatchesLambdaFormat) {
   EXPECT_EQ(warm,
             "REPORT RequestId: abc\tDuration: 1.23 ms\tBilled Duration: 2 ms\tMemory Size: 128 "
             "MB\tMax Memory Used: 31 MB");
-  auto cold = report_line("abc", std::chrono::milliseconds(3), 512, 1, std::chrono::microseconds(25500));
+  auto cold =
+      report_line("abc", std::chrono::milliseconds(3), 512, 1, std::chrono::microseconds(25500));
   EXPECT_TRUE(cold.ends_with("\tMax Memory Used: 1 MB\tInit Duration: 25.50 ms")) << cold;
   EXPECT_NE(cold.find("Billed Duration: 3 ms"), std::string::npos);
 }

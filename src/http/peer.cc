@@ -37,9 +37,8 @@ std::optional<uid_t> find_peer_uid(std::string_view table, uint16_t client_port,
   size_t pos = table.find('\n');  // skip the header line
   while (pos != std::string_view::npos && pos + 1 < table.size()) {
     size_t end = table.find('\n', pos + 1);
-    std::string_view line = table.substr(pos + 1, end == std::string_view::npos
-                                                      ? std::string_view::npos
-                                                      : end - pos - 1);
+    std::string_view line = table.substr(
+        pos + 1, end == std::string_view::npos ? std::string_view::npos : end - pos - 1);
     pos = end;
     // sl local rem st tx:rx tr:when retrnsmt uid ...
     std::string_view f = line;

@@ -28,10 +28,10 @@ class Session : public std::enable_shared_from_this<Session> {
     auto remote = stream_.socket().remote_endpoint(ec);
     if (!ec) {
       remote_ip_ = remote.address().to_string();
-      remote_loopback_ = remote.address().is_loopback() ||
-                         (remote.address().is_v6() && remote.address().to_v6().is_v4_mapped() &&
-                          asio::ip::make_address_v4(asio::ip::v4_mapped, remote.address().to_v6())
-                              .is_loopback());
+      remote_loopback_ =
+          remote.address().is_loopback() ||
+          (remote.address().is_v6() && remote.address().to_v6().is_v4_mapped() &&
+           asio::ip::make_address_v4(asio::ip::v4_mapped, remote.address().to_v6()).is_loopback());
     }
     local_port_ = stream_.socket().local_endpoint(ec).port();
     if (opts_.accept_filter && (ec || !opts_.accept_filter(remote_ip_, remote.port()))) {
@@ -48,10 +48,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(opts_.max_body_bytes);
     parser_->header_limit(64 * 1024);
     stream_.expires_after(std::chrono::seconds(opts_.idle_timeout_seconds));
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
-                        self->on_read(ec);
-                      });
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
@@ -136,17 +135,18 @@ class Session : public std::enable_shared_from_this<Session> {
 
 struct Server::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& io, ServerOptions o, Handler h)
-      : io(io), opts(std::move(o)), handler(std::make_shared<Handler>(std::move(h))),
+      : io(io),
+        opts(std::move(o)),
+        handler(std::make_shared<Handler>(std::move(h))),
         acceptor(asio::make_strand(io)) {}
 
   void accept() {
-    acceptor.async_accept(asio::make_strand(io),
-                          [self = shared_from_this()](beast::error_code ec, tcp::socket s) {
-                            if (ec == asio::error::operation_aborted || !self->acceptor.is_open())
-                              return;
-                            if (!ec) std::make_shared<Session>(std::move(s), self->opts, self->handler)->start();
-                            self->accept();
-                          });
+    acceptor.async_accept(
+        asio::make_strand(io), [self = shared_from_this()](beast::error_code ec, tcp::socket s) {
+          if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
+          if (!ec) std::make_shared<Session>(std::move(s), self->opts, self->handler)->start();
+          self->accept();
+        });
   }
 
   asio::io_context& io;
@@ -159,7 +159,9 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
 Server::Server(asio::io_context& io, ServerOptions options, Handler handler)
     : impl_(std::make_shared<Impl>(io, std::move(options), std::move(handler))) {}
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
 Result<uint16_t> Server::listen() {
   beast::error_code ec;
@@ -187,6 +189,8 @@ void Server::stop() {
   });
 }
 
-uint16_t Server::port() const { return impl_->bound_port; }
+uint16_t Server::port() const {
+  return impl_->bound_port;
+}
 
 }  // namespace nimbus::http

@@ -5,9 +5,9 @@
 #include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <functional>
-#include <string_view>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "base/result.h"
 #include "http/message.h"

@@ -1,7 +1,7 @@
 #include "server/edge_router.h"
 
-#include <boost/json.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/json.hpp>
 
 #include "aws/sigv4.h"
 #include "base/ids.h"
@@ -75,8 +75,7 @@ std::string EdgeRouter::pick_service(const http::Request& req) const {
 void EdgeRouter::handle(http::Request req, http::Reply reply) {
   if (req.path.starts_with("/_nimbus/")) {
     if (req.path == "/_nimbus/health" && req.method == "GET") return health(std::move(reply));
-    if (req.path == "/_nimbus/reset" && req.method == "POST")
-      return reset(req, std::move(reply));
+    if (req.path == "/_nimbus/reset" && req.method == "POST") return reset(req, std::move(reply));
     for (auto& [prefix, handler] : admin_)
       if (req.path.starts_with(prefix)) return handler(std::move(req), std::move(reply));
     return reply(http::Response::json(404, R"({"message":"Not Found"})"));
@@ -86,10 +85,10 @@ void EdgeRouter::handle(http::Request req, http::Reply reply) {
   std::string name = pick_service(req);
   auto it = services_.find(name);
   if (it == services_.end()) {
-    auto e = aws::ApiError::make(400, "UnknownServiceException",
-                                 name.empty() ? "Cannot tell which AWS service this request is for"
-                                              : "Nimbus does not serve the '" + name +
-                                                    "' service yet");
+    auto e =
+        aws::ApiError::make(400, "UnknownServiceException",
+                            name.empty() ? "Cannot tell which AWS service this request is for"
+                                         : "Nimbus does not serve the '" + name + "' service yet");
     return reply(aws::render_error(aws::Protocol::kRestJson, e, request_id));
   }
   aws::Service& service = *it->second;
@@ -105,8 +104,8 @@ void EdgeRouter::handle(http::Request req, http::Reply reply) {
   if (options_.require_auth) {
     auto who = aws::authenticate(req, credentials_, clock_.wall_ms(), service.protocol());
     if (!who)
-      return reply(aws::render_error(service.protocol(), who.error(), request_id,
-                                     service.json_namespace()));
+      return reply(
+          aws::render_error(service.protocol(), who.error(), request_id, service.json_namespace()));
     call.account_id = who->account_id;
     call.principal_arn = who->principal_arn;
   } else if (scope) {
@@ -140,7 +139,8 @@ void EdgeRouter::health(http::Reply reply) const {
 void EdgeRouter::reset(const http::Request& req, http::Reply reply) {
   if (!req.remote_is_loopback && !options_.allow_remote_reset)
     return reply(http::Response::json(
-        403, R"json({"message":"reset is allowed only from loopback (start nimbus with --allow-reset)"})json"));
+        403,
+        R"json({"message":"reset is allowed only from loopback (start nimbus with --allow-reset)"})json"));
   for (auto& [name, svc] : services_) svc->reset();
   spdlog::info("state reset by {}", req.remote_ip);
   reply(http::Response::json(200, R"({"reset":true})"));

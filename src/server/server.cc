@@ -2,13 +2,13 @@
 
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <csignal>
 #include <filesystem>
-#include <spdlog/spdlog.h>
 #include <thread>
 
 #include "aws/credentials.h"
@@ -38,8 +38,7 @@ bool is_loopback(const std::string& host) {
 }  // namespace
 
 struct Server::Impl {
-  explicit Impl(ServerOptions o)
-      : options(std::move(o)), clock(io.get_executor()) {}
+  explicit Impl(ServerOptions o) : options(std::move(o)), clock(io.get_executor()) {}
 
   ServerOptions options;
   asio::io_context io;
@@ -117,24 +116,24 @@ Status Server::start() {
         "namespaces, cgroups and seccomp. !!!",
         why);
 
-  std::string runtime_dir = o.runtime_dir.empty() ? std::string(NIMBUS_SOURCE_DIR) + "/runtimes"
-                                                  : o.runtime_dir;
+  std::string runtime_dir =
+      o.runtime_dir.empty() ? std::string(NIMBUS_SOURCE_DIR) + "/runtimes" : o.runtime_dir;
   s.logs = std::make_unique<services::logs::LogsService>(*s.store, s.clock);
-  s.launcher = std::make_unique<faas::SandboxLauncher>(faas::SandboxLauncherOptions{
-      runtime_dir, faas::RuntimePaths{o.python, o.node}, isolate});
+  s.launcher = std::make_unique<faas::SandboxLauncher>(
+      faas::SandboxLauncherOptions{runtime_dir, faas::RuntimePaths{o.python, o.node}, isolate});
   faas::InstanceEnvironment env;
   env.endpoint_url = "http://" + (o.host == "0.0.0.0" ? std::string("127.0.0.1") : o.host) + ":" +
                      std::to_string(o.port);
   s.keep_alive = std::make_unique<faas::FixedKeepAlive>(std::chrono::seconds(o.keep_alive_seconds));
 
   // Bind the edge first: instances need its port for AWS_ENDPOINT_URL.
-  s.edge = std::make_unique<EdgeRouter>(
-      EdgeOptions{require_auth, o.allow_reset, o.region}, *s.credentials, s.clock);
-  s.edge_server = std::make_unique<http::Server>(
-      s.io, http::ServerOptions{o.host, o.port},
-      [edge = s.edge.get()](http::Request req, http::Reply reply) {
-        edge->handle(std::move(req), std::move(reply));
-      });
+  s.edge = std::make_unique<EdgeRouter>(EdgeOptions{require_auth, o.allow_reset, o.region},
+                                        *s.credentials, s.clock);
+  s.edge_server =
+      std::make_unique<http::Server>(s.io, http::ServerOptions{o.host, o.port},
+                                     [edge = s.edge.get()](http::Request req, http::Reply reply) {
+                                       edge->handle(std::move(req), std::move(reply));
+                                     });
   auto port = s.edge_server->listen();
   if (!port) return fail(port.take_error());
   env.endpoint_url = "http://" + (o.host == "0.0.0.0" ? std::string("127.0.0.1") : o.host) + ":" +
@@ -150,8 +149,8 @@ Status Server::start() {
     env.secret_access_key = session->secret_key;
     env.session_token = session->session_token;
   }
-  s.instances = std::make_unique<faas::ProcessInstanceFactory>(s.io, s.clock, *s.launcher, *s.logs,
-                                                               env);
+  s.instances =
+      std::make_unique<faas::ProcessInstanceFactory>(s.io, s.clock, *s.launcher, *s.logs, env);
   s.pool = std::make_unique<faas::Pool>(*s.instances, s.clock, *s.keep_alive,
                                         faas::PoolOptions{o.account_concurrency});
   s.lambda = std::make_unique<services::lambda::LambdaService>(
@@ -168,21 +167,22 @@ Status Server::start() {
   // Lambda keeps Invoke on the I/O threads and moves its own blocking work; the
   // other services do synced writes inline, so they run on the worker pool.
   s.edge->add_service(*s.lambda);
-  for (aws::Service* svc : std::initializer_list<aws::Service*>{s.sts.get(), s.iam.get(), s.logs.get()}) {
+  for (aws::Service* svc :
+       std::initializer_list<aws::Service*>{s.sts.get(), s.iam.get(), s.logs.get()}) {
     s.on_worker.push_back(std::make_unique<OnWorker>(*svc, s.workers.get_executor()));
     s.edge->add_service(*s.on_worker.back());
   }
   s.edge->set_health_info("isolation", isolate ? "on" : "off: " + why);
-  s.edge->add_admin_route("/_nimbus/lambda/code/", [lambda = s.lambda.get()](http::Request req,
-                                                                              http::Reply reply) {
-    std::string id = req.path.substr(std::string_view("/_nimbus/lambda/code/").size());
-    auto zip = lambda->code_zip(id);
-    if (!zip) return reply(http::Response::json(404, R"({"message":"Not Found"})"));
-    http::Response r;
-    r.headers.set("Content-Type", "application/zip");
-    r.body = std::move(zip.value());
-    reply(std::move(r));
-  });
+  s.edge->add_admin_route(
+      "/_nimbus/lambda/code/", [lambda = s.lambda.get()](http::Request req, http::Reply reply) {
+        std::string id = req.path.substr(std::string_view("/_nimbus/lambda/code/").size());
+        auto zip = lambda->code_zip(id);
+        if (!zip) return reply(http::Response::json(404, R"({"message":"Not Found"})"));
+        http::Response r;
+        r.headers.set("Content-Type", "application/zip");
+        r.body = std::move(zip.value());
+        reply(std::move(r));
+      });
 
   // The API port answers like an API Gateway with nothing deployed until the
   // HTTP front door (a later issue) deploys APIs on it.
@@ -225,7 +225,11 @@ void Server::stop() {
   s.io.stop();
 }
 
-uint16_t Server::edge_port() const { return impl_->edge_server ? impl_->edge_server->port() : 0; }
-uint16_t Server::api_port() const { return impl_->api_server ? impl_->api_server->port() : 0; }
+uint16_t Server::edge_port() const {
+  return impl_->edge_server ? impl_->edge_server->port() : 0;
+}
+uint16_t Server::api_port() const {
+  return impl_->api_server ? impl_->api_server->port() : 0;
+}
 
 }  // namespace nimbus::server

@@ -15,8 +15,8 @@ struct ServerOptions {
   uint16_t port = 4566;      // the edge: every AWS service
   uint16_t api_port = 3000;  // deployed HTTP APIs (API Gateway arrives in a later issue)
   std::string data_dir = "nimbus-data";
-  std::string credentials_file;  // when set (or when bound beyond loopback), SigV4 is verified
-  bool allow_reset = false;      // POST /_nimbus/reset from non-loopback clients
+  std::string credentials_file;    // when set (or when bound beyond loopback), SigV4 is verified
+  bool allow_reset = false;        // POST /_nimbus/reset from non-loopback clients
   std::string isolation = "auto";  // auto | on | off
   std::string runtime_dir;         // our bootstraps; default: the source tree's runtimes/
   std::string python = "/usr/bin/python3";

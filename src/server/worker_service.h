@@ -17,9 +17,8 @@ class OnWorker final : public aws::Service {
   aws::Protocol protocol() const override { return inner_.protocol(); }
   std::string_view json_namespace() const override { return inner_.json_namespace(); }
   void handle(aws::Call call) override {
-    boost::asio::post(worker_, [this, call = std::move(call)]() mutable {
-      inner_.handle(std::move(call));
-    });
+    boost::asio::post(worker_,
+                      [this, call = std::move(call)]() mutable { inner_.handle(std::move(call)); });
   }
   void reset() override { inner_.reset(); }
   std::string health() const override { return inner_.health(); }

@@ -83,7 +83,9 @@ BlobStore::BlobStore(std::string dir) : dir_(std::move(dir)) {
   fs::create_directories(dir_, ec);
 }
 
-std::string BlobStore::path_of(std::string_view h) const { return dir_ + "/" + std::string(h); }
+std::string BlobStore::path_of(std::string_view h) const {
+  return dir_ + "/" + std::string(h);
+}
 
 Result<std::string> BlobStore::put(std::string_view data) {
   std::string h = sha256_hex(data);

@@ -56,7 +56,8 @@ Result<void, aws::ApiError> extract(archive* a, const fs::path& root, const Unpa
   for (;;) {
     int rc = archive_read_next_header(a, &entry);
     if (rc == ARCHIVE_EOF) break;
-    if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) return fail(unzip_error(archive_error_string(a) ?: "bad archive"));
+    if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
+      return fail(unzip_error(archive_error_string(a) ?: "bad archive"));
     if (++entries > limits.max_entries) return fail(unzip_error("too many entries"));
     const char* raw = archive_entry_pathname(entry);
     std::string name = raw ? raw : "";
@@ -105,9 +106,9 @@ Result<void, aws::ApiError> extract(archive* a, const fs::path& root, const Unpa
       }
       total += size;
       if (total > limits.max_unzipped_bytes) {
-        result = fail(aws::ApiError::invalid_parameter(
-            "Unzipped size must be smaller than " + std::to_string(limits.max_unzipped_bytes) +
-            " bytes"));
+        result = fail(aws::ApiError::invalid_parameter("Unzipped size must be smaller than " +
+                                                       std::to_string(limits.max_unzipped_bytes) +
+                                                       " bytes"));
         break;
       }
       if (::lseek(fd, offset, SEEK_SET) < 0 || !write_all(fd, buf, size)) {
@@ -145,7 +146,8 @@ Result<void, aws::ApiError> unpack_zip(std::string_view zip, const std::string& 
   fs::rename(tmp, dest, ec);
   if (ec) {
     fs::remove_all(tmp, ec);
-    if (!fs::exists(dest)) return fail(aws::ApiError::service_failure("cannot place code directory"));
+    if (!fs::exists(dest))
+      return fail(aws::ApiError::service_failure("cannot place code directory"));
   }
   return {};
 }

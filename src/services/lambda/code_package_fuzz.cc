@@ -13,8 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fs::remove_all(root, ec);
   fs::create_directories(root, ec);
   std::string_view zip(reinterpret_cast<const char*>(data), size);
-  (void)nimbus::services::lambda::unpack_zip(zip, (root / "out").string(),
-                                             {1 << 20, 1000});
+  (void)nimbus::services::lambda::unpack_zip(zip, (root / "out").string(), {1 << 20, 1000});
   // Nothing may appear beside "out" (or its temp directory, removed on failure).
   for (const auto& e : fs::directory_iterator(root, ec))
     if (e.path().filename() != "out") __builtin_trap();

@@ -72,7 +72,8 @@ Result<FunctionRecord> parse_record(std::string_view text) {
       rec.versions[std::stoi(std::string(k))] = version_from_json(v.as_object());
     for (const auto& [k, v] : o.at("aliases").as_object())
       rec.aliases[std::string(k)] = v.as_object();
-    if (auto* r = o.if_contains("reserved")) rec.reserved = static_cast<int>(r->to_number<int64_t>());
+    if (auto* r = o.if_contains("reserved"))
+      rec.reserved = static_cast<int>(r->to_number<int64_t>());
     rec.tags = o.at("tags").as_object();
     rec.next_version = static_cast<int>(o.at("next_version").to_number<int64_t>());
     rec.published_revision = json::value_to<std::string>(o.at("published_revision"));
@@ -122,8 +123,8 @@ Status FunctionRegistry::persist(const std::string& name, const FunctionRecord& 
 }
 
 static aws::ApiError not_found(const std::string& name) {
-  return aws::ApiError::resource_not_found(
-      "Function not found: " + function_arn("us-east-1", "000000000000", name));
+  return aws::ApiError::resource_not_found("Function not found: " +
+                                           function_arn("us-east-1", "000000000000", name));
 }
 
 Result<void, aws::ApiError> FunctionRegistry::create(const std::string& name,

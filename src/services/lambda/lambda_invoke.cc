@@ -2,10 +2,10 @@
 // DryRun, and the throttling answers. Kept apart from the control plane because
 // it is the hot path: it runs on the I/O thread and touches only memory until
 // the pool answers.
+#include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 #include <random>
-#include <spdlog/spdlog.h>
 
 #include "base/ids.h"
 #include "services/lambda/lambda_service.h"
@@ -72,16 +72,17 @@ void LambdaService::invoke_api(aws::Call& call, const Route& r) {
     return reply_error(call, ApiError::invalid_parameter("Invalid invocation type: " + type));
   size_t limit = type == "Event" ? options_.max_async_payload : options_.max_sync_payload;
   if (call.http.body.size() > limit)
-    return reply_error(call, ApiError::make(413, "RequestTooLargeException",
-                                            "Request must be smaller than " +
-                                                std::to_string(limit) +
-                                                " bytes for the InvokeFunction operation"));
+    return reply_error(call,
+                       ApiError::make(413, "RequestTooLargeException",
+                                      "Request must be smaller than " + std::to_string(limit) +
+                                          " bytes for the InvokeFunction operation"));
   std::string payload = call.http.body.empty() ? "{}" : std::move(call.http.body);
   std::string why;
   if (!is_json(payload, why))
     return reply_error(call, ApiError::make(400, "InvalidRequestContentException",
                                             "Could not parse request body into json: Could not "
-                                            "parse payload into json: " + why));
+                                            "parse payload into json: " +
+                                                why));
   std::string log_type = call.http.headers.get_or("X-Amz-Log-Type", "None");
 
   auto target = registry_.resolve(ref->name, qualifier, random_unit());

@@ -1,11 +1,12 @@
 #include "services/lambda/lambda_service.h"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 #include <filesystem>
-#include <spdlog/spdlog.h>
 
 #include "base/ids.h"
+#include "base/time_format.h"
 #include "faas/runtimes.h"
 #include "services/lambda/code_package.h"
 #include "services/lambda/names.h"
@@ -20,14 +21,7 @@ namespace {
 constexpr int kMinUnreserved = 100;  // Lambda keeps 100 executions for unreserved functions
 
 std::string iso_lambda_time(int64_t ms) {
-  std::time_t t = ms / 1000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[64];
-  std::snprintf(out, sizeof out, "%s.%03d+0000", buf, static_cast<int>(ms % 1000));
-  return out;
+  return iso8601_ms(ms, "+0000");
 }
 
 std::string str(const json::object& o, std::string_view key, std::string_view fallback = {}) {
@@ -65,22 +59,34 @@ Result<std::optional<int64_t>, ApiError> int_member(const json::object& o, std::
                                std::string(key) + " must be an integer"));
   int64_t n = v->to_number<int64_t>();
   if (n < lo)
-    return fail(constraint_error(std::to_string(n), member,
-                                 "Member must have value greater than or equal to " +
-                                     std::to_string(lo)));
+    return fail(
+        constraint_error(std::to_string(n), member,
+                         "Member must have value greater than or equal to " + std::to_string(lo)));
   if (n > hi)
-    return fail(constraint_error(std::to_string(n), member,
-                                 "Member must have value less than or equal to " +
-                                     std::to_string(hi)));
+    return fail(
+        constraint_error(std::to_string(n), member,
+                         "Member must have value less than or equal to " + std::to_string(hi)));
   return std::optional<int64_t>{n};
 }
 
-constexpr std::string_view kReservedEnv[] = {
-    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
-    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
-    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
-    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR"};
+constexpr std::string_view kReservedEnv[] = {"_HANDLER",
+                                             "_X_AMZN_TRACE_ID",
+                                             "AWS_DEFAULT_REGION",
+                                             "AWS_REGION",
+                                             "AWS_EXECUTION_ENV",
+                                             "AWS_LAMBDA_FUNCTION_NAME",
+                                             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                                             "AWS_LAMBDA_FUNCTION_VERSION",
+                                             "AWS_LAMBDA_INITIALIZATION_TYPE",
+                                             "AWS_LAMBDA_LOG_GROUP_NAME",
+                                             "AWS_LAMBDA_LOG_STREAM_NAME",
+                                             "AWS_ACCESS_KEY",
+                                             "AWS_ACCESS_KEY_ID",
+                                             "AWS_SECRET_ACCESS_KEY",
+                                             "AWS_SESSION_TOKEN",
+                                             "AWS_LAMBDA_RUNTIME_API",
+                                             "LAMBDA_TASK_ROOT",
+                                             "LAMBDA_RUNTIME_DIR"};
 
 Result<void, ApiError> validate_environment(const json::object& cfg) {
   auto* env = cfg.if_contains("Environment");
@@ -108,7 +114,8 @@ Result<void, ApiError> validate_environment(const json::object& cfg) {
     return fail(ApiError::invalid_parameter(
         "Lambda was unable to configure your environment variables because the environment "
         "variables you have provided contains reserved keys that are currently not supported "
-        "for modification. Reserved keys used in this request: " + reserved));
+        "for modification. Reserved keys used in this request: " +
+        reserved));
   if (total > 4096)
     return fail(ApiError::invalid_parameter(
         "Lambda was unable to configure your environment variables because the environment "
@@ -124,9 +131,9 @@ Result<void, ApiError> apply_configuration(const json::object& in, json::object&
     if (!r->is_string() || !faas::is_known_runtime(r->as_string())) {
       std::string list;
       for (auto& k : faas::known_runtimes()) list += (list.empty() ? "" : ", ") + k;
-      return fail(constraint_error(r->is_string() ? std::string(r->as_string()) : "", "runtime",
-                                   "Member must satisfy enum value set: [" + list +
-                                       "] or be a valid ARN"));
+      return fail(
+          constraint_error(r->is_string() ? std::string(r->as_string()) : "", "runtime",
+                           "Member must satisfy enum value set: [" + list + "] or be a valid ARN"));
     }
     cfg["Runtime"] = r->as_string();
   } else if (creating) {
@@ -134,7 +141,8 @@ Result<void, ApiError> apply_configuration(const json::object& in, json::object&
   }
   if (auto* h = in.if_contains("Handler")) {
     if (!h->is_string() || h->as_string().empty() || h->as_string().size() > 128)
-      return fail(constraint_error("", "handler", "Member must satisfy regular expression pattern: [^\\s]+"));
+      return fail(constraint_error("", "handler",
+                                   "Member must satisfy regular expression pattern: [^\\s]+"));
     cfg["Handler"] = h->as_string();
   }
   std::string runtime = str(cfg, "Runtime");
@@ -142,9 +150,10 @@ Result<void, ApiError> apply_configuration(const json::object& in, json::object&
     return fail(ApiError::invalid_parameter("Handler is required for .zip deployment packages."));
   if (auto* role = in.if_contains("Role")) {
     if (!role->is_string() || !is_valid_role_arn(role->as_string()))
-      return fail(constraint_error(role->is_string() ? std::string(role->as_string()) : "", "role",
-                                   "Member must satisfy regular expression pattern: "
-                                   "arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+"));
+      return fail(
+          constraint_error(role->is_string() ? std::string(role->as_string()) : "", "role",
+                           "Member must satisfy regular expression pattern: "
+                           "arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+"));
     cfg["Role"] = role->as_string();
   } else if (creating) {
     return fail(ApiError::invalid_parameter("Role is required"));
@@ -157,7 +166,8 @@ Result<void, ApiError> apply_configuration(const json::object& in, json::object&
   if (*timeout) cfg["Timeout"] = **timeout;
   if (auto* d = in.if_contains("Description")) {
     if (!d->is_string() || d->as_string().size() > 256)
-      return fail(constraint_error("", "description", "Member must have length less than or equal to 256"));
+      return fail(
+          constraint_error("", "description", "Member must have length less than or equal to 256"));
     cfg["Description"] = d->as_string();
   }
   if (auto* e = in.if_contains("EphemeralStorage"); e && e->is_object()) {
@@ -168,7 +178,8 @@ Result<void, ApiError> apply_configuration(const json::object& in, json::object&
   if (auto r = validate_environment(in); !r) return r;
   if (auto* e = in.if_contains("Environment"); e && e->is_object()) {
     json::object vars;
-    if (auto* v = e->as_object().if_contains("Variables"); v && v->is_object()) vars = v->as_object();
+    if (auto* v = e->as_object().if_contains("Variables"); v && v->is_object())
+      vars = v->as_object();
     cfg["Environment"] = json::object{{"Variables", vars}};
   }
   if (auto* t = in.if_contains("TracingConfig"); t && t->is_object())
@@ -181,15 +192,41 @@ Result<void, ApiError> apply_configuration(const json::object& in, json::object&
   return {};
 }
 
+// Snapshots $LATEST as the next version number (Lambda's PublishVersion) and
+// returns the new version's configuration.
+json::object publish_latest(FunctionRecord& rec, std::string_view description = {}) {
+  int n = rec.next_version++;
+  VersionRecord v = rec.latest;
+  v.config["Version"] = std::to_string(n);
+  v.config["FunctionArn"] = str(rec.latest.config, "FunctionArn") + ":" + std::to_string(n);
+  v.config["RevisionId"] = new_uuid();
+  if (!description.empty()) v.config["Description"] = description;
+  rec.published_revision = str(rec.latest.config, "RevisionId");
+  rec.versions[n] = v;
+  return v.config;
+}
+
+// 204 with no body: Lambda's answer to deletes.
+void answer_no_content(const aws::Call& call) {
+  answer_no_content(call);
+}
+
 }  // namespace
 
 LambdaService::LambdaService(store::Store& store, store::BlobStore& blobs, faas::Pool& pool,
                              Clock& clock, boost::asio::any_io_executor worker,
                              LambdaOptions options)
-    : store_(store), blobs_(blobs), pool_(pool), clock_(clock), worker_(std::move(worker)),
-      options_(std::move(options)), registry_(store) {}
+    : store_(store),
+      blobs_(blobs),
+      pool_(pool),
+      clock_(clock),
+      worker_(std::move(worker)),
+      options_(std::move(options)),
+      registry_(store) {}
 
-LambdaService::~LambdaService() { alive_.reset(); }
+LambdaService::~LambdaService() {
+  alive_.reset();
+}
 
 Status LambdaService::start() {
   std::error_code ec;
@@ -203,8 +240,8 @@ Status LambdaService::start() {
     auto v = json::parse(value, jec);
     if (jec || !v.is_object()) continue;
     auto& o = v.as_object();
-    events_.push_back(QueuedEvent{key, str(o, "function"), str(o, "qualifier"),
-                                  str(o, "payload"), str(o, "request_id")});
+    events_.push_back(QueuedEvent{key, str(o, "function"), str(o, "qualifier"), str(o, "payload"),
+                                  str(o, "request_id")});
     next_event_seq_ = std::max<uint64_t>(next_event_seq_, std::stoull(key.substr(13)) + 1);
   }
   if (!events_.empty()) {
@@ -265,18 +302,30 @@ void LambdaService::handle(aws::Call call) {
   auto n = seg.size();
   if (n >= 2 && seg[1] == "functions") {
     if (n >= 3) r.function = seg[2];
-    if (n == 2 && m == "POST") r.op = "CreateFunction";
-    else if (n == 2 && m == "GET") r.op = "ListFunctions";
-    else if (n == 3 && m == "GET") r.op = "GetFunction";
-    else if (n == 3 && m == "DELETE") r.op = "DeleteFunction";
-    else if (n == 4 && seg[3] == "configuration" && m == "GET") r.op = "GetFunctionConfiguration";
-    else if (n == 4 && seg[3] == "configuration" && m == "PUT") r.op = "UpdateFunctionConfiguration";
-    else if (n == 4 && seg[3] == "code" && m == "PUT") r.op = "UpdateFunctionCode";
-    else if (n == 4 && seg[3] == "invocations" && m == "POST") r.op = "Invoke";
-    else if (n == 4 && seg[3] == "versions" && m == "POST") r.op = "PublishVersion";
-    else if (n == 4 && seg[3] == "versions" && m == "GET") r.op = "ListVersionsByFunction";
-    else if (n == 4 && seg[3] == "aliases" && m == "POST") r.op = "CreateAlias";
-    else if (n == 4 && seg[3] == "aliases" && m == "GET") r.op = "ListAliases";
+    if (n == 2 && m == "POST")
+      r.op = "CreateFunction";
+    else if (n == 2 && m == "GET")
+      r.op = "ListFunctions";
+    else if (n == 3 && m == "GET")
+      r.op = "GetFunction";
+    else if (n == 3 && m == "DELETE")
+      r.op = "DeleteFunction";
+    else if (n == 4 && seg[3] == "configuration" && m == "GET")
+      r.op = "GetFunctionConfiguration";
+    else if (n == 4 && seg[3] == "configuration" && m == "PUT")
+      r.op = "UpdateFunctionConfiguration";
+    else if (n == 4 && seg[3] == "code" && m == "PUT")
+      r.op = "UpdateFunctionCode";
+    else if (n == 4 && seg[3] == "invocations" && m == "POST")
+      r.op = "Invoke";
+    else if (n == 4 && seg[3] == "versions" && m == "POST")
+      r.op = "PublishVersion";
+    else if (n == 4 && seg[3] == "versions" && m == "GET")
+      r.op = "ListVersionsByFunction";
+    else if (n == 4 && seg[3] == "aliases" && m == "POST")
+      r.op = "CreateAlias";
+    else if (n == 4 && seg[3] == "aliases" && m == "GET")
+      r.op = "ListAliases";
     else if (n == 5 && seg[3] == "aliases") {
       r.alias = seg[4];
       if (m == "GET") r.op = "GetAlias";
@@ -371,7 +420,8 @@ json::object LambdaService::with_code_location(const FunctionRecord& rec, const 
     code["Location"] = options_.edge_url + "/_nimbus/lambda/code/" + v.code.blob;
   out["Code"] = std::move(code);
   if (!rec.tags.empty()) out["Tags"] = rec.tags;
-  if (rec.reserved) out["Concurrency"] = json::object{{"ReservedConcurrentExecutions", *rec.reserved}};
+  if (rec.reserved)
+    out["Concurrency"] = json::object{{"ReservedConcurrentExecutions", *rec.reserved}};
   return out;
 }
 
@@ -412,22 +462,16 @@ void LambdaService::create_function(aws::Call& call) {
   rec.latest = VersionRecord{cfg, info.value()};
   if (auto* tags = in.if_contains("Tags"); tags && tags->is_object()) rec.tags = tags->as_object();
   bool publish = in.contains("Publish") && in.at("Publish").is_bool() && in.at("Publish").as_bool();
-  if (publish) {
-    VersionRecord v = rec.latest;
-    v.config["Version"] = "1";
-    v.config["FunctionArn"] = function_arn(call.region, call.account_id, ref->name, "1");
-    rec.versions[1] = v;
-    rec.next_version = 2;
-    rec.published_revision = str(cfg, "RevisionId");
-  }
+  json::object published;
+  if (publish) published = publish_latest(rec);
   if (auto r = registry_.create(ref->name, std::move(rec)); !r) return reply_error(call, r.error());
+  if (publish) cfg = published;
   // Everything is in place before we answer, but the answer reads like
   // Lambda's: a new function reports Pending; GetFunction then shows Active.
   cfg["State"] = "Pending";
   cfg["StateReason"] = "The function is being created.";
   cfg["StateReasonCode"] = "Creating";
   cfg.erase("LastUpdateStatus");
-  if (publish) cfg["Version"] = "1", cfg["FunctionArn"] = function_arn(call.region, call.account_id, ref->name, "1");
   answer(call, 201, cfg);
 }
 
@@ -441,8 +485,8 @@ static Result<const VersionRecord*, ApiError> version_of(const FunctionRecord& r
   if (version == "$LATEST") return &rec.latest;
   if (is_version_number(version))
     if (auto v = rec.versions.find(std::stoi(version)); v != rec.versions.end()) return &v->second;
-  return fail(ApiError::resource_not_found("Function not found: " + str(rec.latest.config, "FunctionArn") +
-                                           ":" + qualifier));
+  return fail(ApiError::resource_not_found(
+      "Function not found: " + str(rec.latest.config, "FunctionArn") + ":" + qualifier));
 }
 
 // Resolves the FunctionName path parameter and the Qualifier query parameter.
@@ -460,7 +504,8 @@ static Result<std::pair<FunctionRef, FunctionRecord>, ApiError> lookup(
   auto rec = registry.get(ref->name);
   if (!rec)
     return fail(ApiError::resource_not_found(
-        "Function not found: " + function_arn(call.region, call.account_id, ref->name, ref->qualifier)));
+        "Function not found: " +
+        function_arn(call.region, call.account_id, ref->name, ref->qualifier)));
   return std::make_pair(std::move(ref.value()), std::move(*rec));
 }
 
@@ -525,9 +570,10 @@ void LambdaService::list_functions(aws::Call& call) {
 static Result<void, ApiError> check_revision(const json::object& in, const json::object& cfg) {
   std::string want = str(in, "RevisionId");
   if (!want.empty() && want != str(cfg, "RevisionId"))
-    return fail(ApiError::make(412, "PreconditionFailedException",
-                               "The Revision Id provided does not match the latest Revision Id. "
-                               "Call the GetFunction/GetAlias API to retrieve the latest Revision Id"));
+    return fail(
+        ApiError::make(412, "PreconditionFailedException",
+                       "The Revision Id provided does not match the latest Revision Id. "
+                       "Call the GetFunction/GetAlias API to retrieve the latest Revision Id"));
   return {};
 }
 
@@ -551,15 +597,7 @@ void LambdaService::update_function_code(aws::Call& call, const Route& r) {
     cfg["LastUpdateStatus"] = "Successful";
     rec.latest.code = info.value();
     out = cfg;
-    if (publish) {
-      int n = rec.next_version++;
-      VersionRecord v = rec.latest;
-      v.config["Version"] = std::to_string(n);
-      v.config["FunctionArn"] = str(cfg, "FunctionArn") + ":" + std::to_string(n);
-      rec.versions[n] = v;
-      rec.published_revision = str(cfg, "RevisionId");
-      out = v.config;
-    }
+    if (publish) out = publish_latest(rec);
     return {};
   });
   if (!res) return reply_error(call, res.error());
@@ -609,26 +647,26 @@ void LambdaService::delete_function(aws::Call& call, const Route& r) {
     pool_.set_reserved_total(registry_.reserved_total());
   } else {
     if (!is_version_number(q))
-      return reply_error(call, ApiError::invalid_parameter(
-                                   "Deletion of aliases or $LATEST through the Qualifier is not "
-                                   "supported: use DeleteAlias, or DeleteFunction without Qualifier"));
+      return reply_error(call,
+                         ApiError::invalid_parameter(
+                             "Deletion of aliases or $LATEST through the Qualifier is not "
+                             "supported: use DeleteAlias, or DeleteFunction without Qualifier"));
     auto res = registry_.update(ref->name, [&](FunctionRecord& rec) -> Result<void, ApiError> {
       int n = std::stoi(q);
       if (!rec.versions.count(n)) return {};  // Lambda answers 204 for an absent version
       for (const auto& [name, alias] : rec.aliases)
         if (str(alias, "FunctionVersion") == q)
-          return fail(ApiError::resource_conflict("Unable to delete version because the following "
-                                                  "aliases reference it: [" + name + "]"));
+          return fail(
+              ApiError::resource_conflict("Unable to delete version because the following "
+                                          "aliases reference it: [" +
+                                          name + "]"));
       rec.versions.erase(n);
       return {};
     });
     if (!res) return reply_error(call, res.error());
     pool_.retire_function(ref->name, q);
   }
-  http::Response resp;
-  resp.status = 204;
-  resp.headers.set("x-amzn-RequestId", call.request_id);
-  call.reply(std::move(resp));
+  answer_no_content(call);
 }
 
 void LambdaService::publish_version(aws::Call& call, const Route& r) {
@@ -650,15 +688,7 @@ void LambdaService::publish_version(aws::Call& call, const Route& r) {
       out = rec.versions.rbegin()->second.config;  // nothing changed: same version
       return {};
     }
-    int n = rec.next_version++;
-    VersionRecord v = rec.latest;
-    v.config["Version"] = std::to_string(n);
-    v.config["FunctionArn"] = str(cfg, "FunctionArn") + ":" + std::to_string(n);
-    v.config["RevisionId"] = new_uuid();
-    if (auto* d = in.if_contains("Description"); d && d->is_string()) v.config["Description"] = d->as_string();
-    rec.versions[n] = v;
-    rec.published_revision = str(cfg, "RevisionId");
-    out = v.config;
+    out = publish_latest(rec, str(in, "Description"));
     return {};
   });
   if (!res) return reply_error(call, res.error());
@@ -680,23 +710,27 @@ static Result<void, ApiError> check_alias_target(const FunctionRecord& rec, cons
   if (auto* fv = in.if_contains("FunctionVersion"); fv && fv->is_string()) {
     std::string v(fv->as_string());
     if (v != "$LATEST" && (!is_version_number(v) || !rec.versions.count(std::stoi(v))))
-      return fail(ApiError::resource_not_found("Function not found: " +
-                                               str(rec.latest.config, "FunctionArn") + ":" + v));
+      return fail(ApiError::resource_not_found(
+          "Function not found: " + str(rec.latest.config, "FunctionArn") + ":" + v));
     alias["FunctionVersion"] = v;
   }
-  if (auto* d = in.if_contains("Description"); d && d->is_string()) alias["Description"] = d->as_string();
+  if (auto* d = in.if_contains("Description"); d && d->is_string())
+    alias["Description"] = d->as_string();
   if (auto* rc = in.if_contains("RoutingConfig"); rc && rc->is_object()) {
     auto* w = rc->as_object().if_contains("AdditionalVersionWeights");
     if (w && w->is_object()) {
       if (w->as_object().size() > 1)
-        return fail(ApiError::invalid_parameter("Number of items in AdditionalVersionWeights cannot be greater than 1"));
+        return fail(ApiError::invalid_parameter(
+            "Number of items in AdditionalVersionWeights cannot be greater than 1"));
       for (const auto& [v, weight] : w->as_object()) {
         if (!is_version_number(v) || !rec.versions.count(std::stoi(std::string(v))))
-          return fail(ApiError::resource_not_found("Function not found: " +
-                                                   str(rec.latest.config, "FunctionArn") + ":" + std::string(v)));
+          return fail(ApiError::resource_not_found(
+              "Function not found: " + str(rec.latest.config, "FunctionArn") + ":" +
+              std::string(v)));
         double x = weight.is_number() ? weight.to_number<double>() : -1;
         if (x < 0 || x > 1)
-          return fail(constraint_error(json::serialize(weight), "routingConfig.additionalVersionWeights",
+          return fail(constraint_error(json::serialize(weight),
+                                       "routingConfig.additionalVersionWeights",
                                        "Member must have value between 0.0 and 1.0"));
       }
     }
@@ -740,9 +774,9 @@ void LambdaService::get_alias(aws::Call& call, const Route& r) {
   auto& rec = found.value().second;
   auto a = rec.aliases.find(r.alias);
   if (a == rec.aliases.end())
-    return reply_error(call, ApiError::resource_not_found(
-                                 "Cannot find alias arn: " + str(rec.latest.config, "FunctionArn") +
-                                 ":" + r.alias));
+    return reply_error(
+        call, ApiError::resource_not_found("Cannot find alias arn: " +
+                                           str(rec.latest.config, "FunctionArn") + ":" + r.alias));
   answer(call, 200, a->second);
 }
 
@@ -756,8 +790,8 @@ void LambdaService::update_alias(aws::Call& call, const Route& r) {
   auto res = registry_.update(ref->name, [&](FunctionRecord& rec) -> Result<void, ApiError> {
     auto a = rec.aliases.find(r.alias);
     if (a == rec.aliases.end())
-      return fail(ApiError::resource_not_found("Cannot find alias arn: " +
-                                               str(rec.latest.config, "FunctionArn") + ":" + r.alias));
+      return fail(ApiError::resource_not_found(
+          "Cannot find alias arn: " + str(rec.latest.config, "FunctionArn") + ":" + r.alias));
     if (auto c = check_revision(in, a->second); !c) return c;
     json::object alias = a->second;
     if (auto c = check_alias_target(rec, in, alias); !c) return c;
@@ -778,10 +812,7 @@ void LambdaService::delete_alias(aws::Call& call, const Route& r) {
     return {};
   });
   if (!res) return reply_error(call, res.error());
-  http::Response resp;
-  resp.status = 204;
-  resp.headers.set("x-amzn-RequestId", call.request_id);
-  call.reply(std::move(resp));
+  answer_no_content(call);
 }
 
 void LambdaService::list_aliases(aws::Call& call, const Route& r) {
@@ -804,7 +835,8 @@ void LambdaService::put_concurrency(aws::Call& call, const Route& r) {
                       0, pool_.account_concurrency());
   if (!n) return reply_error(call, n.error());
   if (!*n)
-    return reply_error(call, ApiError::invalid_parameter("ReservedConcurrentExecutions is required"));
+    return reply_error(call,
+                       ApiError::invalid_parameter("ReservedConcurrentExecutions is required"));
   int want = static_cast<int>(**n);
   auto res = registry_.set_reserved(ref->name, want, pool_.account_concurrency(), kMinUnreserved);
   if (!res) return reply_error(call, res.error());
@@ -824,14 +856,11 @@ void LambdaService::get_concurrency(aws::Call& call, const Route& r) {
 void LambdaService::delete_concurrency(aws::Call& call, const Route& r) {
   auto ref = parse_function_ref(r.function);
   if (!ref) return reply_error(call, ref.error());
-  auto res = registry_.set_reserved(ref->name, std::nullopt, pool_.account_concurrency(),
-                                    kMinUnreserved);
+  auto res =
+      registry_.set_reserved(ref->name, std::nullopt, pool_.account_concurrency(), kMinUnreserved);
   if (!res) return reply_error(call, res.error());
   pool_.set_reserved_total(registry_.reserved_total());
-  http::Response resp;
-  resp.status = 204;
-  resp.headers.set("x-amzn-RequestId", call.request_id);
-  call.reply(std::move(resp));
+  answer_no_content(call);
 }
 
 void LambdaService::get_account_settings(aws::Call& call) {
@@ -840,16 +869,17 @@ void LambdaService::get_account_settings(aws::Call& call) {
   for (const auto& n : names)
     if (auto rec = registry_.get(n)) total_code += rec->latest.code.size;
   int limit = pool_.account_concurrency();
-  answer(call, 200,
-         json::object{
-             {"AccountLimit",
-              json::object{{"TotalCodeSize", 80530636800LL},
-                           {"CodeSizeUnzipped", 262144000},
-                           {"CodeSizeZipped", 52428800},
-                           {"ConcurrentExecutions", limit},
-                           {"UnreservedConcurrentExecutions", limit - registry_.reserved_total()}}},
-             {"AccountUsage", json::object{{"TotalCodeSize", total_code},
-                                           {"FunctionCount", static_cast<int64_t>(names.size())}}}});
+  answer(
+      call, 200,
+      json::object{
+          {"AccountLimit",
+           json::object{{"TotalCodeSize", 80530636800LL},
+                        {"CodeSizeUnzipped", 262144000},
+                        {"CodeSizeZipped", 52428800},
+                        {"ConcurrentExecutions", limit},
+                        {"UnreservedConcurrentExecutions", limit - registry_.reserved_total()}}},
+          {"AccountUsage", json::object{{"TotalCodeSize", total_code},
+                                        {"FunctionCount", static_cast<int64_t>(names.size())}}}});
 }
 
 }  // namespace nimbus::services::lambda

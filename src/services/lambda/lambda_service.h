@@ -20,8 +20,8 @@
 namespace nimbus::services::lambda {
 
 struct LambdaOptions {
-  std::string code_dir;       // where unpacked packages live (data-dir/code)
-  std::string edge_url;       // base URL of the edge, for GetFunction's Code.Location
+  std::string code_dir;  // where unpacked packages live (data-dir/code)
+  std::string edge_url;  // base URL of the edge, for GetFunction's Code.Location
   size_t max_sync_payload = 6 * 1024 * 1024;  // Lambda's 6 MB for RequestResponse
   size_t max_async_payload = 256 * 1024;      // and 256 KB for Event
 };

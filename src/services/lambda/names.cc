@@ -22,7 +22,9 @@ bool all_of(std::string_view s, bool (*pred)(char)) {
   return true;
 }
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 bool is_region(std::string_view r) {
   // [a-z]{2}(-gov)?-[a-z]+-\d
@@ -68,7 +70,8 @@ Result<FunctionRef, aws::ApiError> parse_function_ref(std::string_view input,
   if (input.empty() || input.size() > 170) return bad();
   FunctionRef ref;
   auto parts = split(input, ':');
-  // Forms: NAME[:Q] | ACCOUNT:function:NAME[:Q] | arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:Q]
+  // Forms: NAME[:Q] | ACCOUNT:function:NAME[:Q] |
+  // arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:Q]
   size_t i = 0;
   if (parts[0] == "arn") {
     if (parts.size() < 7 || !parts[1].starts_with("aws") || parts[2] != "lambda" ||
@@ -114,9 +117,8 @@ bool is_valid_alias_name(std::string_view q) {
 bool is_valid_role_arn(std::string_view role) {
   // arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+
   auto parts = split(role, ':');
-  if (parts.size() != 6 || parts[0] != "arn" || !parts[1].starts_with("aws") ||
-      parts[2] != "iam" || !parts[3].empty() || parts[4].size() != 12 ||
-      !all_of(parts[4], is_digit))
+  if (parts.size() != 6 || parts[0] != "arn" || !parts[1].starts_with("aws") || parts[2] != "iam" ||
+      !parts[3].empty() || parts[4].size() != 12 || !all_of(parts[4], is_digit))
     return false;
   std::string_view res = parts[5];
   if (!res.starts_with("role")) return false;

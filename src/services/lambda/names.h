@@ -11,10 +11,10 @@
 namespace nimbus::services::lambda {
 
 struct FunctionRef {
-  std::string name;       // plain function name
-  std::string qualifier;  // "" when unqualified, "$LATEST", a version number or an alias
-  std::string account_id; // from the ARN when one was given, else ""
-  std::string region;     // likewise
+  std::string name;        // plain function name
+  std::string qualifier;   // "" when unqualified, "$LATEST", a version number or an alias
+  std::string account_id;  // from the ARN when one was given, else ""
+  std::string region;      // likewise
 };
 
 // Parses a FunctionName parameter: a name ("my-function"), a partial ARN
