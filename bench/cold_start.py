@@ -3,6 +3,7 @@
 time goes.
 
     /usr/bin/python3 bench/cold_start.py [-n 30] [--runtimes python3.11,nodejs20.x,provided.al2023]
+        [--isolation auto|on|off] [--no-split]
 
 Each of the N rounds forces a cold start the way a user would: UpdateFunctionConfiguration
 with a changed environment variable (Nimbus retires the warm instances of the old
@@ -93,7 +94,7 @@ def sandbox_bench_us():
     for d in ("build-bench", "build", "build-lead"):
         exe = ROOT / d / "bench" / "nimbus_sandbox_bench"
         if exe.exists():
-            out = subprocess.run([str(exe), "--benchmark_filter=isolate:1", "--benchmark_format=json",
+            out = subprocess.run([str(exe), "--benchmark_filter=BM_SpawnTrue/isolate:1", "--benchmark_format=json",
                                   "--benchmark_min_time=1"], capture_output=True, text=True)
             try:
                 b = json.loads(out.stdout)["benchmarks"][0]
@@ -121,6 +122,8 @@ def main():
     ap.add_argument("-n", type=int, default=30)
     ap.add_argument("--runtimes", default=",".join(FUNCS))
     ap.add_argument("--memory", type=int, default=int(os.environ.get("MEMORY", 1769)))
+    ap.add_argument("--isolation", default="auto", choices=["auto", "on", "off"],
+                    help="passed to nimbus serve; 'off' shows what the sandbox adds to a cold start")
     ap.add_argument("--no-split", action="store_true", help="skip the sandbox/runtime-start split")
     args = ap.parse_args()
 
@@ -129,7 +132,7 @@ def main():
     env = {k: v for k, v in os.environ.items() if k != "NODE_EXTRA_CA_CERTS"}
     log = open(data + ".log", "w")
     server = subprocess.Popen([nimbus_bin(), "serve", "--port", str(port), "--api-port", str(api_port),
-                              "--data-dir", data], stdout=log, stderr=subprocess.STDOUT, env=env)
+                              "--data-dir", data, "--isolation", args.isolation], stdout=log, stderr=subprocess.STDOUT, env=env)
     endpoint = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):

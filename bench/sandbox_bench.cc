@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "sandbox/sandbox.h"
 
@@ -23,7 +24,8 @@ using nimbus::sandbox::Spec;
 
 double us(std::chrono::nanoseconds d) { return std::chrono::duration<double, std::micro>(d).count(); }
 
-void BM_SpawnTrue(benchmark::State& state) {
+// argv of the process each iteration runs to completion.
+void run_spawn(benchmark::State& state, std::vector<std::string> argv) {
   const bool isolate = state.range(0) != 0;
   if (isolate && geteuid() != 0) {
     state.SkipWithError("isolated spawn needs root (run with sudo)");
@@ -37,7 +39,7 @@ void BM_SpawnTrue(benchmark::State& state) {
     }
   }
   Spec spec;
-  spec.argv = {"/bin/true"};
+  spec.argv = std::move(argv);
   spec.env = {"PATH=/usr/bin:/bin"};
   spec.isolate = isolate;
   spec.cwd = isolate ? "/var/task" : "/";
@@ -62,7 +64,7 @@ void BM_SpawnTrue(benchmark::State& state) {
     auto t1 = std::chrono::steady_clock::now();
     auto status = (*inst)->wait(std::chrono::seconds(10));
     if (!status || !WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
-      state.SkipWithError("/bin/true did not exit 0");
+      state.SkipWithError("the process did not exit 0");
       return;
     }
     const SpawnTimings& t = (*inst)->timings();
@@ -91,6 +93,22 @@ void BM_SpawnTrue(benchmark::State& state) {
   // After spawn() returned: /bin/true runs, exits, is reaped; instance teardown.
   state.counters["run_exit_teardown_us"] = benchmark::Counter(run_us / n);
 }
+
+void BM_SpawnTrue(benchmark::State& state) { run_spawn(state, {"/bin/true"}); }
+
+// The interpreter alone (as the python3.x runtimes start it: -S -B), to see
+// what isolation adds to a runtime's start beyond spawn() itself.
+void BM_SpawnPython(benchmark::State& state) {
+  run_spawn(state, {"/usr/bin/python3", "-S", "-B", "-c", "import json, socket, time"});
+}
+
+BENCHMARK(BM_SpawnPython)
+    ->ArgName("isolate")
+    ->Arg(1)
+    ->Arg(0)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(2.0);
 
 BENCHMARK(BM_SpawnTrue)
     ->ArgName("isolate")

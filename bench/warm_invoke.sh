@@ -45,4 +45,7 @@ if [[ " $FUNCTIONS " == *" echo-cpp "* ]]; then
     run_wrk "  health c=1 #$i" 1 1 get.lua "$ENDPOINT/_nimbus/health"
   done
 fi
+# The instance side of a warm invoke, from the REPORT line (Duration = runtime
+# wake-up + handler + the runtime's POST of the response), for the split.
+for f in $FUNCTIONS; do $PY "$BENCH_DIR/report_durations.py" "$ENDPOINT" "$f" 2000; done
 echo "instance processes under the server at the end: $(pgrep -P "$SERVER_PID" | wc -l) (32 per function scaled out is expected)"

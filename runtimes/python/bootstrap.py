@@ -75,8 +75,19 @@ class RuntimeAPIClient:
         self._buf += chunk
 
     def _take(self, n):
-        while len(self._buf) < n:
-            self._fill()
+        if len(self._buf) < n:
+            # A bytearray grows in place: appending 64 KB chunks of a 6 MB
+            # event to bytes would copy the whole buffer each time.
+            data = bytearray(self._buf)
+            self._buf = b""
+            while len(data) < n:
+                chunk = self._sock.recv(max(65536, n - len(data)))
+                if not chunk:
+                    raise ConnectionResetError("Runtime API closed the connection")
+                self._got_bytes = True
+                data += chunk
+            self._buf = bytes(data[n:])
+            return bytes(data[:n])
         data, self._buf = self._buf[:n], self._buf[n:]
         return data
 

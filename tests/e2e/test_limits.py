@@ -94,7 +94,7 @@ def test_memory_limit_kills_with_exit_error(nimbus, fname):
     assert "Runtime exited with error" in body["errorMessage"]
     # The same function recovers with a fresh instance for a small allocation ...
     r, body = nimbus.invoke(fname, {"mb": 10})
-    assert "FunctionError" not in r and body == {"allocated_mb": 10}
+    assert "FunctionError" not in r and body == {"allocated_mb": 10}, body
     # ... and other functions are unaffected.
     other = fname[:50] + "-ok"
     nimbus.create_function(other, {"app.py": OK})

@@ -208,7 +208,10 @@ json::object publish_latest(FunctionRecord& rec, std::string_view description = 
 
 // 204 with no body: Lambda's answer to deletes.
 void answer_no_content(const aws::Call& call) {
-  answer_no_content(call);
+  http::Response resp;
+  resp.status = 204;
+  resp.headers.set("x-amzn-RequestId", call.request_id);
+  call.reply(std::move(resp));
 }
 
 }  // namespace
