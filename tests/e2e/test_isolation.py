@@ -173,3 +173,39 @@ def test_fork_bomb_is_contained(nimbus, fname, bystander):
     nimbus.lambda_.update_function_code(FunctionName=fname, ZipFile=make_zip({"app.py": OK}))
     nimbus.lambda_.get_waiter("function_updated_v2").wait(FunctionName=fname, WaiterConfig={"Delay": 1, "MaxAttempts": 20})
     assert nimbus.invoke(fname, {})[1] == {"ok": True}
+
+
+WHERE_AM_I = """
+import os
+def handler(event, context):
+    return {'runtime_api': os.environ['AWS_LAMBDA_RUNTIME_API']}
+"""
+
+THIEF = r"""
+import http.client
+def handler(event, context):
+    conn = http.client.HTTPConnection(event["target"], timeout=3)
+    try:
+        conn.request("GET", "/2018-06-01/runtime/invocation/next")
+        r = conn.getresponse()
+        return {"outcome": "answered", "status": r.status}
+    except TimeoutError:
+        return {"outcome": "waiting"}  # accepted: the long poll would have taken an event
+    except (ConnectionError, http.client.HTTPException, OSError) as e:
+        return {"outcome": "refused", "error": type(e).__name__}
+"""
+
+
+def test_runtime_api_serves_only_its_own_instance(nimbus, fname, bystander):
+    # Lambda's Runtime API is private to its execution environment: another
+    # function that connects to this instance's endpoint must not get its events.
+    victim = fname[:50] + "-rapi"
+    nimbus.create_function(victim, {"app.py": WHERE_AM_I})
+    target = nimbus.invoke(victim, {})[1]["runtime_api"]
+    nimbus.create_function(fname, {"app.py": THIEF}, Timeout=10)
+    r, body = nimbus.invoke(fname, {"target": target})
+    assert "FunctionError" not in r, body
+    assert body["outcome"] == "refused", body
+    # The victim's warm instance still gets its own events.
+    assert nimbus.invoke(victim, {})[1]["runtime_api"] == target
+    assert_still_serving(nimbus, bystander)
