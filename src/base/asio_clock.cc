@@ -1,7 +1,6 @@
 #include "base/asio_clock.h"
 
 #include <atomic>
-#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 namespace nimbus {
@@ -31,11 +30,15 @@ TimerHandle AsioClock::call_at(TimePoint when, std::function<void()> fn) {
   pending->timer.async_wait([pending, fn = std::move(fn)](const boost::system::error_code& ec) {
     if (!ec && !pending->cancelled.load()) fn();
   });
-  // steady_timer is not thread-safe: the flag makes cancellation immediate from
-  // any thread, and the posted cancel() releases the wait on the timer's executor.
-  return TimerHandle([pending, ex = ex_] {
+  // The flag makes cancellation immediate whatever the timer's state. cancel()
+  // then frees the timer queue entry at once (a 15-minute keep-alive timer per
+  // idle period would otherwise pile up); it is called directly rather than
+  // posted because a post wakes another I/O thread on every invocation. The
+  // only other member call on this timer, async_wait, returned above, and the
+  // reactor serialises cancel() with the expiry under its own lock.
+  return TimerHandle([pending] {
     pending->cancelled = true;
-    boost::asio::post(ex, [pending] { pending->timer.cancel(); });
+    pending->timer.cancel();
   });
 }
 

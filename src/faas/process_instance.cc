@@ -103,6 +103,8 @@ class ProcessInstance final : public Instance,
         return;
       }
       state_ = State::kBusy;
+      // The previous invocation's END and REPORT, if not written yet, come first.
+      if (pending_report_) write_report_locked(*std::exchange(pending_report_, std::nullopt));
       current_ = std::move(inv);
       current_done_ = std::move(done);
       tail_.clear();
@@ -400,24 +402,31 @@ class ProcessInstance final : public Instance,
   }
 
   // Completes the current invocation (once) and returns the instance to idle.
+  // Completes the current invocation (once) and returns the instance to idle.
+  // Unless the caller wants the log tail, the answer goes out before END and
+  // REPORT are written (reading the cgroup's peak memory and appending logs
+  // are not the caller's wait); the lines still precede the next START.
   void finish(const std::string& id, bool is_error, std::string payload, bool dying = false) {
     InvokeCallback done;
     InvokeResult result;
+    bool report_now;
     {
       std::lock_guard lk(mu_);
       if (!current_ || current_->request_id != id || !current_done_) return;
       // The runtime flushed its output before answering: take it now so the
       // invocation's lines precede END and appear in the log tail.
       drain_output_locked();
-      Duration duration = delivered_ ? clock_.now() - delivered_at_ : Duration::zero();
-      append_platform_line("END RequestId: " + id);
-      std::optional<Duration> init;
+      PendingReport report{id, delivered_ ? clock_.now() - delivered_at_ : Duration::zero(),
+                           std::nullopt};
       if (!reported_init_) {
-        init = init_duration_;
+        report.init = init_duration_;
         reported_init_ = true;
       }
-      append_platform_line(report_line(id, duration, spec_.memory_mb,
-                                       process_ ? process_->peak_memory_bytes() : 0, init));
+      report_now = current_->want_log_tail || dying;
+      if (report_now)
+        write_report_locked(report);
+      else
+        pending_report_ = std::move(report);
       result.status = is_error ? InvokeResult::Status::kFunctionError : InvokeResult::Status::kOk;
       result.payload = std::move(payload);
       result.executed_version = spec_.version;
@@ -431,8 +440,28 @@ class ProcessInstance final : public Instance,
       if (!dying && state_ == State::kBusy) state_ = State::kIdle;
     }
     timeout_timer_.cancel();
-    flush_logs();
+    if (report_now) flush_logs();
     done(std::move(result));
+    if (!report_now) {
+      {
+        std::lock_guard lk(mu_);
+        if (pending_report_) write_report_locked(*std::exchange(pending_report_, std::nullopt));
+      }
+      flush_logs();
+    }
+  }
+
+  struct PendingReport {
+    std::string request_id;
+    Duration duration;
+    std::optional<Duration> init;
+  };
+
+  // Appends END and REPORT for a finished invocation. Requires mu_.
+  void write_report_locked(const PendingReport& r) {
+    append_platform_line("END RequestId: " + r.request_id);
+    append_platform_line(report_line(r.request_id, r.duration, spec_.memory_mb,
+                                     process_ ? process_->peak_memory_bytes() : 0, r.init));
   }
 
   void on_init_error(http::Request req, http::Reply reply) {
@@ -573,6 +602,7 @@ class ProcessInstance final : public Instance,
   bool timed_out_ = false;
   TimePoint delivered_at_{};
   http::Reply waiting_next_;
+  std::optional<PendingReport> pending_report_;
   std::string partial_;
   std::string tail_;
   std::vector<LogEvent> pending_logs_;
