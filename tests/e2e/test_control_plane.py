@@ -182,3 +182,17 @@ def test_function_concurrency_and_account_settings(nimbus, fname):
     assert "UnreservedConcurrentExecution" in e.value.response["Error"]["Message"]
     lam.delete_function_concurrency(FunctionName=fname)
     assert "ReservedConcurrentExecutions" not in lam.get_function_concurrency(FunctionName=fname)
+
+
+def test_tags(nimbus, fname):
+    # Lambda's TagResource / ListTags / UntagResource on a function ARN; tags from
+    # CreateFunction show up too.
+    lam = nimbus.lambda_
+    arn = nimbus.create_function(fname, {"app.py": APP_V1}, Tags={"team": "a"})["FunctionArn"]
+    lam.tag_resource(Resource=arn, Tags={"env": "dev", "team": "b"})
+    assert lam.list_tags(Resource=arn)["Tags"] == {"team": "b", "env": "dev"}
+    lam.untag_resource(Resource=arn, TagKeys=["team"])
+    assert lam.list_tags(Resource=arn)["Tags"] == {"env": "dev"}
+    with pytest.raises(ClientError) as e:
+        lam.list_tags(Resource=arn + "-missing")
+    assert err(e) == ("ResourceNotFoundException", 404)

@@ -339,6 +339,11 @@ void LambdaService::handle(aws::Call call) {
       if (m == "GET") r.op = "GetFunctionConcurrency";
       if (m == "DELETE") r.op = "DeleteFunctionConcurrency";
     }
+  } else if (n == 3 && seg[0] == "2017-03-31" && seg[1] == "tags") {
+    r.function = seg[2];  // the function's ARN
+    if (m == "POST") r.op = "TagResource";
+    if (m == "GET") r.op = "ListTags";
+    if (m == "DELETE") r.op = "UntagResource";
   } else if (n == 2 && seg[1] == "account-settings" && m == "GET") {
     r.op = "GetAccountSettings";
   }
@@ -356,6 +361,7 @@ void LambdaService::dispatch(aws::Call& call, const Route& r) {
   if (op == "CreateFunction") return create_function(call);
   if (op == "ListFunctions") return list_functions(call);
   if (op == "GetAccountSettings") return get_account_settings(call);
+  if (op == "TagResource" || op == "ListTags" || op == "UntagResource") return tags(call, r);
   if (op == "GetFunction") return get_function(call, r);
   if (op == "GetFunctionConfiguration") return get_function_configuration(call, r);
   if (op == "UpdateFunctionConfiguration") return update_function_configuration(call, r);
@@ -863,6 +869,45 @@ void LambdaService::delete_concurrency(aws::Call& call, const Route& r) {
       registry_.set_reserved(ref->name, std::nullopt, pool_.account_concurrency(), kMinUnreserved);
   if (!res) return reply_error(call, res.error());
   pool_.set_reserved_total(registry_.reserved_total());
+  answer_no_content(call);
+}
+
+// TagResource, ListTags and UntagResource: tags live on the function (Lambda
+// accepts only function ARNs here; a qualified ARN is refused).
+void LambdaService::tags(aws::Call& call, const Route& r) {
+  auto ref = parse_function_ref(r.function, "resource");
+  if (!ref) return reply_error(call, ref.error());
+  if (!ref->qualifier.empty())
+    return reply_error(call, ApiError::invalid_parameter(
+                                 "Tags are supported only on unqualified function ARNs"));
+  if (r.op == "ListTags") {
+    auto rec = registry_.get(ref->name);
+    if (!rec)
+      return reply_error(call, ApiError::resource_not_found(
+                                   "Function not found: " +
+                                   function_arn(call.region, call.account_id, ref->name)));
+    return answer(call, 200, json::object{{"Tags", rec->tags}});
+  }
+  json::object add;
+  std::vector<std::string> remove;
+  if (r.op == "TagResource") {
+    auto body = parse_body(call);
+    if (!body) return reply_error(call, body.error());
+    auto* t = body->if_contains("Tags");
+    if (!t || !t->is_object()) return reply_error(call, ApiError::invalid_parameter("Tags is required"));
+    add = t->as_object();
+  } else {
+    for (auto& [k, v] : http::parse_query(call.http.query))
+      if (k == "tagKeys") remove.push_back(v);
+  }
+  auto res = registry_.update(ref->name, [&](FunctionRecord& rec) -> Result<void, ApiError> {
+    for (auto& [k, v] : add) rec.tags[k] = v;
+    for (auto& k : remove) rec.tags.erase(k);
+    if (rec.tags.size() > 50)
+      return fail(ApiError::invalid_parameter("A function can have at most 50 tags"));
+    return {};
+  });
+  if (!res) return reply_error(call, res.error());
   answer_no_content(call);
 }
 

@@ -77,6 +77,7 @@ class LambdaService final : public aws::Service {
   void get_concurrency(aws::Call& call, const Route& r);
   void delete_concurrency(aws::Call& call, const Route& r);
   void get_account_settings(aws::Call& call);
+  void tags(aws::Call& call, const Route& r);
 
   // Invoke path (lambda_invoke.cc).
   void invoke_api(aws::Call& call, const Route& r);
