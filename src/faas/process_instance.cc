@@ -141,7 +141,10 @@ class ProcessInstance final : public Instance,
     pipe_.assign(read_end);
 
     std::weak_ptr<ProcessInstance> weak = weak_from_this();
-    http::ServerOptions api_options{"127.0.0.1", 0, kMaxResponseBytes + 1024 * 1024, 3600};
+    http::ServerOptions api_options{.host = "127.0.0.1",
+                                    .port = 0,
+                                    .max_body_bytes = kMaxResponseBytes + 1024 * 1024,
+                                    .idle_timeout_seconds = 3600};
     api_options.accept_filter = [weak](std::string_view, uint16_t remote_port) {
       auto self = weak.lock();
       return self && self->is_own_connection(remote_port);

@@ -130,7 +130,7 @@ Status Server::start() {
   s.edge = std::make_unique<EdgeRouter>(EdgeOptions{require_auth, o.allow_reset, o.region},
                                         *s.credentials, s.clock);
   s.edge_server =
-      std::make_unique<http::Server>(s.io, http::ServerOptions{o.host, o.port},
+      std::make_unique<http::Server>(s.io, http::ServerOptions{.host = o.host, .port = o.port},
                                      [edge = s.edge.get()](http::Request req, http::Reply reply) {
                                        edge->handle(std::move(req), std::move(reply));
                                      });
@@ -187,7 +187,7 @@ Status Server::start() {
   // The API port answers like an API Gateway with nothing deployed until the
   // HTTP front door (a later issue) deploys APIs on it.
   s.api_server = std::make_unique<http::Server>(
-      s.io, http::ServerOptions{o.host, o.api_port}, [](http::Request, http::Reply reply) {
+      s.io, http::ServerOptions{.host = o.host, .port = o.api_port}, [](http::Request, http::Reply reply) {
         reply(http::Response::json(404, R"({"message":"Not Found"})"));
       });
   auto api = s.api_server->listen();
