@@ -98,13 +98,18 @@ void Pool::start_needed(const std::string& key, Group& g, Effects& fx) {
     g.slots.push_back(slot);
     ++g.starting;
     std::weak_ptr<bool> alive = alive_;
-    fx.push_back([this, alive, key, slot] {
-      slot->instance->start(
-          [this, alive, key, slot](bool ok, std::string err) {
-            if (alive.lock()) on_ready(key, slot, ok, std::move(err));
+    // The instance's callbacks hold the slot weakly: the slot owns the
+    // instance, so a strong reference back would keep both alive forever.
+    std::weak_ptr<Slot> weak = slot;
+    fx.push_back([this, alive, key, weak, instance = slot->instance] {
+      instance->start(
+          [this, alive, key, weak](bool ok, std::string err) {
+            auto s = weak.lock();
+            if (alive.lock() && s) on_ready(key, s, ok, std::move(err));
           },
-          [this, alive, key, slot] {
-            if (alive.lock()) on_death(key, slot);
+          [this, alive, key, weak] {
+            auto s = weak.lock();
+            if (alive.lock() && s) on_death(key, s);
           });
     });
   }
@@ -138,13 +143,16 @@ void Pool::dispatch_or_park(const std::string& key, Group& g, const std::shared_
   slot->used = true;
   ++(cold ? g.counters.cold_starts : g.counters.warm_starts);
   std::weak_ptr<bool> alive = alive_;
-  fx.push_back([this, alive, key, slot, cold, w = std::move(w)]() mutable {
-    slot->instance->invoke(
-        std::move(w.inv), [this, alive, key, slot, cold, done = std::move(w.done)](InvokeResult r) {
-          r.cold_start = cold;
-          if (alive.lock()) on_done(key, slot, r.instance_lost);
-          done(std::move(r));
-        });
+  std::weak_ptr<Slot> weak = slot;
+  fx.push_back([this, alive, key, weak, instance = slot->instance, cold,
+                w = std::move(w)]() mutable {
+    instance->invoke(std::move(w.inv), [this, alive, key, weak, cold,
+                                        done = std::move(w.done)](InvokeResult r) {
+      r.cold_start = cold;
+      auto s = weak.lock();
+      if (alive.lock() && s) on_done(key, s, r.instance_lost);
+      done(std::move(r));
+    });
   });
 }
 

@@ -21,8 +21,11 @@ class FakeInstance final : public Instance {
     done_ = std::move(done);
     ++invocations;
   }
+  // Like a real instance: stopping one that is still starting reports a
+  // failed start, then its death.
   void stop() override {
     stopped = true;
+    if (auto r = std::exchange(ready_, nullptr)) r(false, "stopped");
     if (auto d = std::exchange(death_, nullptr)) d();
   }
   // Test controls.
@@ -140,12 +143,12 @@ TEST_F(PoolTest, ReservedConcurrencyThrottles) {
 
 // The account limit minus all reservations bounds unreserved functions.
 TEST_F(PoolTest, AccountLimitBoundsUnreservedFunctions) {
+  std::vector<InvokeResult> results;  // outlives `small`, whose teardown answers waiters
   Pool small(factory_, clock_, keep_alive_, PoolOptions{3});
   small.set_reserved_total(1);
-  std::vector<InvokeResult> out;
   Invocation inv;
   auto run = [&] {
-    return small.invoke(spec_, std::nullopt, inv, [&](InvokeResult r) { out.push_back(r); });
+    return small.invoke(spec_, std::nullopt, inv, [&](InvokeResult r) { results.push_back(r); });
   };
   EXPECT_EQ(run(), Admission::kAdmitted);
   EXPECT_EQ(run(), Admission::kAdmitted);
