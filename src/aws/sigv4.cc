@@ -373,6 +373,32 @@ std::string compute_signature(const http::Request& req, const SignedRequest& sr,
                                 string_to_sign(sr, canonical_request(req, sr))));
 }
 
+void sign(http::Request& req, std::string_view access_key, std::string_view secret_key,
+          std::string_view region, std::string_view service, int64_t now_s,
+          std::string_view session_token) {
+  SignedRequest sr;
+  sr.amz_date = format_amz_date(now_s);
+  req.headers.set("X-Amz-Date", sr.amz_date);
+  if (!session_token.empty()) req.headers.set("X-Amz-Security-Token", std::string(session_token));
+  sr.scope = CredentialScope{std::string(access_key), sr.amz_date.substr(0, 8), std::string(region),
+                             std::string(service)};
+  for (const auto& [name, value] : req.headers.all()) {
+    std::string lower = name;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower != "authorization") sr.signed_headers.push_back(std::move(lower));
+  }
+  std::sort(sr.signed_headers.begin(), sr.signed_headers.end());
+  sr.signed_headers.erase(std::unique(sr.signed_headers.begin(), sr.signed_headers.end()),
+                          sr.signed_headers.end());
+  std::string signed_list;
+  for (const auto& h : sr.signed_headers) signed_list += (signed_list.empty() ? "" : ";") + h;
+  std::string signature = compute_signature(req, sr, secret_key);
+  req.headers.set("Authorization",
+                  std::string(kAlgorithm) + " Credential=" + std::string(access_key) + "/" +
+                      sr.scope.date + "/" + sr.scope.region + "/" + sr.scope.service +
+                      "/aws4_request, SignedHeaders=" + signed_list + ", Signature=" + signature);
+}
+
 std::optional<int64_t> parse_amz_date(std::string_view d) {
   if (d.size() != 16 || d[8] != 'T' || d[15] != 'Z') return std::nullopt;
   auto year = parse_int(d.substr(0, 4)), month = parse_int(d.substr(4, 2)),

@@ -96,6 +96,13 @@ std::string signing_key(std::string_view secret_key, const CredentialScope& scop
 std::string compute_signature(const http::Request& request, const SignedRequest& signed_request,
                               std::string_view secret_key);
 
+// Signs `request` as botocore does (header form): adds X-Amz-Date (and
+// X-Amz-Security-Token when given) and the Authorization header, signing every
+// header present. The caller sets Host first, exactly as it will be sent.
+void sign(http::Request& request, std::string_view access_key, std::string_view secret_key,
+          std::string_view region, std::string_view service, int64_t now_epoch_seconds,
+          std::string_view session_token = {});
+
 // Parses "YYYYMMDDTHHMMSSZ" into seconds since the Unix epoch.
 std::optional<int64_t> parse_amz_date(std::string_view amz_date);
 std::string format_amz_date(int64_t epoch_seconds);

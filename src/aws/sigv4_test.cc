@@ -293,4 +293,24 @@ TEST(SigV4, AuthErrorCodesPerProtocol) {
 }
 
 }  // namespace
+// What sign() produces verifies (the CLI signs its requests this way), and a
+// changed body no longer does.
+TEST(SigV4Sign, SignedRequestsVerify) {
+  http::Request req;
+  req.method = "POST";
+  req.target = req.path = "/2015-03-31/functions/f/invocations";
+  req.body = R"({"a":1})";
+  req.headers.set("Host", "127.0.0.1:4566");
+  req.headers.set("Content-Type", "application/json");
+  const int64_t now = 1'700'000'000;
+  sign(req, "AKIDEXAMPLE", "secret", "us-east-1", "lambda", now);
+  auto scope = credential_scope(req);
+  ASSERT_TRUE(scope.has_value());
+  EXPECT_EQ(scope->service, "lambda");
+  EXPECT_TRUE(verify(req, "secret", now).ok());
+  EXPECT_FALSE(verify(req, "other", now).ok());
+  req.body = R"({"a":2})";
+  EXPECT_FALSE(verify(req, "secret", now).ok());
+}
+
 }  // namespace nimbus::aws::sigv4

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <thread>
 
+#include "aws/sigv4.h"
 #include "base/ids.h"
 #include "base/log.h"
 #include "http/client.h"
@@ -22,6 +23,33 @@ std::string default_endpoint() {
   return "http://127.0.0.1:4566";
 }
 
+std::string env_or(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+// Sends the request, signed with the standard AWS environment credentials when
+// they are set (needed when the server verifies signatures), else unsigned.
+Result<http::Response> send(const std::string& endpoint, http::Request req,
+                            std::string_view service) {
+  std::string host = endpoint.substr(endpoint.find("://") + 3);
+  host = host.substr(0, host.find('/'));
+  req.headers.set("Host", host);
+  auto q = req.target.find('?');
+  req.path = req.target.substr(0, q);
+  req.query = q == std::string::npos ? "" : req.target.substr(q + 1);
+  std::string key = env_or("AWS_ACCESS_KEY_ID", ""), secret = env_or("AWS_SECRET_ACCESS_KEY", "");
+  if (!key.empty() && !secret.empty()) {
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    aws::sigv4::sign(req, key, secret,
+                     env_or("AWS_REGION", env_or("AWS_DEFAULT_REGION", "us-east-1").c_str()),
+                     service, now, env_or("AWS_SESSION_TOKEN", ""));
+  }
+  return http::fetch(endpoint, req);
+}
+
 Result<http::Response> call(const std::string& endpoint, std::string method, std::string target,
                             std::string body = {}, std::string amz_target = {}) {
   http::Request req;
@@ -34,7 +62,7 @@ Result<http::Response> call(const std::string& endpoint, std::string method, std
   } else if (!req.body.empty()) {
     req.headers.set("Content-Type", "application/json");
   }
-  return http::fetch(endpoint, req);
+  return send(endpoint, std::move(req), amz_target.empty() ? "lambda" : "logs");
 }
 
 // Prints an error answer and returns the exit code.
@@ -57,7 +85,7 @@ int cmd_invoke(const std::string& endpoint, const std::string& name, const std::
   req.target = target;
   req.body = payload;
   if (tail) req.headers.set("X-Amz-Log-Type", "Tail");
-  auto r = http::fetch(endpoint, req);
+  auto r = send(endpoint, std::move(req), "lambda");
   if (!r || r->status != 200) return report_failure(r);
   if (tail) {
     std::string logs;

@@ -144,16 +144,16 @@ void Pool::dispatch_or_park(const std::string& key, Group& g, const std::shared_
   ++(cold ? g.counters.cold_starts : g.counters.warm_starts);
   std::weak_ptr<bool> alive = alive_;
   std::weak_ptr<Slot> weak = slot;
-  fx.push_back([this, alive, key, weak, instance = slot->instance, cold,
-                w = std::move(w)]() mutable {
-    instance->invoke(std::move(w.inv), [this, alive, key, weak, cold,
-                                        done = std::move(w.done)](InvokeResult r) {
-      r.cold_start = cold;
-      auto s = weak.lock();
-      if (alive.lock() && s) on_done(key, s, r.instance_lost);
-      done(std::move(r));
-    });
-  });
+  fx.push_back(
+      [this, alive, key, weak, instance = slot->instance, cold, w = std::move(w)]() mutable {
+        instance->invoke(std::move(w.inv),
+                         [this, alive, key, weak, cold, done = std::move(w.done)](InvokeResult r) {
+                           r.cold_start = cold;
+                           auto s = weak.lock();
+                           if (alive.lock() && s) on_done(key, s, r.instance_lost);
+                           done(std::move(r));
+                         });
+      });
 }
 
 void Pool::on_ready(const std::string& key, const std::shared_ptr<Slot>& slot, bool ok,

@@ -64,3 +64,16 @@ def test_functions_call_back_under_verification(secured):
     body = r["Payload"].read()
     assert "FunctionError" not in r, body
     assert body == b'"000000000000"'
+
+
+def test_nimbus_cli_signs_with_environment_credentials(secured, monkeypatch):
+    # The `nimbus` client commands sign like the AWS CLI, with the standard
+    # AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY variables.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    ok = secured.nimbus_cli("ls")
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.startswith("NAME")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong")
+    bad = secured.nimbus_cli("ls")
+    assert bad.returncode != 0 and "InvalidSignatureException" in bad.stderr

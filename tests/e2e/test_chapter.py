@@ -5,17 +5,17 @@ code blocks below are extracted verbatim from the chapter at test time.
 """
 import re
 
-import pytest
-
 from e2e_support import REPO
 
-CHAPTER = REPO.parent / "shared" / "seed" / "serverless-architecture.md"
+# The chapter as the project received it (../shared/seed/ beside a checkout);
+# a copy lives in tests/e2e/data/ so that a lone clone (CI) runs these too.
+CHAPTER = next(p for p in (REPO.parent / "shared" / "seed" / "serverless-architecture.md",
+                           REPO / "tests" / "e2e" / "data" / "serverless-architecture.md")
+               if p.exists())
 
 
 def block_after(heading):
     """The first ```python block after a heading line, verbatim."""
-    if not CHAPTER.exists():
-        pytest.skip(f"chapter not found at {CHAPTER}")
     text = CHAPTER.read_text()
     start = text.index(heading)
     m = re.compile(r"```python\n(.*?)```", re.S).search(text, start)

@@ -878,8 +878,8 @@ void LambdaService::tags(aws::Call& call, const Route& r) {
   auto ref = parse_function_ref(r.function, "resource");
   if (!ref) return reply_error(call, ref.error());
   if (!ref->qualifier.empty())
-    return reply_error(call, ApiError::invalid_parameter(
-                                 "Tags are supported only on unqualified function ARNs"));
+    return reply_error(
+        call, ApiError::invalid_parameter("Tags are supported only on unqualified function ARNs"));
   if (r.op == "ListTags") {
     auto rec = registry_.get(ref->name);
     if (!rec)
@@ -894,7 +894,8 @@ void LambdaService::tags(aws::Call& call, const Route& r) {
     auto body = parse_body(call);
     if (!body) return reply_error(call, body.error());
     auto* t = body->if_contains("Tags");
-    if (!t || !t->is_object()) return reply_error(call, ApiError::invalid_parameter("Tags is required"));
+    if (!t || !t->is_object())
+      return reply_error(call, ApiError::invalid_parameter("Tags is required"));
     add = t->as_object();
   } else {
     for (auto& [k, v] : http::parse_query(call.http.query))
