@@ -22,7 +22,9 @@ namespace {
 using nimbus::sandbox::SpawnTimings;
 using nimbus::sandbox::Spec;
 
-double us(std::chrono::nanoseconds d) { return std::chrono::duration<double, std::micro>(d).count(); }
+double us(std::chrono::nanoseconds d) {
+  return std::chrono::duration<double, std::micro>(d).count();
+}
 
 // argv of the process each iteration runs to completion.
 void run_spawn(benchmark::State& state, std::vector<std::string> argv) {
@@ -94,7 +96,9 @@ void run_spawn(benchmark::State& state, std::vector<std::string> argv) {
   state.counters["run_exit_teardown_us"] = benchmark::Counter(run_us / n);
 }
 
-void BM_SpawnTrue(benchmark::State& state) { run_spawn(state, {"/bin/true"}); }
+void BM_SpawnTrue(benchmark::State& state) {
+  run_spawn(state, {"/bin/true"});
+}
 
 // The interpreter alone (as the python3.x runtimes start it: -S -B), to see
 // what isolation adds to a runtime's start beyond spawn() itself.

@@ -26,8 +26,8 @@ constexpr std::pair<std::string_view, std::string_view> kTargets[] = {
 
 // Lambda's API versions appear as the first path segment.
 constexpr std::string_view kLambdaPaths[] = {"/2015-03-31/", "/2017-10-31/", "/2019-09-30/",
-                                             "/2016-08-19/", "/2017-03-31/", "/2018-10-31/", "/2020-06-30/",
-                                             "/2021-10-31/", "/2014-11-13/"};
+                                             "/2016-08-19/", "/2017-03-31/", "/2018-10-31/",
+                                             "/2020-06-30/", "/2021-10-31/", "/2014-11-13/"};
 
 std::string form_action(const http::Request& req) {
   std::string_view src = req.query;

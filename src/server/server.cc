@@ -187,7 +187,8 @@ Status Server::start() {
   // The API port answers like an API Gateway with nothing deployed until the
   // HTTP front door (a later issue) deploys APIs on it.
   s.api_server = std::make_unique<http::Server>(
-      s.io, http::ServerOptions{.host = o.host, .port = o.api_port}, [](http::Request, http::Reply reply) {
+      s.io, http::ServerOptions{.host = o.host, .port = o.api_port},
+      [](http::Request, http::Reply reply) {
         reply(http::Response::json(404, R"({"message":"Not Found"})"));
       });
   auto api = s.api_server->listen();

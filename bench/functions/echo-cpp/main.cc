@@ -5,5 +5,7 @@
 
 int main() {
   using namespace nimbus::lambda;
-  return run([](const Invocation& inv) { return Response::json(inv.payload.empty() ? "null" : inv.payload); });
+  return run([](const Invocation& inv) {
+    return Response::json(inv.payload.empty() ? "null" : inv.payload);
+  });
 }
