@@ -6,6 +6,8 @@ import pytest
 
 from e2e_support import make_zip, wait_until
 
+pytestmark = pytest.mark.isolation
+
 
 def cmdlines(pids):
     out = {}

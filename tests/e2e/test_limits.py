@@ -85,6 +85,7 @@ def test_timeout_kills_and_next_invoke_is_cold(nimbus, fname):
     assert report and "Init Duration" in report[-1], report
 
 
+@pytest.mark.isolation
 def test_memory_limit_kills_with_exit_error(nimbus, fname):
     # Allocating 400 MB in a 128 MB function kills the instance: Runtime.ExitError; Nimbus keeps serving.
     nimbus.create_function(fname, {"app.py": HOG}, MemorySize=128, Timeout=20)
