@@ -107,4 +107,10 @@ std::vector<std::pair<std::string, std::string>> parse_query(std::string_view qu
   return out;
 }
 
+std::string query_value(std::string_view query, std::string_view name) {
+  for (auto& [k, v] : parse_query(query))
+    if (k == name) return v;
+  return {};
+}
+
 }  // namespace nimbus::http

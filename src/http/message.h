@@ -60,5 +60,7 @@ std::string url_decode(std::string_view s, bool form_encoding = false);
 std::string url_encode(std::string_view s, bool encode_slash = true);
 // Splits "a=1&b=2" into decoded pairs, in order.
 std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query);
+// The decoded value of the first `name` parameter in `query`, or empty.
+std::string query_value(std::string_view query, std::string_view name);
 
 }  // namespace nimbus::http

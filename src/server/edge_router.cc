@@ -56,8 +56,9 @@ void EdgeRouter::set_health_info(std::string key, std::string value) {
   health_info_[std::move(key)] = std::move(value);
 }
 
-std::string EdgeRouter::pick_service(const http::Request& req) const {
-  if (auto scope = aws::sigv4::credential_scope(req)) return scope->service;
+std::string EdgeRouter::pick_service(
+    const http::Request& req, const std::optional<aws::sigv4::CredentialScope>& scope) const {
+  if (scope) return scope->service;
   if (auto target = req.headers.get("X-Amz-Target")) {
     for (auto [prefix, name] : kTargets)
       if (target->starts_with(prefix)) return std::string(name);
@@ -82,7 +83,9 @@ void EdgeRouter::handle(http::Request req, http::Reply reply) {
   }
 
   std::string request_id = new_uuid();
-  std::string name = pick_service(req);
+  // Parsed once: it names the service and, below, the caller's key and region.
+  auto scope = aws::sigv4::credential_scope(req);
+  std::string name = pick_service(req, scope);
   auto it = services_.find(name);
   if (it == services_.end()) {
     auto e =
@@ -96,7 +99,6 @@ void EdgeRouter::handle(http::Request req, http::Reply reply) {
   aws::Call call;
   call.request_id = request_id;
   call.region = options_.region;
-  auto scope = aws::sigv4::credential_scope(req);
   if (scope) {
     call.access_key = scope->access_key;
     if (!scope->region.empty()) call.region = scope->region;

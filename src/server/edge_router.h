@@ -10,11 +10,13 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "aws/credentials.h"
 #include "aws/service.h"
+#include "aws/sigv4.h"
 #include "base/clock.h"
 #include "http/message.h"
 
@@ -39,8 +41,10 @@ class EdgeRouter {
 
   void handle(http::Request req, http::Reply reply);
 
-  // Which service a request is for (its signing name), or empty. Exposed for tests.
-  std::string pick_service(const http::Request& req) const;
+  // Which service a request is for (its signing name), or empty, given the
+  // request's SigV4 credential scope when it has one.
+  std::string pick_service(const http::Request& req,
+                           const std::optional<aws::sigv4::CredentialScope>& scope) const;
 
  private:
   void health(http::Reply reply) const;

@@ -23,12 +23,6 @@ double random_unit() {
   return std::uniform_real_distribution<double>(0, 1)(rng);
 }
 
-std::string query_param(const http::Request& req, std::string_view name) {
-  for (auto& [k, v] : http::parse_query(req.query))
-    if (k == name) return v;
-  return {};
-}
-
 ApiError throttled(faas::Admission a) {
   auto e = ApiError::make(429, "TooManyRequestsException", "Rate Exceeded.");
   e.extra_json = a == faas::Admission::kFunctionLimit
@@ -60,7 +54,7 @@ void LambdaService::invoke(const std::string& function, const std::string& quali
 void LambdaService::invoke_api(aws::Call& call, const Route& r) {
   auto ref = parse_function_ref(r.function);
   if (!ref) return reply_error(call, ref.error());
-  std::string qualifier = query_param(call.http, "Qualifier");
+  std::string qualifier = http::query_value(call.http.query, "Qualifier");
   if (!qualifier.empty() && !ref->qualifier.empty() && qualifier != ref->qualifier)
     return reply_error(call, ApiError::invalid_parameter(
                                  "The derived qualifier from the function name does not match "

@@ -30,13 +30,6 @@ std::string str(const json::object& o, std::string_view key, std::string_view fa
   return std::string(fallback);
 }
 
-// The query parameter `name`, decoded, or empty.
-std::string query_param(const http::Request& req, std::string_view name) {
-  for (auto& [k, v] : http::parse_query(req.query))
-    if (k == name) return v;
-  return {};
-}
-
 Result<json::object, ApiError> parse_body(const aws::Call& call) {
   if (call.http.body.empty()) return json::object{};
   boost::system::error_code ec;
@@ -503,7 +496,7 @@ static Result<std::pair<FunctionRef, FunctionRecord>, ApiError> lookup(
     const FunctionRegistry& registry, const aws::Call& call, const std::string& raw) {
   auto ref = parse_function_ref(raw);
   if (!ref) return fail(ref.take_error());
-  std::string q = query_param(call.http, "Qualifier");
+  std::string q = http::query_value(call.http.query, "Qualifier");
   if (!q.empty()) {
     if (!ref->qualifier.empty() && ref->qualifier != q)
       return fail(ApiError::invalid_parameter(
@@ -539,8 +532,8 @@ void LambdaService::get_function_configuration(aws::Call& call, const Route& r) 
 // Marker/MaxItems pagination over an ordered list of JSON items.
 static json::object paginate(const aws::Call& call, std::vector<json::value> items,
                              std::string_view key) {
-  std::string marker = query_param(call.http, "Marker");
-  std::string max_s = query_param(call.http, "MaxItems");
+  std::string marker = http::query_value(call.http.query, "Marker");
+  std::string max_s = http::query_value(call.http.query, "MaxItems");
   size_t max = 50;
   if (!max_s.empty()) {
     try {
@@ -564,7 +557,7 @@ static json::object paginate(const aws::Call& call, std::vector<json::value> ite
 }
 
 void LambdaService::list_functions(aws::Call& call) {
-  bool all = query_param(call.http, "FunctionVersion") == "ALL";
+  bool all = http::query_value(call.http.query, "FunctionVersion") == "ALL";
   std::vector<json::value> items;
   for (const auto& name : registry_.names()) {
     auto rec = registry_.get(name);
@@ -647,7 +640,7 @@ void LambdaService::update_function_configuration(aws::Call& call, const Route& 
 void LambdaService::delete_function(aws::Call& call, const Route& r) {
   auto ref = parse_function_ref(r.function);
   if (!ref) return reply_error(call, ref.error());
-  std::string q = query_param(call.http, "Qualifier");
+  std::string q = http::query_value(call.http.query, "Qualifier");
   if (q.empty()) q = ref->qualifier;
   if (q.empty()) {
     auto res = registry_.remove(ref->name);
@@ -828,7 +821,7 @@ void LambdaService::list_aliases(aws::Call& call, const Route& r) {
   auto found = lookup(registry_, call, r.function);
   if (!found) return reply_error(call, found.error());
   auto& rec = found.value().second;
-  std::string filter = query_param(call.http, "FunctionVersion");
+  std::string filter = http::query_value(call.http.query, "FunctionVersion");
   std::vector<json::value> items;
   for (const auto& [n, a] : rec.aliases)
     if (filter.empty() || str(a, "FunctionVersion") == filter) items.emplace_back(a);
