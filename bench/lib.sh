@@ -21,7 +21,7 @@ start_server() {
   API_PORT=$(free_port)
   DATA_DIR=$(mktemp -d /tmp/nimbus-bench.XXXXXX)
   ENDPOINT="http://127.0.0.1:$PORT"
-  env -u NODE_EXTRA_CA_CERTS "$NIMBUS_BIN" serve --port "$PORT" --api-port "$API_PORT" \
+  env -u NODE_EXTRA_CA_CERTS "$NIMBUS_BIN" serve ${SERVE_ARGS:-} --port "$PORT" --api-port "$API_PORT" \
     --data-dir "$DATA_DIR" >"$DATA_DIR.log" 2>&1 &
   SERVER_PID=$!
   trap 'kill $SERVER_PID 2>/dev/null; wait $SERVER_PID 2>/dev/null; rm -rf "$DATA_DIR" "$DATA_DIR.log"' EXIT

@@ -5,6 +5,11 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <cstring>
+#include <random>
 #include <stdexcept>
 
 namespace nimbus {
@@ -27,14 +32,45 @@ std::string random_hex(size_t bytes) {
   return hex_encode(buf);
 }
 
+namespace {
+
+// Fills `out` from a per-thread generator seeded from the CSPRNG.
+void unique_bytes(unsigned char* out, size_t n) {
+  thread_local std::mt19937_64 gen = [] {
+    std::array<unsigned char, 32> seed_bytes;
+    if (RAND_bytes(seed_bytes.data(), static_cast<int>(seed_bytes.size())) != 1)
+      throw std::runtime_error("RAND_bytes failed");
+    std::array<uint32_t, 8> words;
+    std::memcpy(words.data(), seed_bytes.data(), seed_bytes.size());
+    std::seed_seq seq(words.begin(), words.end());
+    return std::mt19937_64(seq);
+  }();
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t v = gen();
+    std::memcpy(out + i, &v, std::min<size_t>(8, n - i));
+  }
+}
+
+}  // namespace
+
 std::string new_uuid() {
   unsigned char b[16];
-  if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("RAND_bytes failed");
+  unique_bytes(b, sizeof b);
   b[6] = (b[6] & 0x0f) | 0x40;
   b[8] = (b[8] & 0x3f) | 0x80;
   std::string h = hex_encode(std::string_view(reinterpret_cast<char*>(b), sizeof b));
   return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
          "-" + h.substr(20);
+}
+
+std::string new_trace_id(int64_t epoch_seconds) {
+  unsigned char b[12];
+  unique_bytes(b, sizeof b);
+  char time_hex[16];
+  std::snprintf(time_hex, sizeof time_hex, "%08llx",
+                static_cast<unsigned long long>(epoch_seconds & 0xffffffff));
+  return std::string("1-") + time_hex + "-" +
+         hex_encode(std::string_view(reinterpret_cast<char*>(b), sizeof b));
 }
 
 static std::string sha256_raw(std::string_view data) {

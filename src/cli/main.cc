@@ -180,7 +180,7 @@ int main(int argc, char** argv) {
   serve->add_option("--max-concurrency", so.account_concurrency,
                     "Account-wide concurrent executions");
   serve->add_option("--keep-alive", so.keep_alive_seconds, "Idle instance lifetime, seconds");
-  serve->add_option("--threads", so.io_threads, "I/O threads (0: one per core)");
+  serve->add_option("--threads", so.io_threads, "I/O threads (0: half the cores, at least 1)");
   serve->add_option("--log-level", log_level, "debug | info | warn | error");
 
   std::string name, payload = "{}", qualifier;

@@ -40,7 +40,8 @@ struct LaunchRequest {
   // The Lambda environment minus the paths, which depend on the launcher's view
   // (LAMBDA_TASK_ROOT, LAMBDA_RUNTIME_DIR are added by the launcher).
   std::vector<std::string> env;
-  int output_fd = -1;  // becomes the instance's stdout and stderr
+  int output_fd = -1;   // becomes the instance's stdout and stderr
+  int channel_fd = -1;  // becomes fd 3: the runtime channel (faas/runtime_channel.h)
   // CPU quota while the runtime initialises (<= 0: unlimited). Lambda boosts
   // CPU during init; the instance sets the memory-proportional share once the
   // runtime asks for its first event.

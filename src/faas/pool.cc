@@ -60,7 +60,7 @@ Admission Pool::invoke(const FunctionSpec& spec, std::optional<int> reserved, In
         slot->retired = true;
         if (slot->state == SlotState::kIdle) {
           slot->state = SlotState::kDead;
-          slot->reap_timer.cancel();
+          slot->reap->clear();
           fx.push_back([inst = slot->instance] { inst->stop(); });
           remove_slot(g, slot);
         }
@@ -78,7 +78,7 @@ Admission Pool::invoke(const FunctionSpec& spec, std::optional<int> reserved, In
           (!best || slot->idle_since > best->idle_since))
         best = slot;
     if (best) {
-      best->reap_timer.cancel();
+      best->reap->clear();
       dispatch_or_park(key, g, best, fx);
     } else {
       start_needed(key, g, fx);
@@ -101,6 +101,9 @@ void Pool::start_needed(const std::string& key, Group& g, Effects& fx) {
     // The instance's callbacks hold the slot weakly: the slot owns the
     // instance, so a strong reference back would keep both alive forever.
     std::weak_ptr<Slot> weak = slot;
+    slot->reap.emplace(clock_, [this, alive, key, weak] {
+      if (alive.lock()) on_reap(key, weak);
+    });
     fx.push_back([this, alive, key, weak, instance = slot->instance] {
       instance->start(
           [this, alive, key, weak](bool ok, std::string err) {
@@ -127,13 +130,7 @@ void Pool::dispatch_or_park(const std::string& key, Group& g, const std::shared_
   if (g.waiting.empty()) {
     slot->state = SlotState::kIdle;
     slot->idle_since = clock_.now();
-    std::weak_ptr<Slot> weak = slot;
-    std::weak_ptr<bool> alive = alive_;
-    TimePoint since = slot->idle_since;
-    slot->reap_timer =
-        clock_.call_after(keep_alive_.keep_alive(key, since), [this, alive, key, weak, since] {
-          if (alive.lock()) on_reap(key, weak, since);
-        });
+    slot->reap->set(slot->idle_since + keep_alive_.keep_alive(key, slot->idle_since));
     return;
   }
   Waiter w = std::move(g.waiting.front());
@@ -217,21 +214,21 @@ void Pool::on_death(const std::string& key, const std::shared_ptr<Slot>& slot) {
     if (it == groups_.end()) return;
     if (slot->state == SlotState::kStarting) return;  // on_ready(false) handles it
     slot->state = SlotState::kDead;
-    slot->reap_timer.cancel();
+    slot->reap->clear();
     remove_slot(it->second, slot);
     start_needed(key, it->second, fx);
   }
   for (auto& f : fx) f();
 }
 
-void Pool::on_reap(const std::string& key, const std::weak_ptr<Slot>& weak, TimePoint since) {
+void Pool::on_reap(const std::string& key, const std::weak_ptr<Slot>& weak) {
   std::shared_ptr<Instance> victim;
   {
     std::lock_guard lk(mu_);
     auto slot = weak.lock();
     auto it = groups_.find(key);
     if (!slot || it == groups_.end()) return;
-    if (slot->state != SlotState::kIdle || slot->idle_since != since) return;
+    if (slot->state != SlotState::kIdle) return;
     slot->state = SlotState::kDead;
     ++it->second.counters.reclaimed;
     remove_slot(it->second, slot);
@@ -254,7 +251,7 @@ void Pool::retire_function(const std::string& function_name, const std::string& 
         slot->retired = true;
         if (slot->state == SlotState::kIdle) {
           slot->state = SlotState::kDead;
-          slot->reap_timer.cancel();
+          slot->reap->clear();
           victims.push_back(slot->instance);
           remove_slot(g, slot);
         }
@@ -272,7 +269,7 @@ void Pool::stop_all() {
     std::lock_guard lk(mu_);
     for (auto& [key, g] : groups_) {
       for (auto& slot : g.slots) {
-        slot->reap_timer.cancel();
+        slot->reap->clear();
         slot->retired = true;
         victims.push_back(slot->instance);
       }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/lazy_deadline.h"
 #include "faas/function_spec.h"
 #include "faas/instance.h"
 #include "faas/invocation.h"
@@ -74,7 +75,9 @@ class Pool {
     bool retired = false;
     bool used = false;  // has served an invocation (the first one is the cold one)
     TimePoint idle_since{};
-    TimerHandle reap_timer;
+    // Set when the slot parks idle, cleared when it is dispatched: once per
+    // invocation, so it must not touch the timer queue each time.
+    std::optional<LazyDeadline> reap;
   };
   struct Waiter {
     Invocation inv;
@@ -94,7 +97,7 @@ class Pool {
                 std::string init_error);
   void on_done(const std::string& key, const std::shared_ptr<Slot>& slot, bool lost);
   void on_death(const std::string& key, const std::shared_ptr<Slot>& slot);
-  void on_reap(const std::string& key, const std::weak_ptr<Slot>& slot, TimePoint idle_since);
+  void on_reap(const std::string& key, const std::weak_ptr<Slot>& slot);
   // Gives the slot the next waiter or parks it idle. Requires mu_.
   void dispatch_or_park(const std::string& key, Group& g, const std::shared_ptr<Slot>& slot,
                         Effects& fx);

@@ -1,18 +1,24 @@
 #include "faas/process_instance.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 #include <cmath>
 #include <mutex>
 
 #include "base/ids.h"
+#include "base/lazy_deadline.h"
 #include "base/time_format.h"
+#include "faas/runtime_channel.h"
 #include "http/peer.h"
 #include "http/server.h"
 
@@ -85,13 +91,16 @@ class ProcessInstance final : public Instance,
       return;
     }
     std::weak_ptr<ProcessInstance> weak = weak_from_this();
+    timeout_.emplace(clock_, [weak] {
+      if (auto self = weak.lock()) self->on_timeout();
+    });
     init_timer_ = clock_.call_after(std::chrono::seconds(env_.init_timeout_seconds), [weak] {
       if (auto self = weak.lock()) self->on_init_timeout();
     });
   }
 
   void invoke(Invocation inv, InvokeCallback done) override {
-    http::Reply deliver;
+    Waiter deliver;
     {
       std::lock_guard lk(mu_);
       if (state_ != State::kIdle) {
@@ -111,12 +120,9 @@ class ProcessInstance final : public Instance,
       timed_out_ = false;
       append_platform_line("START RequestId: " + current_->request_id +
                            " Version: " + spec_.version);
-      if (waiting_next_) deliver = std::exchange(waiting_next_, nullptr);
+      deliver = std::exchange(waiting_, {});
     }
-    std::weak_ptr<ProcessInstance> weak = weak_from_this();
-    timeout_timer_ = clock_.call_after(std::chrono::seconds(spec_.timeout_seconds), [weak] {
-      if (auto self = weak.lock()) self->on_timeout();
-    });
+    timeout_->set_after(std::chrono::seconds(spec_.timeout_seconds));
     if (deliver) send_event(std::move(deliver));
   }
 
@@ -162,17 +168,36 @@ class ProcessInstance final : public Instance,
       return port.error().message;
     }
 
+    // The runtime channel: our runtimes use it instead of the HTTP API.
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+      ::close(write_end);
+      return "socketpair: " + std::string(std::strerror(errno));
+    }
+    channel_.emplace(asio::make_strand(io_));
+    boost::system::error_code ec;
+    channel_->assign(asio::local::stream_protocol(), pair[0], ec);
+    if (ec) {
+      ::close(pair[0]);
+      ::close(pair[1]);
+      ::close(write_end);
+      return "runtime channel: " + ec.message();
+    }
+
     LaunchRequest req;
     req.function = &spec_;
     req.instance_id = id_;
     req.output_fd = write_end;
+    req.channel_fd = pair[1];
     req.env = environment(port.value());
     auto proc = launcher_.launch(req);
     ::close(write_end);
+    ::close(pair[1]);
     if (!proc) return proc.error().message;
     process_ = std::move(proc.value());
     exit_watch_.assign(::dup(process_->exit_fd()));
     watch_output();
+    read_channel();
     exit_watch_.async_wait(asio::posix::stream_descriptor::wait_read,
                            [weak](const boost::system::error_code&) {
                              if (auto self = weak.lock()) self->on_exit();
@@ -201,6 +226,7 @@ class ProcessInstance final : public Instance,
     // The function's own variables first; Lambda's reserved ones override them.
     for (const auto& [k, v] : spec_.environment) add(k, v);
     add("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:" + std::to_string(api_port));
+    add(kRuntimeChannelFdEnv, std::to_string(kRuntimeChannelFd));
     add("AWS_LAMBDA_FUNCTION_NAME", spec_.name);
     add("AWS_LAMBDA_FUNCTION_VERSION", spec_.version);
     add("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", std::to_string(spec_.memory_mb));
@@ -301,9 +327,12 @@ class ProcessInstance final : public Instance,
       return;
     }
     path.remove_prefix(kApiPrefix.size());
-    if (path == "invocation/next" && req.method == "GET") return on_next(std::move(reply));
-    if (path == "init/error" && req.method == "POST")
-      return on_init_error(std::move(req), std::move(reply));
+    if (path == "invocation/next" && req.method == "GET")
+      return runtime_ready(Waiter{.http = std::move(reply)});
+    if (path == "init/error" && req.method == "POST") {
+      reply(http::Response::json(202, R"({"status":"OK"})"));
+      return runtime_init_error(std::move(req.body));
+    }
     if (path.starts_with("invocation/") && req.method == "POST") {
       path.remove_prefix(std::string_view("invocation/").size());
       auto slash = path.find('/');
@@ -318,7 +347,15 @@ class ProcessInstance final : public Instance,
         404, R"({"errorMessage":"unknown Runtime API path","errorType":"InvalidRequest"})"));
   }
 
-  void on_next(http::Reply reply) {
+  // Who waits for the next event: a GET /invocation/next, or the channel.
+  struct Waiter {
+    http::Reply http;
+    bool channel = false;
+    explicit operator bool() const { return http || channel; }
+  };
+
+  // The runtime asks for work (either transport).
+  void runtime_ready(Waiter waiter) {
     ReadyCallback ready;
     bool deliver = false;
     {
@@ -336,75 +373,179 @@ class ProcessInstance final : public Instance,
       if (state_ == State::kBusy && current_ && !delivered_) {
         deliver = true;
       } else {
-        waiting_next_ = std::move(reply);
+        waiting_ = std::move(waiter);
       }
     }
-    if (deliver) send_event(std::move(reply));
+    if (deliver) send_event(std::move(waiter));
     if (ready) ready(true, {});
   }
 
-  void send_event(http::Reply reply) {
+  void send_event(Waiter waiter) {
     http::Response r;
+    std::string frame;
     {
       std::lock_guard lk(mu_);
       if (!current_) {
-        waiting_next_ = std::move(reply);
+        waiting_ = std::move(waiter);
         return;
       }
       delivered_ = true;
       delivered_at_ = clock_.now();
       const Invocation& inv = *current_;
       int64_t deadline = clock_.wall_ms() + static_cast<int64_t>(spec_.timeout_seconds) * 1000;
-      r.status = 200;
-      r.headers.set("Content-Type", "application/json");
-      r.headers.set("Lambda-Runtime-Aws-Request-Id", inv.request_id);
-      r.headers.set("Lambda-Runtime-Deadline-Ms", std::to_string(deadline));
-      r.headers.set("Lambda-Runtime-Invoked-Function-Arn",
-                    inv.invoked_arn.empty() ? spec_.arn : inv.invoked_arn);
-      r.headers.set("Lambda-Runtime-Trace-Id",
-                    inv.trace_id.empty()
-                        ? "Root=1-" + random_hex(4) + "-" + random_hex(12) + ";Sampled=0"
-                        : inv.trace_id);
-      if (!inv.client_context.empty()) {
-        std::string decoded;
-        r.headers.set("Lambda-Runtime-Client-Context",
-                      base64_decode(inv.client_context, decoded) ? decoded : inv.client_context);
+      std::string trace_id = inv.trace_id.empty()
+                                 ? "Root=" + new_trace_id(clock_.wall_ms() / 1000) + ";Sampled=0"
+                                 : inv.trace_id;
+      std::string client_context;
+      if (!inv.client_context.empty() && !base64_decode(inv.client_context, client_context))
+        client_context = inv.client_context;
+      const std::string& arn = inv.invoked_arn.empty() ? spec_.arn : inv.invoked_arn;
+      if (waiter.channel) {
+        frame = encode_event_frame({.request_id = inv.request_id,
+                                    .deadline_ms = deadline,
+                                    .invoked_arn = arn,
+                                    .trace_id = trace_id,
+                                    .client_context = client_context,
+                                    .cognito_identity = inv.cognito_identity,
+                                    .payload = inv.payload});
+      } else {
+        r.status = 200;
+        r.headers.set("Content-Type", "application/json");
+        r.headers.set("Lambda-Runtime-Aws-Request-Id", inv.request_id);
+        r.headers.set("Lambda-Runtime-Deadline-Ms", std::to_string(deadline));
+        r.headers.set("Lambda-Runtime-Invoked-Function-Arn", arn);
+        r.headers.set("Lambda-Runtime-Trace-Id", std::move(trace_id));
+        if (!client_context.empty())
+          r.headers.set("Lambda-Runtime-Client-Context", std::move(client_context));
+        if (!inv.cognito_identity.empty())
+          r.headers.set("Lambda-Runtime-Cognito-Identity", inv.cognito_identity);
+        r.body = inv.payload;
       }
-      if (!inv.cognito_identity.empty())
-        r.headers.set("Lambda-Runtime-Cognito-Identity", inv.cognito_identity);
-      r.body = inv.payload;
     }
-    reply(std::move(r));
+    if (waiter.channel)
+      write_channel(std::move(frame));
+    else
+      waiter.http(std::move(r));
   }
 
   void on_result(const std::string& id, bool is_error, http::Request req, http::Reply reply) {
     if (!is_error && req.body.size() > kMaxResponseBytes) {
       reply(http::Response::json(413, lambda_error("RequestEntityTooLarge", "response too large")));
-      finish(id, true,
-             lambda_error("Function.ResponseSizeTooLarge",
-                          "Response payload size exceeded maximum allowed payload size (" +
-                              std::to_string(kMaxResponseBytes) + " bytes)."));
+      finish(id, true, response_too_large());
       return;
     }
-    bool known;
-    {
-      std::lock_guard lk(mu_);
-      known = current_ && current_->request_id == id && delivered_;
-    }
-    if (!known) {
+    if (!is_current(id)) {
       reply(
           http::Response::json(400, lambda_error("InvalidRequestID", "Invalid request ID: " + id)));
       return;
     }
-    reply(http::Response::json(202, R"({"status":"OK"})"));
     std::string body = std::move(req.body);
     if (is_error && body.empty())
       body =
           lambda_error(req.headers.get_or("Lambda-Runtime-Function-Error-Type", "Unhandled"), "");
+    // The caller's answer is queued before the runtime's acknowledgement.
     finish(id, is_error, std::move(body));
+    reply(http::Response::json(202, R"({"status":"OK"})"));
   }
 
-  // Completes the current invocation (once) and returns the instance to idle.
+  bool is_current(const std::string& id) {
+    std::lock_guard lk(mu_);
+    return current_ && current_->request_id == id && delivered_;
+  }
+
+  static std::string response_too_large() {
+    return lambda_error("Function.ResponseSizeTooLarge",
+                        "Response payload size exceeded maximum allowed payload size (" +
+                            std::to_string(kMaxResponseBytes) + " bytes).");
+  }
+
+  // ---- the runtime channel (faas/runtime_channel.h) ----
+
+  void read_channel() {
+    if (!channel_read_buf_) channel_read_buf_ = std::make_unique<char[]>(kChannelReadBytes);
+    channel_->async_read_some(
+        asio::buffer(channel_read_buf_.get(), kChannelReadBytes),
+        [weak = weak_from_this()](const boost::system::error_code& ec, size_t n) {
+          if (auto self = weak.lock()) self->on_channel_bytes(ec, n);
+        });
+  }
+
+  // Runs on the channel's strand, one call at a time.
+  void on_channel_bytes(const boost::system::error_code& ec, size_t n) {
+    if (ec) return;  // the runtime closed it (exited): on_exit() takes over
+    channel_reader_.feed(std::string_view(channel_read_buf_.get(), n));
+    for (;;) {
+      auto m = channel_reader_.next();
+      if (!m) return channel_broken(m.error());
+      if (!*m) break;
+      on_channel_message(std::move(**m));
+    }
+    read_channel();
+  }
+
+  void on_channel_message(RuntimeMessage m) {
+    switch (m.kind) {
+      case FrameKind::kReady:
+        return runtime_ready(Waiter{.channel = true});
+      case FrameKind::kResponse:
+      case FrameKind::kError: {
+        bool is_error = m.kind == FrameKind::kError;
+        if (!is_current(m.request_id)) {
+          spdlog::warn("instance {} of {}: result for unknown request {}", id_, spec_.name,
+                       m.request_id);
+          return runtime_ready(Waiter{.channel = true});
+        }
+        if (!is_error && m.payload.size() > kMaxResponseBytes) {
+          is_error = true;
+          m.payload = response_too_large();
+        }
+        if (is_error && m.payload.empty())
+          m.payload = lambda_error(m.error_type.empty() ? "Unhandled" : m.error_type, "");
+        // A result also asks for the next event: the runtime is waiting
+        // before the pool can hand this instance more work inside finish().
+        {
+          std::lock_guard lk(mu_);
+          waiting_ = Waiter{.channel = true};
+        }
+        return finish(m.request_id, is_error, std::move(m.payload));
+      }
+      case FrameKind::kInitError:
+        return runtime_init_error(std::move(m.payload));
+      case FrameKind::kEvent:
+        return channel_broken(SysError{"runtime channel: a runtime sent an event frame"});
+    }
+  }
+
+  void channel_broken(const SysError& e) {
+    spdlog::warn("instance {} of {}: {}; stopping it", id_, spec_.name, e.message);
+    std::string id;
+    {
+      std::lock_guard lk(mu_);
+      if (current_ && delivered_ && e.err == EMSGSIZE) id = current_->request_id;
+    }
+    if (!id.empty()) finish(id, true, response_too_large(), /*dying=*/true);
+    if (process_) process_->kill();
+  }
+
+  // Sends one event frame. Only one event is in flight per instance, so there
+  // is never a write in progress when the next one starts. The common case is
+  // one non-blocking send from the calling thread; a large payload that does
+  // not fit in the socket buffer is finished asynchronously on the strand.
+  void write_channel(std::string frame) {
+    int fd = channel_->native_handle();
+    ssize_t n = ::send(fd, frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n == static_cast<ssize_t>(frame.size())) return;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return;  // runtime gone: on_exit()
+    size_t sent = n < 0 ? 0 : static_cast<size_t>(n);
+    auto rest = std::make_shared<std::string>(frame.substr(sent));
+    asio::post(channel_->get_executor(), [weak = weak_from_this(), rest] {
+      auto self = weak.lock();
+      if (!self) return;
+      asio::async_write(*self->channel_, asio::buffer(*rest),
+                        [rest](const boost::system::error_code&, size_t) {});
+    });
+  }
+
   // Completes the current invocation (once) and returns the instance to idle.
   // Unless the caller wants the log tail, the answer goes out before END and
   // REPORT are written (reading the cgroup's peak memory and appending logs
@@ -442,15 +583,21 @@ class ProcessInstance final : public Instance,
       delivered_ = false;
       if (!dying && state_ == State::kBusy) state_ = State::kIdle;
     }
-    timeout_timer_.cancel();
+    if (timeout_) timeout_->clear();
     if (report_now) flush_logs();
     done(std::move(result));
     if (!report_now) {
-      {
-        std::lock_guard lk(mu_);
-        if (pending_report_) write_report_locked(*std::exchange(pending_report_, std::nullopt));
-      }
-      flush_logs();
+      // After the handlers already queued (the caller's answer among them).
+      asio::post(io_, [weak = weak_from_this()] {
+        auto self = weak.lock();
+        if (!self) return;
+        {
+          std::lock_guard lk(self->mu_);
+          if (self->pending_report_)
+            self->write_report_locked(*std::exchange(self->pending_report_, std::nullopt));
+        }
+        self->flush_logs();
+      });
     }
   }
 
@@ -467,15 +614,14 @@ class ProcessInstance final : public Instance,
                                      process_ ? process_->peak_memory_bytes() : 0, r.init));
   }
 
-  void on_init_error(http::Request req, http::Reply reply) {
-    reply(http::Response::json(202, R"({"status":"OK"})"));
+  void runtime_init_error(std::string body) {
     ReadyCallback ready;
     {
       std::lock_guard lk(mu_);
       if (state_ != State::kStarting) return;
       state_ = State::kDead;
       ready = std::exchange(on_ready_, nullptr);
-      init_error_ = req.body.empty() ? lambda_error("Runtime.Unknown", "init failed") : req.body;
+      init_error_ = body.empty() ? lambda_error("Runtime.Unknown", "init failed") : std::move(body);
       drain_output_locked();
     }
     flush_logs();
@@ -587,7 +733,8 @@ class ProcessInstance final : public Instance,
   std::unique_ptr<Process> process_;
   asio::posix::stream_descriptor pipe_;
   asio::posix::stream_descriptor exit_watch_;
-  TimerHandle init_timer_, timeout_timer_;
+  TimerHandle init_timer_;
+
   ReadyCallback on_ready_;
   DeathCallback on_death_;
 
@@ -604,11 +751,18 @@ class ProcessInstance final : public Instance,
   bool delivered_ = false;
   bool timed_out_ = false;
   TimePoint delivered_at_{};
-  http::Reply waiting_next_;
+  Waiter waiting_;  // the runtime's request for the next event, if it waits
   std::optional<PendingReport> pending_report_;
   std::string partial_;
   std::string tail_;
   std::vector<LogEvent> pending_logs_;
+  static constexpr size_t kChannelReadBytes = 64 * 1024;
+  std::optional<asio::local::stream_protocol::socket> channel_;  // on its own strand
+  std::unique_ptr<char[]> channel_read_buf_;
+  FrameReader channel_reader_{kMaxResponseBytes + 64 * 1024};
+  // Moved on every invoke, so it must not touch the timer queue each time.
+  // Created in start(), where weak_from_this() works.
+  std::optional<LazyDeadline> timeout_;
 };
 
 }  // namespace

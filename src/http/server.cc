@@ -9,6 +9,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "base/asio_clock.h"
+#include "base/lazy_deadline.h"
+
 namespace nimbus::http {
 
 namespace asio = boost::asio;
@@ -20,8 +23,9 @@ namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const ServerOptions& opts, std::shared_ptr<Handler> handler)
-      : stream_(std::move(socket)), opts_(opts), handler_(std::move(handler)) {}
+  Session(tcp::socket socket, const ServerOptions& opts, Clock& clock,
+          std::shared_ptr<Handler> handler)
+      : stream_(std::move(socket)), opts_(opts), clock_(clock), handler_(std::move(handler)) {}
 
   void start() {
     beast::error_code ec;
@@ -39,6 +43,15 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     stream_.socket().set_option(tcp::no_delay(true), ec);
+    std::weak_ptr<Session> weak = weak_from_this();
+    idle_.emplace(clock_, [weak] {
+      auto self = weak.lock();
+      if (!self) return;
+      asio::post(self->stream_.get_executor(), [self] {
+        beast::error_code ignored;
+        self->stream_.socket().close(ignored);  // the pending read ends with an error
+      });
+    });
     read_next();
   }
 
@@ -47,7 +60,8 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->body_limit(opts_.max_body_bytes);
     parser_->header_limit(64 * 1024);
-    stream_.expires_after(std::chrono::seconds(opts_.idle_timeout_seconds));
+    // Covers the wait for the next request and its whole transfer (slow senders).
+    idle_->set_after(std::chrono::seconds(opts_.idle_timeout_seconds));
     bhttp::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
@@ -61,8 +75,8 @@ class Session : public std::enable_shared_from_this<Session> {
       write(std::move(r));
       return;
     }
+    idle_->clear();
     if (ec) return;  // closed, timed out or malformed: drop the connection
-    stream_.expires_never();
     auto& msg = parser_->get();
     keep_alive_ = msg.keep_alive();
     Request req;
@@ -112,18 +126,28 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   static std::string http_date() {
-    char buf[64];
+    // Formatted once per second per thread, not per response.
+    thread_local std::time_t formatted_at = -1;
+    thread_local std::string formatted;
     std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    return buf;
+    if (t != formatted_at) {
+      char buf[64];
+      std::tm tm{};
+      gmtime_r(&t, &tm);
+      std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+      formatted = buf;
+      formatted_at = t;
+    }
+    return formatted;
   }
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   ServerOptions opts_;
+  Clock& clock_;
+  // Moved on every request; a lazy deadline keeps that off the timer queue.
+  std::optional<LazyDeadline> idle_;
   std::shared_ptr<Handler> handler_;
   std::string remote_ip_;
   bool remote_loopback_ = false;
@@ -137,20 +161,25 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& io, ServerOptions o, Handler h)
       : io(io),
         opts(std::move(o)),
+        own_clock(io.get_executor()),
+        clock(opts.clock ? *opts.clock : own_clock),
         handler(std::make_shared<Handler>(std::move(h))),
         acceptor(asio::make_strand(io)) {}
 
   void accept() {
-    acceptor.async_accept(
-        asio::make_strand(io), [self = shared_from_this()](beast::error_code ec, tcp::socket s) {
-          if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
-          if (!ec) std::make_shared<Session>(std::move(s), self->opts, self->handler)->start();
-          self->accept();
-        });
+    acceptor.async_accept(asio::make_strand(io), [self = shared_from_this()](beast::error_code ec,
+                                                                             tcp::socket s) {
+      if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
+      if (!ec)
+        std::make_shared<Session>(std::move(s), self->opts, self->clock, self->handler)->start();
+      self->accept();
+    });
   }
 
   asio::io_context& io;
   ServerOptions opts;
+  AsioClock own_clock;
+  Clock& clock;
   std::shared_ptr<Handler> handler;
   tcp::acceptor acceptor;
   uint16_t bound_port = 0;

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/clock.h"
 #include "base/result.h"
 #include "http/message.h"
 
@@ -21,6 +22,8 @@ struct ServerOptions {
   size_t max_body_bytes = 80 * 1024 * 1024;
   // A keep-alive connection idle this long is closed.
   int idle_timeout_seconds = 300;
+  // Times the idle cut-off; null: real time on the server's io_context.
+  Clock* clock = nullptr;
   // Decides, once per connection, whether to serve it (given the client's
   // address and port); a refused connection is closed without an answer.
   std::function<bool(std::string_view remote_ip, uint16_t remote_port)> accept_filter;

@@ -294,9 +294,20 @@ Status Cgroup::set_cpu_cores(double cores) {
 }
 
 uint64_t Cgroup::peak_memory_bytes() const {
-  if (version_ == CgroupVersion::kV1) return read_u64(memory_dir_ + "/memory.max_usage_in_bytes");
-  if (exists(memory_dir_ + "/memory.peak")) return read_u64(memory_dir_ + "/memory.peak");
-  return read_u64(memory_dir_ + "/memory.current");  // kernels before 5.19
+  // Read after every invocation (REPORT's Max Memory Used): the file stays
+  // open, so each read is one pread instead of open + read + read + close.
+  if (!peak_fd_.valid()) {
+    std::string path = version_ == CgroupVersion::kV1 ? memory_dir_ + "/memory.max_usage_in_bytes"
+                       : exists(memory_dir_ + "/memory.peak") ? memory_dir_ + "/memory.peak"
+                                                              : memory_dir_ + "/memory.current";
+    peak_fd_ = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!peak_fd_.valid()) return 0;
+  }
+  char buf[32];
+  ssize_t n = ::pread(peak_fd_.get(), buf, sizeof buf - 1, 0);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  return std::strtoull(buf, nullptr, 10);
 }
 
 bool Cgroup::oom_killed() const {
@@ -323,6 +334,7 @@ uint64_t Cgroup::cpu_usage_ns() const {
 Status Cgroup::remove() {
   if (removed_) return {};
   join_fds_.clear();
+  peak_fd_.reset();
   // Reaped processes leave their group asynchronously (v1 especially), so
   // EBUSY is retried with a growing pause, for about a second in all.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);

@@ -54,6 +54,7 @@ class Cgroup {
   std::vector<int> join_fds() const;
   void close_join_fds() { join_fds_.clear(); }
 
+  // Not thread-safe (keeps the file open): the owning instance serializes calls.
   uint64_t peak_memory_bytes() const;
   bool oom_killed() const;
   uint64_t cpu_usage_ns() const;
@@ -70,6 +71,7 @@ class Cgroup {
   std::vector<std::string> dirs_;  // in creation order
   std::string memory_dir_, cpu_dir_, cpuacct_dir_;
   std::vector<UniqueFd> join_fds_;
+  mutable UniqueFd peak_fd_;
   bool removed_ = false;
 };
 

@@ -106,6 +106,7 @@ struct ChildArgs {
   char* const* argv = nullptr;
   char* const* envp = nullptr;
   int stdio[3] = {-1, -1, -1};
+  int channel_fd = -1;  // becomes fd 3 when >= 0 (never 3 itself, nor the report pipe)
   int report_fd = -1;
   uid_t uid = 0;
   gid_t gid = 0;
@@ -245,12 +246,19 @@ int child_main(void* arg) {
   for (int i = 0; i < 3; ++i) {
     if (::dup2(high[i], i) != i) child_fail(a, Stage::kStdio, i);
   }
+  // The runtime channel: fd 3, inherited across exec (dup2 clears CLOEXEC).
+  unsigned first_closed = 3;
+  if (a.channel_fd >= 0) {
+    if (::dup2(a.channel_fd, 3) != 3) child_fail(a, Stage::kStdio, 3);
+    first_closed = 4;
+  }
   // Every other fd is closed at exec, including the report pipe, whose
   // closing tells the parent the exec happened.
-  if (::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) != 0) {
+  if (::syscall(SYS_close_range, first_closed, ~0u, CLOSE_RANGE_CLOEXEC) != 0) {
     // Before Linux 5.11: close now, all but the report pipe.
-    if ((a.report_fd > 3 && ::syscall(SYS_close_range, 3u, a.report_fd - 1u, 0u) != 0) ||
-        ::syscall(SYS_close_range, a.report_fd + 1u, ~0u, 0u) != 0) {
+    unsigned report = static_cast<unsigned>(a.report_fd);
+    if ((report > first_closed && ::syscall(SYS_close_range, first_closed, report - 1u, 0u) != 0) ||
+        ::syscall(SYS_close_range, report + 1u, ~0u, 0u) != 0) {
       child_fail(a, Stage::kCloseFds);
     }
   }
@@ -751,6 +759,20 @@ Result<std::unique_ptr<Instance>> spawn(const Spec& spec) {
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) return fail(sys_error("pipe2"));
   UniqueFd report_r(pipe_fds[0]), report_w(pipe_fds[1]);
+  // The channel becomes fd 3 in the child: neither it nor the report pipe may
+  // sit there already (dup2 onto itself would keep CLOEXEC, onto the report
+  // pipe would lose it).
+  UniqueFd channel_copy;
+  int channel_fd = spec.channel_fd;
+  if (channel_fd >= 0 && channel_fd <= 3) {
+    channel_copy = UniqueFd(::fcntl(channel_fd, F_DUPFD_CLOEXEC, 4));
+    if (!channel_copy.valid()) return fail(sys_error("dup runtime channel"));
+    channel_fd = channel_copy.get();
+  }
+  if (channel_fd >= 0 && report_w.get() == 3) {
+    report_w = UniqueFd(::fcntl(report_w.get(), F_DUPFD_CLOEXEC, 4));
+    if (!report_w.valid()) return fail(sys_error("dup report pipe"));
+  }
 
   const std::string root_options = "size=1m,nr_inodes=4096,mode=0755";
   ChildArgs args;
@@ -770,6 +792,7 @@ Result<std::unique_ptr<Instance>> spawn(const Spec& spec) {
   args.stdio[0] = devnull.get();
   args.stdio[1] = spec.stdout_fd >= 0 ? spec.stdout_fd : devnull.get();
   args.stdio[2] = spec.stderr_fd >= 0 ? spec.stderr_fd : devnull.get();
+  args.channel_fd = channel_fd;
   args.report_fd = report_w.get();
   args.uid = spec.uid;
   args.gid = spec.gid;

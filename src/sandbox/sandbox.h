@@ -73,6 +73,9 @@ struct Spec {
   // Nimbus reaches the instance.
   int stdout_fd = -1;
   int stderr_fd = -1;
+  // Becomes fd 3 of the instance when >= 0 (Nimbus's runtimes talk to their
+  // instance over it; see faas/runtime_channel.h).
+  int channel_fd = -1;
   std::string hostname = "nimbus";
   // false: "isolation off" — a plain child process (used when not root): no
   // namespaces, cgroups, seccomp or uid change; argv[0] and cwd under

@@ -23,7 +23,7 @@ struct ServerOptions {
   std::string node = "/usr/bin/node";
   int account_concurrency = 1000;
   int keep_alive_seconds = 15 * 60;
-  int io_threads = 0;  // 0: one per core (at least 2)
+  int io_threads = 0;  // 0: half the cores (at least 1)
   std::string region = "us-east-1";
 };
 

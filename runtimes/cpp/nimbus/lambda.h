@@ -1,4 +1,5 @@
-// Nimbus C++ function SDK: a header-only Lambda Runtime API client.
+// Nimbus C++ function SDK: a header-only Lambda Runtime API client (and, under
+// Nimbus, a client of its faster runtime channel).
 //
 // A custom-runtime ("provided.al2023") function is an executable named
 // `bootstrap` that calls nimbus::lambda::run() with its handler:
@@ -15,8 +16,9 @@
 // /lib and /lib64.
 #pragma once
 
-#include <cxxabi.h>
 #include <arpa/inet.h>
+#include <cxxabi.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -32,6 +34,7 @@
 #include <cstring>
 #include <exception>
 #include <functional>
+#include <initializer_list>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -99,11 +102,21 @@ inline std::string json_escape(std::string_view text) {
   out.reserve(text.size() + 8);
   for (unsigned char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char hex[8];
@@ -131,7 +144,8 @@ struct HttpResponse {
 };
 
 inline std::string to_lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
@@ -152,7 +166,8 @@ class HttpClient {
  public:
   explicit HttpClient(std::string_view address) {
     auto colon = address.rfind(':');
-    if (colon == std::string_view::npos) throw std::invalid_argument("AWS_LAMBDA_RUNTIME_API must be host:port");
+    if (colon == std::string_view::npos)
+      throw std::invalid_argument("AWS_LAMBDA_RUNTIME_API must be host:port");
     host_header_ = std::string(address);
     host_ = std::string(address.substr(0, colon));
     if (host_.size() > 1 && host_.front() == '[') host_ = host_.substr(1, host_.size() - 2);
@@ -166,9 +181,14 @@ class HttpClient {
                        const std::map<std::string, std::string>& headers = {}) {
     std::string message;
     message.reserve(256 + body.size());
-    message.append(method).append(" ").append(path).append(" HTTP/1.1\r\nHost: ").append(host_header_);
+    message.append(method)
+        .append(" ")
+        .append(path)
+        .append(" HTTP/1.1\r\nHost: ")
+        .append(host_header_);
     message.append("\r\nContent-Length: ").append(std::to_string(body.size())).append("\r\n");
-    for (const auto& [name, value] : headers) message.append(name).append(": ").append(value).append("\r\n");
+    for (const auto& [name, value] : headers)
+      message.append(name).append(": ").append(value).append("\r\n");
     message.append("\r\n").append(body);
 
     // A kept-alive connection may have been closed by the server meanwhile.
@@ -196,7 +216,8 @@ class HttpClient {
     socklen_t length = 0;
     int port = std::stoi(port_);
     std::string host = host_ == "localhost" ? "127.0.0.1" : host_;
-    if (auto* v4 = reinterpret_cast<sockaddr_in*>(&address); ::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    if (auto* v4 = reinterpret_cast<sockaddr_in*>(&address);
+        ::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
       v4->sin_family = AF_INET;
       v4->sin_port = htons(static_cast<uint16_t>(port));
       length = sizeof *v4;
@@ -213,7 +234,8 @@ class HttpClient {
     if (::connect(fd, reinterpret_cast<sockaddr*>(&address), length) != 0) {
       int error = errno;
       ::close(fd);
-      throw std::system_error(error, std::generic_category(), "cannot connect to Runtime API " + host_header_);
+      throw std::system_error(error, std::generic_category(),
+                              "cannot connect to Runtime API " + host_header_);
     }
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -233,7 +255,8 @@ class HttpClient {
       ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
       if (n < 0) {
         if (errno == EINTR) continue;
-        if (errno == EPIPE || errno == ECONNRESET) throw ConnectionLost("Runtime API connection lost");
+        if (errno == EPIPE || errno == ECONNRESET)
+          throw ConnectionLost("Runtime API connection lost");
         throw std::system_error(errno, std::generic_category(), "send to Runtime API");
       }
       data.remove_prefix(static_cast<size_t>(n));
@@ -325,7 +348,8 @@ class HttpClient {
 
 inline std::string demangle(const char* name) {
   int status = 0;
-  std::unique_ptr<char, decltype(&std::free)> readable(abi::__cxa_demangle(name, nullptr, nullptr, &status), std::free);
+  std::unique_ptr<char, decltype(&std::free)> readable(
+      abi::__cxa_demangle(name, nullptr, nullptr, &status), std::free);
   return status == 0 && readable ? std::string(readable.get()) : std::string(name);
 }
 
@@ -350,11 +374,170 @@ inline std::string runtime_api_address() {
 
 inline constexpr std::string_view kApi = "/2018-06-01/runtime";
 
-inline void post_error(HttpClient& client, const std::string& path, std::string_view type, std::string_view message) {
+// The two ways to talk to the server. Functions run by Nimbus get its runtime
+// channel (fd NIMBUS_RUNTIME_FD; frames described in src/faas/runtime_channel.h):
+// one read per event and one write per result. Elsewhere, the HTTP Runtime API.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual Invocation next() = 0;
+  virtual void respond(const Invocation& invocation, const Response& response) = 0;
+  virtual void fail(const std::string& request_id, std::string_view type,
+                    std::string_view message) = 0;
+  virtual void init_error(std::string_view type, std::string_view message) = 0;
+};
+
+inline void log_error(std::string_view type, std::string_view message) {
   std::cerr << "[ERROR] " << type << ": " << message << '\n';
   flush_output();
-  client.request("POST", path, error_json(type, message),
-                 {{"Content-Type", "application/json"}, {"Lambda-Runtime-Function-Error-Type", std::string(type)}});
+}
+
+class HttpTransport final : public Transport {
+ public:
+  explicit HttpTransport(const std::string& address) : client_(address) {}
+
+  Invocation next() override {
+    auto next = client_.request("GET", std::string(kApi) + "/invocation/next");
+    if (next.status != 200) {
+      throw std::runtime_error("Runtime API invocation/next answered " +
+                               std::to_string(next.status));
+    }
+    Invocation invocation;
+    invocation.payload = std::move(next.body);
+    invocation.request_id = next.header("lambda-runtime-aws-request-id");
+    invocation.function_arn = next.header("lambda-runtime-invoked-function-arn");
+    invocation.trace_id = next.header("lambda-runtime-trace-id");
+    invocation.client_context = next.header("lambda-runtime-client-context");
+    invocation.cognito_identity = next.header("lambda-runtime-cognito-identity");
+    auto deadline = next.header("lambda-runtime-deadline-ms");
+    invocation.deadline_ms = deadline.empty() ? 0 : std::stoll(deadline);
+    return invocation;
+  }
+
+  void respond(const Invocation& invocation, const Response& response) override {
+    auto posted = client_.request(
+        "POST", std::string(kApi) + "/invocation/" + invocation.request_id + "/response",
+        response.body(), {{"Content-Type", response.content_type()}});
+    if (posted.status / 100 != 2) {
+      // Typically the invocation already timed out; nothing to retry.
+      std::cerr << "nimbus::lambda: response for " << invocation.request_id << " rejected with "
+                << posted.status << '\n';
+    }
+  }
+
+  void fail(const std::string& request_id, std::string_view type,
+            std::string_view message) override {
+    post_error(std::string(kApi) + "/invocation/" + request_id + "/error", type, message);
+  }
+
+  void init_error(std::string_view type, std::string_view message) override {
+    post_error(std::string(kApi) + "/init/error", type, message);
+  }
+
+ private:
+  void post_error(const std::string& path, std::string_view type, std::string_view message) {
+    client_.request("POST", path, error_json(type, message),
+                    {{"Content-Type", "application/json"},
+                     {"Lambda-Runtime-Function-Error-Type", std::string(type)}});
+  }
+
+  HttpClient client_;
+};
+
+class ChannelTransport final : public Transport {
+ public:
+  explicit ChannelTransport(int fd) : fd_(fd) {}
+  ~ChannelTransport() override { ::close(fd_); }
+
+  Invocation next() override {
+    if (!asked_) {  // afterwards, each result asks for the next event
+      asked_ = true;
+      send('N', {});
+    }
+    std::string head = take(5);
+    if (head[4] != 'V') throw std::runtime_error("runtime channel: unexpected frame");
+    std::uint32_t length = 0;
+    for (int i = 3; i >= 0; --i) length = (length << 8) | static_cast<unsigned char>(head[i]);
+    if (length == 0) throw std::runtime_error("runtime channel: empty frame");
+    std::string body = take(length - 1);
+    std::string_view rest = body;
+    auto field = [&rest]() {
+      auto nul = rest.find('\0');
+      if (nul == std::string_view::npos)
+        throw std::runtime_error("runtime channel: malformed event");
+      std::string value(rest.substr(0, nul));
+      rest.remove_prefix(nul + 1);
+      return value;
+    };
+    Invocation invocation;
+    invocation.request_id = field();
+    auto deadline = field();
+    invocation.deadline_ms = deadline.empty() ? 0 : std::stoll(deadline);
+    invocation.function_arn = field();
+    invocation.trace_id = field();
+    invocation.client_context = field();
+    invocation.cognito_identity = field();
+    invocation.payload.assign(rest);
+    return invocation;
+  }
+
+  void respond(const Invocation& invocation, const Response& response) override {
+    send('R', {invocation.request_id, response.body()});
+  }
+
+  void fail(const std::string& request_id, std::string_view type,
+            std::string_view message) override {
+    send('E', {request_id, type, error_json(type, message)});
+  }
+
+  void init_error(std::string_view type, std::string_view message) override {
+    send('I', {type, error_json(type, message)});
+  }
+
+ private:
+  void send(char kind, std::initializer_list<std::string_view> fields) {
+    std::string frame(5, '\0');
+    for (auto f = fields.begin(); f != fields.end(); ++f) {
+      if (f != fields.begin()) frame.push_back('\0');
+      frame.append(*f);
+    }
+    auto length = static_cast<std::uint32_t>(frame.size() - 4);
+    for (int i = 0; i < 4; ++i) frame[i] = static_cast<char>((length >> (8 * i)) & 0xff);
+    frame[4] = kind;
+    for (std::string_view rest = frame; !rest.empty();) {
+      ssize_t n = ::send(fd_, rest.data(), rest.size(), MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) throw std::system_error(errno, std::generic_category(), "runtime channel send");
+      rest.remove_prefix(static_cast<size_t>(n));
+    }
+  }
+
+  std::string take(size_t n) {
+    while (buffer_.size() < n) {
+      char chunk[65536];
+      ssize_t got = ::recv(fd_, chunk, sizeof chunk, 0);
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) throw std::runtime_error("runtime channel closed");
+      buffer_.append(chunk, static_cast<size_t>(got));
+    }
+    std::string out = buffer_.substr(0, n);
+    buffer_.erase(0, n);
+    return out;
+  }
+
+  int fd_;
+  std::string buffer_;
+  bool asked_ = false;
+};
+
+inline std::unique_ptr<Transport> open_transport() {
+  if (const char* fd = std::getenv("NIMBUS_RUNTIME_FD"); fd && *fd) {
+    int channel = std::atoi(fd);
+    ::unsetenv("NIMBUS_RUNTIME_FD");
+    ::fcntl(channel, F_SETFD, FD_CLOEXEC);  // not for the function's child processes
+    return std::make_unique<ChannelTransport>(channel);
+  }
+  return std::make_unique<HttpTransport>(runtime_api_address());
 }
 
 // Calls the handler, turning exceptions into errors typed after the exception class.
@@ -376,8 +559,8 @@ Response call_handler(Handler& handler, const Invocation& invocation) {
 // to the Runtime API. Returns the exit code main() should return.
 inline int init_error(std::string_view error_type, std::string_view message) {
   try {
-    detail::HttpClient client(detail::runtime_api_address());
-    detail::post_error(client, std::string(detail::kApi) + "/init/error", error_type, message);
+    detail::log_error(error_type, message);
+    detail::open_transport()->init_error(error_type, message);
   } catch (const std::exception& e) {
     std::cerr << "nimbus::lambda: cannot report init error: " << e.what() << '\n';
   }
@@ -390,42 +573,22 @@ inline int init_error(std::string_view error_type, std::string_view message) {
 template <typename Handler>
 int run(Handler handler) {
   try {
-    detail::HttpClient client(detail::runtime_api_address());
-    const std::string base = std::string(detail::kApi) + "/invocation/";
+    auto transport = detail::open_transport();
     for (;;) {
       detail::flush_output();
-      auto next = client.request("GET", base + "next");
-      if (next.status != 200) {
-        throw std::runtime_error("Runtime API invocation/next answered " + std::to_string(next.status));
-      }
-      Invocation invocation;
-      invocation.payload = std::move(next.body);
-      invocation.request_id = next.header("lambda-runtime-aws-request-id");
-      invocation.function_arn = next.header("lambda-runtime-invoked-function-arn");
-      invocation.trace_id = next.header("lambda-runtime-trace-id");
-      invocation.client_context = next.header("lambda-runtime-client-context");
-      invocation.cognito_identity = next.header("lambda-runtime-cognito-identity");
-      auto deadline = next.header("lambda-runtime-deadline-ms");
-      invocation.deadline_ms = deadline.empty() ? 0 : std::stoll(deadline);
+      Invocation invocation = transport->next();
       if (invocation.trace_id.empty()) {
         ::unsetenv("_X_AMZN_TRACE_ID");
       } else {
         ::setenv("_X_AMZN_TRACE_ID", invocation.trace_id.c_str(), 1);
       }
-
       Response response = detail::call_handler(handler, invocation);
-      const std::string path = base + invocation.request_id;
       if (response.is_success()) {
         detail::flush_output();
-        auto posted = client.request("POST", path + "/response", response.body(),
-                                     {{"Content-Type", response.content_type()}});
-        if (posted.status / 100 != 2) {
-          // Typically the invocation already timed out; nothing to retry.
-          std::cerr << "nimbus::lambda: response for " << invocation.request_id << " rejected with "
-                    << posted.status << '\n';
-        }
+        transport->respond(invocation, response);
       } else {
-        detail::post_error(client, path + "/error", response.error_type(), response.error_message());
+        detail::log_error(response.error_type(), response.error_message());
+        transport->fail(invocation.request_id, response.error_type(), response.error_message());
       }
     }
   } catch (const std::exception& e) {

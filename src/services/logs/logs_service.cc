@@ -85,6 +85,7 @@ LogsService::LogsService(store::Store& store, Clock& clock) : store_(store), clo
 }
 
 LogsService::~LogsService() {
+  flush_timer_.cancel();
   flush();
 }
 
@@ -136,6 +137,7 @@ void LogsService::handle(aws::Call call) {
 }
 
 LogsService::OpResult LogsService::dispatch(const aws::Call& call) {
+  flush_pending();  // every API answer sees the lines functions wrote before it
   std::string target = call.http.headers.get_or("X-Amz-Target");
   std::string_view op = target;
   auto it = ops().end();
@@ -545,8 +547,12 @@ Result<std::string, aws::ApiError> LogsService::ingest(std::string_view group,
                                                        std::span<const faas::LogEvent> events,
                                                        Mode mode) {
   int64_t now = clock_.wall_ms();
-  store::WriteBatch batch;
+  store::WriteBatch api_batch;
   std::lock_guard lock(mu_);
+  // Function output is gathered into pending_ and written in batches; an API
+  // write takes the pending lines along, so stream records never go backwards.
+  if (mode == Mode::kApi) api_batch = std::exchange(pending_, {});
+  store::WriteBatch& batch = mode == Mode::kApi ? api_batch : pending_;
   bool group_missing = false;
   StreamState* s = stream_locked(group, stream, mode, now, batch, group_missing);
   if (!s) return fail(group_missing ? group_not_found() : stream_not_found());
@@ -567,11 +573,33 @@ Result<std::string, aws::ApiError> LogsService::ingest(std::string_view group,
     s->unflushed = 0;
     s->flushed_at_ms = now;
   }
+  if (mode == Mode::kSink) {
+    schedule_flush_locked();
+    return pos;
+  }
   // Writing under mu_ keeps a concurrent DeleteLogGroup from interleaving with
   // this batch; RocksDB serializes writers anyway, so little is lost.
-  Status st = mode == Mode::kApi ? store_.write(batch) : store_.write_buffered(batch);
-  if (!st) return fail(store_failure(st.error()));
+  if (Status st = store_.write(batch); !st) return fail(store_failure(st.error()));
   return pos;
+}
+
+void LogsService::schedule_flush_locked() {
+  if (flush_scheduled_) return;
+  flush_scheduled_ = true;
+  std::weak_ptr<bool> alive = alive_;
+  flush_timer_ = clock_.call_after(kSinkFlushDelay, [this, alive] {
+    if (alive.lock()) flush_pending();
+  });
+}
+
+void LogsService::flush_pending() {
+  std::lock_guard lock(mu_);
+  flush_scheduled_ = false;
+  if (pending_.empty()) return;
+  auto batch = std::exchange(pending_, {});
+  if (auto st = store_.write_buffered(batch); !st) {
+    spdlog::warn("logs: dropping {} buffered writes: {}", batch.ops().size(), st.error().message);
+  }
 }
 
 void LogsService::append(std::string_view group, std::string_view stream,
@@ -588,6 +616,7 @@ void LogsService::append(std::string_view group, std::string_view stream,
 }
 
 void LogsService::flush() {
+  flush_pending();
   std::lock_guard lock(mu_);
   store::WriteBatch batch;
   int64_t now = clock_.wall_ms();
@@ -606,6 +635,7 @@ void LogsService::flush() {
 
 void LogsService::reset() {
   std::lock_guard lock(mu_);
+  pending_ = {};
   if (auto s = store_.delete_prefix(kRootPrefix); !s) {
     spdlog::warn("logs: reset failed: {}", s.error().message);
   }

@@ -9,8 +9,10 @@
 
 #include <boost/json.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -53,6 +55,9 @@ class LogsService final : public aws::Service, public faas::LogSink {
   void flush();
 
   static constexpr uint32_t kFlushAppends = 64;
+  // Function output waits at most this long in memory before it is written
+  // (one store write per batch instead of one per invocation's lines).
+  static constexpr std::chrono::milliseconds kSinkFlushDelay{20};
   static constexpr int64_t kFlushMs = 5000;
 
  private:
@@ -118,6 +123,8 @@ class LogsService final : public aws::Service, public faas::LogSink {
                              int64_t now, store::WriteBatch& batch, bool& group_missing);
   uint64_t next_seq_locked();
   static std::string stream_json(const StreamState& s);
+  void schedule_flush_locked();
+  void flush_pending();
 
   store::Store& store_;
   Clock& clock_;
@@ -128,6 +135,10 @@ class LogsService final : public aws::Service, public faas::LogSink {
   std::unordered_map<std::string, StreamState> streams_;  // key: group \x01 stream
   uint64_t next_seq_ = 0;
   uint64_t seq_reserved_until_ = 0;  // next_seq_ may grow up to here before a new reservation
+  store::WriteBatch pending_;        // function output not yet written
+  bool flush_scheduled_ = false;
+  TimerHandle flush_timer_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards timer callbacks
 };
 
 }  // namespace nimbus::services::logs

@@ -1,0 +1,952 @@
+#include "deploy/sam.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+namespace nimbus::deploy::sam {
+
+namespace {
+
+using Errors = std::optional<TemplateError>;
+using Names = std::set<std::string, std::less<>>;
+
+// ---------------------------------------------------------------------------
+// Globals
+
+// SAM's Globals properties per section (samtranslator/plugins/globals).
+const std::map<std::string, Names, std::less<>>& globals_properties() {
+  static const std::map<std::string, Names, std::less<>> k = {
+      {"Function",
+       {"Handler",
+        "Runtime",
+        "CodeUri",
+        "DeadLetterQueue",
+        "Description",
+        "MemorySize",
+        "Timeout",
+        "VpcConfig",
+        "Environment",
+        "Tags",
+        "PropagateTags",
+        "Tracing",
+        "KmsKeyArn",
+        "AutoPublishAlias",
+        "AutoPublishAliasAllProperties",
+        "Layers",
+        "DeploymentPreference",
+        "RolePath",
+        "PermissionsBoundary",
+        "ReservedConcurrentExecutions",
+        "ProvisionedConcurrencyConfig",
+        "AssumeRolePolicyDocument",
+        "EventInvokeConfig",
+        "FileSystemConfigs",
+        "CodeSigningConfigArn",
+        "Architectures",
+        "SnapStart",
+        "EphemeralStorage",
+        "FunctionUrlConfig",
+        "RuntimeManagementConfig",
+        "LoggingConfig",
+        "RecursiveLoop",
+        "SourceKMSKeyArn"}},
+      {"Api",
+       {"Auth",
+        "Name",
+        "DefinitionUri",
+        "CacheClusterEnabled",
+        "CacheClusterSize",
+        "MergeDefinitions",
+        "Variables",
+        "EndpointConfiguration",
+        "MethodSettings",
+        "BinaryMediaTypes",
+        "MinimumCompressionSize",
+        "Cors",
+        "GatewayResponses",
+        "AccessLogSetting",
+        "CanarySetting",
+        "TracingEnabled",
+        "OpenApiVersion",
+        "Domain",
+        "AlwaysDeploy",
+        "PropagateTags"}},
+      {"HttpApi",
+       {"Auth", "AccessLogSettings", "StageVariables", "Tags", "CorsConfiguration",
+        "DefaultRouteSettings", "Domain", "RouteSettings", "FailOnWarnings", "PropagateTags"}},
+      {"SimpleTable", {"SSESpecification"}},
+      {"StateMachine", {"PropagateTags"}},
+      {"LayerVersion", {"PublishLambdaVersion"}},
+  };
+  return k;
+}
+
+// Intrinsics merge like scalars: they resolve to one value at deploy time.
+enum class Shape { kScalar, kMap, kList };
+Shape shape_of(const Node& n) {
+  if (n.is_map() && !n.is_intrinsic()) return Shape::kMap;
+  if (n.is_list()) return Shape::kList;
+  return Shape::kScalar;
+}
+
+Node merge_global(const Node& global, const Node& local) {
+  Shape g = shape_of(global), l = shape_of(local);
+  if (g != l || g == Shape::kScalar) return local;
+  Node out = global;
+  if (g == Shape::kList) {
+    for (const auto& i : local.items()) out.push_back(i);
+    out.set_mark(local.mark());
+    return out;
+  }
+  for (const auto& e : local.entries()) {
+    const Node* existing = out.find(e.key);
+    Node merged = existing ? merge_global(*existing, e.value) : e.value;
+    out.set(e.key, std::move(merged), e.key_mark);
+  }
+  out.set_mark(local.mark());
+  return out;
+}
+
+Errors check_globals(const Node& globals) {
+  for (const auto& section : globals.entries()) {
+    std::string path = "Globals." + section.key;
+    auto it = globals_properties().find(section.key);
+    if (it == globals_properties().end())
+      return error_at(section.key_mark, path,
+                      "'" + section.key +
+                          "' is not supported in Globals (Function, Api, HttpApi, SimpleTable, "
+                          "StateMachine, LayerVersion)");
+    if (!section.value.is_map())
+      return error_at(section.value.mark(), path, "expected a map of properties");
+    for (const auto& p : section.value.entries())
+      if (!it->second.contains(p.key))
+        return error_at(
+            p.key_mark, join_path(path, p.key),
+            "'" + p.key + "' is not a supported property of '" + section.key + "' in Globals");
+  }
+  return std::nullopt;
+}
+
+// The resource's IgnoreGlobals attribute: "*" or a list of property names.
+Result<Names, TemplateError> ignored_globals(const Template& t, const Resource& r,
+                                             const Node& section) {
+  const Node* res = t.root.find("Resources");
+  const Node* def = res ? res->find(r.logical_id) : nullptr;
+  const Node* ig = def && def->is_map() ? def->find("IgnoreGlobals") : nullptr;
+  Names out;
+  if (!ig) return out;
+  std::string path = r.path() + ".IgnoreGlobals";
+  if (ig->is_string() && ig->text() == "*") {
+    for (const auto& e : section.entries()) out.insert(e.key);
+    return out;
+  }
+  if (!ig->is_list()) return fail(error_at(ig->mark(), path, "expected \"*\" or a list"));
+  for (const auto& i : ig->items()) {
+    if (!i.is_string() || !section.find(i.text()))
+      return fail(error_at(i.mark(), path, "'" + i.text() + "' is not a property in Globals"));
+    out.insert(i.text());
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<void, TemplateError> apply_globals(Template& t) {
+  if (auto err = check_globals(t.globals)) return fail(std::move(*err));
+  for (auto& r : t.resources) {
+    if (!r.type.starts_with("AWS::Serverless::")) continue;
+    const Node* section =
+        t.globals.find(r.type.substr(std::string_view("AWS::Serverless::").size()));
+    if (!section) continue;
+    auto ignored = ignored_globals(t, r, *section);
+    if (!ignored) return fail(ignored.take_error());
+    Node global = Node::map(section->mark());
+    for (const auto& e : section->entries())
+      if (!ignored->contains(e.key)) global.entries().push_back(e);
+    r.properties = merge_global(global, r.properties);
+  }
+  return {};
+}
+
+// ---------------------------------------------------------------------------
+// Implicit APIs
+
+namespace {
+
+struct EventRef {
+  Resource* function;
+  const Node::Entry* event;
+  std::string type;  // Api | HttpApi
+};
+
+// The logical id an event's RestApiId/ApiId refers to, "" when absent.
+Result<std::string, TemplateError> event_api(const Template& t, const Node& props,
+                                             std::string_view key, std::string_view api_type,
+                                             const std::string& path) {
+  const Node* id = props.find(key);
+  if (!id) return std::string();
+  std::string p = join_path(path, key);
+  const Node* target = id->intrinsic_name() == "Ref" ? &id->entries()[0].value : nullptr;
+  if (!target || !target->is_string())
+    return fail(error_at(id->mark(), p,
+                         std::string(key) + " must be a Ref to an " + std::string(api_type) +
+                             " resource of this template"));
+  const Resource* api = t.resource(target->text());
+  if (!api || api->type != api_type)
+    return fail(error_at(id->mark(), p,
+                         "'" + target->text() + "' is not an " + std::string(api_type) +
+                             " resource of this template"));
+  return target->text();
+}
+
+void add_implicit(Template& t, std::string_view id, std::string_view type, std::string_view stage,
+                  const Mark& mark, const std::set<std::string>& functions) {
+  if (Resource* existing = t.resource(id)) {
+    for (const auto& f : functions) existing->implied_depends_on.push_back(f);
+    return;
+  }
+  Resource api;
+  api.logical_id = std::string(id);
+  api.type = std::string(type);
+  api.mark = mark;
+  api.generated = true;
+  api.properties = Node::map(mark);
+  api.properties.set("StageName", Node::string(std::string(stage), mark), mark);
+  api.implied_depends_on.assign(functions.begin(), functions.end());
+  t.resources.push_back(std::move(api));
+}
+
+}  // namespace
+
+Result<void, TemplateError> add_implicit_apis(Template& t) {
+  std::map<std::string, std::set<std::string>> routed;  // API id → functions
+  std::optional<Mark> rest_mark, http_mark;
+  for (auto& r : t.resources) {
+    if (r.type != kFunction) continue;
+    const Node* events = r.properties.find("Events");
+    if (!events || !events->is_map()) continue;
+    for (const auto& e : events->entries()) {
+      const Node* type = e.value.is_map() ? e.value.find("Type") : nullptr;
+      if (!type || !type->is_string()) continue;
+      bool rest = type->text() == "Api", http = type->text() == "HttpApi";
+      if (!rest && !http) continue;
+      std::string path = r.path() + ".Properties.Events." + e.key + ".Properties";
+      const Node* props = e.value.find("Properties");
+      Node empty = Node::map();
+      auto api = event_api(t, props && props->is_map() ? *props : empty,
+                           rest ? "RestApiId" : "ApiId", rest ? kApi : kHttpApi, path);
+      if (!api) return fail(api.take_error());
+      if (api->empty()) {
+        *api = std::string(rest ? kImplicitRestApi : kImplicitHttpApi);
+        auto& m = rest ? rest_mark : http_mark;
+        if (!m) m = e.key_mark;
+      }
+      routed[*api].insert(r.logical_id);
+    }
+  }
+  // Implicit APIs come last, REST before HTTP, so the order is stable.
+  for (auto& [api, functions] : routed)
+    if (Resource* explicit_api = t.resource(api))
+      for (const auto& f : functions) explicit_api->implied_depends_on.push_back(f);
+  if (rest_mark)
+    add_implicit(t, kImplicitRestApi, kApi, "Prod", *rest_mark,
+                 routed[std::string(kImplicitRestApi)]);
+  if (http_mark)
+    add_implicit(t, kImplicitHttpApi, kHttpApi, "$default", *http_mark,
+                 routed[std::string(kImplicitHttpApi)]);
+  return {};
+}
+
+Result<void, TemplateError> expand(Template& t) {
+  auto implicit = add_implicit_apis(t);
+  if (!implicit) return implicit;
+  return apply_globals(t);
+}
+
+std::set<std::string, std::less<>> generated_ids(const Template& t) {
+  std::set<std::string, std::less<>> out;
+  for (const auto& r : t.resources)
+    if (r.type == kFunction && !r.properties.find("Role")) out.insert(r.logical_id + "Role");
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Unsupported features
+
+namespace {
+
+// Properties each type handles, and ones accepted but without effect in
+// Nimbus (IAM, tracing, tags, networking), so templates written for AWS deploy.
+struct TypeSupport {
+  Names handled;
+  Names ignored;
+};
+
+const std::map<std::string, TypeSupport, std::less<>>& type_support() {
+  static const std::map<std::string, TypeSupport, std::less<>> k = {
+      {std::string(kFunction),
+       {{"Handler", "Runtime", "CodeUri", "InlineCode", "MemorySize", "Timeout", "Environment",
+         "ReservedConcurrentExecutions", "AutoPublishAlias", "Layers", "Description",
+         "Architectures", "Events", "FunctionName"},
+        {"Role", "Policies", "Tags", "PropagateTags", "Tracing", "KmsKeyArn", "PermissionsBoundary",
+         "RolePath", "AssumeRolePolicyDocument", "VpcConfig", "LoggingConfig",
+         "CodeSigningConfigArn", "AutoPublishAliasAllProperties", "AutoPublishCodeSha256",
+         "VersionDescription", "PackageType"}}},
+      {std::string(kLayerVersion),
+       {{"ContentUri", "LayerName", "CompatibleRuntimes", "CompatibleArchitectures", "Description"},
+        {"LicenseInfo", "RetentionPolicy", "PublishLambdaVersion"}}},
+      {std::string(kApi),
+       {{"StageName", "Cors", "Auth", "Models", "Variables", "CacheClusterEnabled",
+         "CacheClusterSize", "MethodSettings", "Name"},
+        {"EndpointConfiguration", "Tags", "PropagateTags", "TracingEnabled", "OpenApiVersion",
+         "Description", "AccessLogSetting", "AlwaysDeploy"}}},
+      {std::string(kHttpApi),
+       {{"StageName", "CorsConfiguration", "Auth", "StageVariables", "Name"},
+        {"Tags", "PropagateTags", "AccessLogSettings", "Description", "FailOnWarnings"}}},
+  };
+  return k;
+}
+
+void unsupported_properties(const Resource& r, const TypeSupport& s,
+                            std::vector<TemplateError>& out) {
+  for (const auto& e : r.properties.entries())
+    if (!s.handled.contains(e.key) && !s.ignored.contains(e.key))
+      out.push_back(error_at(e.key_mark, r.path() + ".Properties." + e.key,
+                             "property '" + e.key + "' of " + r.type + " is not supported",
+                             TemplateError::Code::kUnsupported));
+}
+
+void unsupported_events(const Resource& r, std::vector<TemplateError>& out) {
+  const Node* events = r.properties.find("Events");
+  if (!events || !events->is_map()) return;
+  for (const auto& e : events->entries()) {
+    const Node* type = e.value.is_map() ? e.value.find("Type") : nullptr;
+    std::string name = type && type->is_scalar() ? type->text() : "";
+    if (name == "Api" || name == "HttpApi") continue;
+    out.push_back(error_at(
+        type ? type->mark() : e.key_mark, r.path() + ".Properties.Events." + e.key + ".Type",
+        "event type '" + name + "' is not supported yet", TemplateError::Code::kUnsupported));
+  }
+}
+
+}  // namespace
+
+std::vector<TemplateError> unsupported(const Template& t) {
+  std::vector<TemplateError> out;
+  for (const auto& r : t.resources) {
+    auto it = type_support().find(r.type);
+    if (it == type_support().end()) {
+      out.push_back(error_at(r.mark, r.path() + ".Type",
+                             "resource type '" + r.type + "' is not supported yet",
+                             TemplateError::Code::kUnsupported));
+      continue;
+    }
+    unsupported_properties(r, it->second, out);
+    if (r.type == kFunction) unsupported_events(r, out);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Typed parsing
+
+namespace {
+
+// Reads typed properties of one map, keeping the first error; later reads
+// are no-ops once one failed.
+class Props {
+ public:
+  Props(const Node& n, std::string path, Errors& err) : n_(n), path_(std::move(path)), err_(err) {
+    if (!err_ && !n.is_map() && !n.is_null()) err_ = error_at(n.mark(), path_, "expected a map");
+  }
+
+  const Node* get(std::string_view key) const { return n_.is_map() ? n_.find(key) : nullptr; }
+  std::string path(std::string_view key) const { return join_path(path_, key); }
+  bool ok() const { return !err_; }
+  void fail_at(const Node& n, std::string_view key, std::string msg) {
+    if (!err_) err_ = error_at(n.mark(), path(key), std::move(msg));
+  }
+
+  void str(std::string_view key, std::string& out, bool required = false) {
+    const Node* v = field(key, required);
+    if (!v) return;
+    if (!v->is_scalar()) return fail_at(*v, key, "expected a string");
+    out = v->text();
+  }
+
+  void integer(std::string_view key, int64_t& out, int64_t min, int64_t max) {
+    const Node* v = field(key, false);
+    if (!v) return;
+    int64_t i = 0;
+    const std::string& s = v->text();
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), i);
+    if (v->kind() == Node::Kind::kBool || !v->is_scalar() || ec != std::errc() ||
+        p != s.data() + s.size())
+      return fail_at(*v, key, "expected an integer");
+    if (i < min || i > max)
+      return fail_at(*v, key,
+                     "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    out = i;
+  }
+  template <class T>
+  void integer(std::string_view key, std::optional<T>& out, int64_t min, int64_t max) {
+    if (!get(key)) return;
+    int64_t v = 0;
+    integer(key, v, min, max);
+    if (ok()) out = static_cast<T>(v);
+  }
+  void integer(std::string_view key, int& out, int64_t min, int64_t max) {
+    std::optional<int> v;
+    integer(key, v, min, max);
+    if (v) out = *v;
+  }
+
+  void number(std::string_view key, std::optional<double>& out) {
+    const Node* v = field(key, false);
+    if (!v) return;
+    double d = 0;
+    const std::string& s = v->text();
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
+    if (!v->is_scalar() || ec != std::errc() || p != s.data() + s.size() || !std::isfinite(d))
+      return fail_at(*v, key, "expected a number");
+    out = d;
+  }
+
+  void boolean(std::string_view key, std::optional<bool>& out) {
+    const Node* v = field(key, false);
+    if (!v) return;
+    std::string s = v->text();
+    std::transform(s.begin(), s.end(), s.begin(), ::tolower);
+    if (!v->is_scalar() || (s != "true" && s != "false"))
+      return fail_at(*v, key, "expected true or false");
+    out = s == "true";
+  }
+  void boolean(std::string_view key, bool& out) {
+    std::optional<bool> v;
+    boolean(key, v);
+    if (v) out = *v;
+  }
+
+  void strings(std::string_view key, std::vector<std::string>& out) {
+    const Node* v = field(key, false);
+    if (!v) return;
+    if (!v->is_list()) return fail_at(*v, key, "expected a list of strings");
+    for (size_t i = 0; i < v->items().size(); ++i) {
+      const Node& item = v->items()[i];
+      if (!item.is_scalar() && !err_)
+        err_ = error_at(item.mark(), index_path(path(key), i), "expected a string");
+      out.push_back(item.text());
+    }
+  }
+
+  void string_map(std::string_view key, std::map<std::string, std::string>& out) {
+    const Node* v = field(key, false);
+    if (!v) return;
+    if (!v->is_map()) return fail_at(*v, key, "expected a map of strings");
+    for (const auto& e : v->entries()) {
+      if (!e.value.is_scalar() && !err_)
+        err_ = error_at(e.value.mark(), join_path(path(key), e.key), "expected a string");
+      out[e.key] = e.value.text();
+    }
+  }
+
+  void one_of(std::string_view key, std::string& out,
+              std::initializer_list<std::string_view> allowed) {
+    str(key, out);
+    if (!get(key) || !ok()) return;
+    if (std::find(allowed.begin(), allowed.end(), out) != allowed.end()) return;
+    std::string list;
+    for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+    fail_at(*get(key), key, "must be one of " + list);
+  }
+
+  // A nested map property (absent → an empty map).
+  Props sub(std::string_view key) {
+    const Node* v = get(key);
+    return Props(v ? *v : empty(), path(key), err_);
+  }
+  const Node& node() const { return n_; }
+  Errors& err() { return err_; }
+
+ private:
+  static const Node& empty() {
+    static const Node kEmpty = Node::map();
+    return kEmpty;
+  }
+  const Node* field(std::string_view key, bool required) {
+    if (err_) return nullptr;
+    const Node* v = get(key);
+    if (!v && required)
+      err_ = error_at(n_.mark(), path(key), "'" + std::string(key) + "' is required");
+    if (v && v->is_null()) return nullptr;
+    return v;
+  }
+
+  const Node& n_;
+  std::string path_;
+  Errors& err_;
+};
+
+std::string upper(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), ::toupper);
+  return s;
+}
+
+// CodeUri / ContentUri: a path (or s3:// URI) or {Bucket, Key, Version}.
+void code_location(Props& p, std::string_view key, std::string& uri,
+                   std::optional<S3Location>& s3) {
+  const Node* v = p.get(key);
+  if (!v || v->is_scalar()) return p.str(key, uri);
+  Props loc = p.sub(key);
+  S3Location l;
+  loc.str("Bucket", l.bucket, true);
+  loc.str("Key", l.key, true);
+  loc.str("Version", l.version);
+  s3 = l;
+}
+
+// The logical id a RestApiId / ApiId refers to, read from the unresolved template.
+std::string event_api_id(const Resource& r, const std::string& event, std::string_view key,
+                         std::string_view implicit) {
+  const Node* events = r.properties.find("Events");
+  const Node* e = events ? events->find(event) : nullptr;
+  const Node* props = e && e->is_map() ? e->find("Properties") : nullptr;
+  const Node* id = props && props->is_map() ? props->find(key) : nullptr;
+  if (id && id->intrinsic_name() == "Ref" && id->entries()[0].value.is_string())
+    return id->entries()[0].value.text();
+  return std::string(implicit);
+}
+
+void request_parameters(Props& p, std::vector<ApiEvent::RequestParameter>& out) {
+  const Node* v = p.get("RequestParameters");
+  if (!v) return;
+  if (!v->is_list()) return p.fail_at(*v, "RequestParameters", "expected a list");
+  for (const auto& item : v->items()) {
+    ApiEvent::RequestParameter rp;
+    if (item.is_scalar()) {
+      rp.name = item.text();
+    } else if (item.is_map() && item.entries().size() == 1) {
+      rp.name = item.entries()[0].key;
+      Props q(item.entries()[0].value, p.path("RequestParameters." + rp.name), p.err());
+      std::optional<bool> req, cache;
+      q.boolean("Required", req);
+      q.boolean("Caching", cache);
+      rp.required = req.value_or(false);
+      rp.caching = cache.value_or(false);
+    } else {
+      return p.fail_at(item, "RequestParameters", "expected a name or {name: {Required, Caching}}");
+    }
+    if (!rp.name.starts_with("method.request.header.") &&
+        !rp.name.starts_with("method.request.querystring.") &&
+        !rp.name.starts_with("method.request.path."))
+      return p.fail_at(item, "RequestParameters",
+                       "'" + rp.name +
+                           "' must start with method.request.header., "
+                           "method.request.querystring. or method.request.path.");
+    out.push_back(std::move(rp));
+  }
+}
+
+Errors event_type_props(const Node::Entry& e, const std::string& path) {
+  if (!e.value.is_map()) return error_at(e.value.mark(), path, "expected {Type, Properties}");
+  return std::nullopt;
+}
+
+ApiEvent api_event(const Resource& r, const Node::Entry& e, Props& p) {
+  ApiEvent ev;
+  ev.name = e.key;
+  ev.mark = e.key_mark;
+  p.str("Path", ev.path, true);
+  p.str("Method", ev.method, true);
+  ev.method = upper(ev.method);
+  if (p.ok() && !ev.path.starts_with("/")) p.fail_at(*p.get("Path"), "Path", "must start with '/'");
+  ev.rest_api = event_api_id(r, e.key, "RestApiId", kImplicitRestApi);
+  Props auth = p.sub("Auth");
+  auth.boolean("ApiKeyRequired", ev.api_key_required);
+  auth.str("Authorizer", ev.authorizer);
+  if (p.get("RequestModel")) {
+    Props m = p.sub("RequestModel");
+    ApiEvent::RequestModel rm;
+    m.str("Model", rm.model, true);
+    std::optional<bool> required;
+    m.boolean("Required", required);
+    rm.required = required.value_or(false);
+    m.boolean("ValidateBody", rm.validate_body);
+    m.boolean("ValidateParameters", rm.validate_parameters);
+    ev.request_model = rm;
+  }
+  request_parameters(p, ev.request_parameters);
+  return ev;
+}
+
+HttpApiEvent http_api_event(const Resource& r, const Node::Entry& e, Props& p) {
+  HttpApiEvent ev;
+  ev.name = e.key;
+  ev.mark = e.key_mark;
+  p.str("Path", ev.path);
+  p.str("Method", ev.method);
+  ev.method = ev.method.empty() ? "ANY" : upper(ev.method);
+  ev.api = event_api_id(r, e.key, "ApiId", kImplicitHttpApi);
+  Props auth = p.sub("Auth");
+  auth.str("Authorizer", ev.authorizer);
+  auth.strings("AuthorizationScopes", ev.authorization_scopes);
+  p.one_of("PayloadFormatVersion", ev.payload_format_version, {"1.0", "2.0"});
+  p.integer("TimeoutInMillis", ev.timeout_in_millis, 50, 30000);
+  return ev;
+}
+
+void function_events(const Resource& r, Props& p, Function& f) {
+  const Node* events = p.get("Events");
+  if (!events || events->is_null()) return;
+  if (!events->is_map()) return p.fail_at(*events, "Events", "expected a map of events");
+  for (const auto& e : events->entries()) {
+    std::string path = p.path("Events." + e.key);
+    if (auto err = event_type_props(e, path); err && p.ok()) p.err() = std::move(err);
+    if (!p.ok()) return;
+    Props ev(e.value, path, p.err());
+    std::string type;
+    ev.str("Type", type, true);
+    Props props = ev.sub("Properties");
+    if (type == "Api") f.api_events.push_back(api_event(r, e, props));
+    if (type == "HttpApi") f.http_api_events.push_back(http_api_event(r, e, props));
+  }
+}
+
+void function_environment(Props& p, Function& f) {
+  Props env = p.sub("Environment");
+  env.string_map("Variables", f.environment);
+  for (const auto& [k, v] : f.environment) {
+    bool valid = !k.empty() && std::isalpha(static_cast<unsigned char>(k[0])) &&
+                 std::all_of(k.begin(), k.end(), [](char c) {
+                   return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+                 });
+    if (!valid && env.ok())
+      env.fail_at(*env.get("Variables"), "Variables." + k,
+                  "environment variable names must match [a-zA-Z]([a-zA-Z0-9_])*");
+  }
+}
+
+void function_architecture(Props& p, Function& f) {
+  std::vector<std::string> archs;
+  p.strings("Architectures", archs);
+  if (!p.ok() || archs.empty()) return;
+  if (archs.size() != 1 || (archs[0] != "x86_64" && archs[0] != "arm64"))
+    return p.fail_at(*p.get("Architectures"), "Architectures",
+                     "expected exactly one of x86_64, arm64");
+  f.architecture = archs[0];
+}
+
+// ---- REST API pieces
+
+// "'*'" → "*": SAM's REST CORS values are API Gateway mapping expressions.
+std::string unquote(Props& p, std::string_view key, const std::string& v) {
+  if (v.size() >= 2 && v.front() == '\'' && v.back() == '\'') return v.substr(1, v.size() - 2);
+  if (const Node* n = p.get(key); n && p.ok())
+    p.fail_at(*n, key, "CORS values are quoted strings, e.g. \"'" + v + "'\"");
+  return v;
+}
+
+std::optional<RestCors> rest_cors(Props& p) {
+  const Node* v = p.get("Cors");
+  if (!v || v->is_null()) return std::nullopt;
+  RestCors c;
+  if (v->is_scalar()) {
+    c.allow_origin = unquote(p, "Cors", v->text());
+    return c;
+  }
+  Props cp = p.sub("Cors");
+  std::string origin, methods, headers, max_age;
+  cp.str("AllowOrigin", origin, true);
+  cp.str("AllowMethods", methods);
+  cp.str("AllowHeaders", headers);
+  cp.str("MaxAge", max_age);
+  cp.boolean("AllowCredentials", c.allow_credentials);
+  c.allow_origin = unquote(cp, "AllowOrigin", origin);
+  if (!methods.empty()) c.allow_methods = unquote(cp, "AllowMethods", methods);
+  if (!headers.empty()) c.allow_headers = unquote(cp, "AllowHeaders", headers);
+  if (!max_age.empty()) {
+    std::string age = unquote(cp, "MaxAge", max_age);
+    int n = 0;
+    auto [end, ec] = std::from_chars(age.data(), age.data() + age.size(), n);
+    if ((ec != std::errc() || end != age.data() + age.size()) && cp.ok())
+      cp.fail_at(*cp.get("MaxAge"), "MaxAge", "expected a number of seconds");
+    c.max_age = n;
+  }
+  return c;
+}
+
+RestAuthorizer rest_authorizer(const Node::Entry& e, Props& parent) {
+  Props p(e.value, parent.path(e.key), parent.err());
+  RestAuthorizer a;
+  a.name = e.key;
+  if (p.get("UserPoolArn") && p.ok())
+    p.fail_at(e.value, "UserPoolArn", "Cognito authorizers are not supported");
+  p.str("FunctionArn", a.function_arn, true);
+  p.one_of("FunctionPayloadType", a.payload_type, {"TOKEN", "REQUEST"});
+  Props id = p.sub("Identity");
+  id.str("Header", a.header);
+  id.strings("Headers", a.headers);
+  id.strings("QueryStrings", a.query_strings);
+  id.strings("StageVariables", a.stage_variables);
+  id.str("ValidationExpression", a.validation_expression);
+  id.integer("ReauthorizeEvery", a.reauthorize_every, 0, 3600);
+  // API Gateway caches REQUEST authorizer results by their identity sources,
+  // so caching needs at least one.
+  bool no_sources = a.headers.empty() && a.query_strings.empty() && a.stage_variables.empty();
+  if (p.ok() && a.payload_type == "REQUEST" && no_sources && a.reauthorize_every != 0)
+    p.fail_at(e.value, "Identity",
+              "a REQUEST authorizer needs Identity Headers, QueryStrings or StageVariables "
+              "unless ReauthorizeEvery is 0");
+  return a;
+}
+
+void usage_plan(Props& auth, UsagePlan& u) {
+  if (!auth.get("UsagePlan")) return;
+  Props p = auth.sub("UsagePlan");
+  p.one_of("CreateUsagePlan", u.create, {"PER_API", "SHARED", "NONE"});
+  if (!p.get("CreateUsagePlan") && p.ok())
+    p.fail_at(p.node(), "CreateUsagePlan", "'CreateUsagePlan' is required");
+  Props q = p.sub("Quota");
+  q.integer("Limit", u.quota_limit, 0, INT64_MAX);
+  q.one_of("Period", u.quota_period, {"DAY", "WEEK", "MONTH"});
+  Props t = p.sub("Throttle");
+  t.integer("BurstLimit", u.burst_limit, 0, INT64_MAX);
+  t.number("RateLimit", u.rate_limit);
+}
+
+void rest_auth(Props& p, RestApi& api) {
+  Props auth = p.sub("Auth");
+  auth.boolean("ApiKeyRequired", api.api_key_required);
+  auth.str("DefaultAuthorizer", api.default_authorizer);
+  usage_plan(auth, api.usage_plan);
+  const Node* list = auth.get("Authorizers");
+  if (list && !list->is_map()) auth.fail_at(*list, "Authorizers", "expected a map of authorizers");
+  if (list && list->is_map()) {
+    Props authorizers = auth.sub("Authorizers");
+    for (const auto& e : list->entries())
+      api.authorizers.push_back(rest_authorizer(e, authorizers));
+  }
+  const std::string& d = api.default_authorizer;
+  bool known = d.empty() || d == "AWS_IAM" ||
+               std::any_of(api.authorizers.begin(), api.authorizers.end(),
+                           [&](const RestAuthorizer& a) { return a.name == d; });
+  if (!known && auth.ok())
+    auth.fail_at(*auth.get("DefaultAuthorizer"), "DefaultAuthorizer",
+                 "'" + d + "' is not one of Authorizers");
+}
+
+void method_settings(Props& p, std::vector<MethodSetting>& out) {
+  const Node* v = p.get("MethodSettings");
+  if (!v) return;
+  if (!v->is_list()) return p.fail_at(*v, "MethodSettings", "expected a list");
+  for (size_t i = 0; i < v->items().size(); ++i) {
+    Props m(v->items()[i], index_path(p.path("MethodSettings"), i), p.err());
+    MethodSetting s;
+    m.str("ResourcePath", s.resource_path);
+    m.str("HttpMethod", s.http_method);
+    m.boolean("CachingEnabled", s.caching_enabled);
+    m.integer("CacheTtlInSeconds", s.cache_ttl_in_seconds, 0, 3600);
+    m.integer("ThrottlingBurstLimit", s.throttling_burst_limit, 0, INT64_MAX);
+    m.number("ThrottlingRateLimit", s.throttling_rate_limit);
+    out.push_back(std::move(s));
+  }
+}
+
+void models(Props& p, std::map<std::string, boost::json::value>& out) {
+  const Node* v = p.get("Models");
+  if (!v) return;
+  if (!v->is_map()) return p.fail_at(*v, "Models", "expected a map of JSON schemas");
+  for (const auto& e : v->entries()) {
+    if (!e.value.is_map() && p.ok())
+      p.fail_at(e.value, "Models." + e.key, "expected a JSON schema");
+    out[e.key] = to_json(e.value);
+  }
+}
+
+// ---- HTTP API pieces
+
+std::optional<HttpCors> http_cors(Props& p) {
+  const Node* v = p.get("CorsConfiguration");
+  if (!v || v->is_null()) return std::nullopt;
+  if (v->kind() == Node::Kind::kBool || v->is_string()) {
+    std::optional<bool> on;
+    p.boolean("CorsConfiguration", on);
+    if (!on.value_or(false)) return std::nullopt;
+    // SAM's `CorsConfiguration: true` allows every origin, method and header.
+    return HttpCors{{"*"}, {"*"}, {"*"}, {}, std::nullopt, false};
+  }
+  Props c = p.sub("CorsConfiguration");
+  HttpCors out;
+  c.strings("AllowOrigins", out.allow_origins);
+  c.strings("AllowMethods", out.allow_methods);
+  c.strings("AllowHeaders", out.allow_headers);
+  c.strings("ExposeHeaders", out.expose_headers);
+  c.integer("MaxAge", out.max_age, 0, 86400);
+  c.boolean("AllowCredentials", out.allow_credentials);
+  return out;
+}
+
+HttpAuthorizer http_authorizer(const Node::Entry& e, Props& parent) {
+  Props p(e.value, parent.path(e.key), parent.err());
+  HttpAuthorizer a;
+  a.name = e.key;
+  if (p.get("JwtConfiguration") && p.ok())
+    p.fail_at(e.value, "JwtConfiguration", "JWT authorizers are not supported");
+  p.str("FunctionArn", a.function_arn, true);
+  p.one_of("AuthorizerPayloadFormatVersion", a.payload_format_version, {"1.0", "2.0"});
+  if (p.ok() && a.payload_format_version.empty())
+    p.fail_at(e.value, "AuthorizerPayloadFormatVersion",
+              "'AuthorizerPayloadFormatVersion' is required for Lambda authorizers");
+  p.boolean("EnableSimpleResponses", a.enable_simple_responses);
+  if (p.ok() && a.enable_simple_responses && a.payload_format_version != "2.0")
+    p.fail_at(*p.get("EnableSimpleResponses"), "EnableSimpleResponses",
+              "simple responses need AuthorizerPayloadFormatVersion 2.0");
+  Props id = p.sub("Identity");
+  id.strings("Headers", a.headers);
+  id.strings("QueryStrings", a.query_strings);
+  id.integer("ReauthorizeEvery", a.reauthorize_every, 0, 3600);
+  return a;
+}
+
+void http_auth(Props& p, HttpApi& api) {
+  Props auth = p.sub("Auth");
+  auth.str("DefaultAuthorizer", api.default_authorizer);
+  if (auth.get("EnableIamAuthorizer") && auth.ok())
+    auth.fail_at(*auth.get("EnableIamAuthorizer"), "EnableIamAuthorizer",
+                 "IAM authorization of HTTP APIs is not supported");
+  const Node* list = auth.get("Authorizers");
+  if (list && !list->is_map()) auth.fail_at(*list, "Authorizers", "expected a map of authorizers");
+  if (list && list->is_map()) {
+    Props authorizers = auth.sub("Authorizers");
+    for (const auto& e : list->entries())
+      api.authorizers.push_back(http_authorizer(e, authorizers));
+  }
+  const std::string& d = api.default_authorizer;
+  bool known = d.empty() || std::any_of(api.authorizers.begin(), api.authorizers.end(),
+                                        [&](const HttpAuthorizer& a) { return a.name == d; });
+  if (!known && auth.ok())
+    auth.fail_at(*auth.get("DefaultAuthorizer"), "DefaultAuthorizer",
+                 "'" + d + "' is not one of Authorizers");
+}
+
+template <class T>
+Result<T, TemplateError> finish(T value, Errors& err) {
+  if (err) return fail(std::move(*err));
+  return value;
+}
+
+}  // namespace
+
+Result<Function, TemplateError> parse_function(const Resource& r, const Node& props) {
+  Errors err;
+  Props p(props, r.path() + ".Properties", err);
+  Function f;
+  f.logical_id = r.logical_id;
+  f.mark = r.mark;
+  p.str("FunctionName", f.function_name);
+  p.str("Description", f.description);
+  if (p.get("InlineCode")) {
+    std::string code;
+    p.str("InlineCode", code);
+    f.inline_code = code;
+    if (p.get("CodeUri") && p.ok())
+      p.fail_at(*p.get("CodeUri"), "CodeUri", "CodeUri and InlineCode are mutually exclusive");
+  }
+  code_location(p, "CodeUri", f.code_uri, f.code_s3);
+  p.str("Handler", f.handler, true);
+  p.str("Runtime", f.runtime, true);
+  p.integer("MemorySize", f.memory_size, 128, 10240);
+  p.integer("Timeout", f.timeout, 1, 900);
+  p.integer("ReservedConcurrentExecutions", f.reserved_concurrency, 0, 1'000'000);
+  p.str("AutoPublishAlias", f.auto_publish_alias);
+  p.strings("Layers", f.layers);
+  function_environment(p, f);
+  function_architecture(p, f);
+  function_events(r, p, f);
+  return finish(std::move(f), err);
+}
+
+Result<LayerVersion, TemplateError> parse_layer_version(const Resource& r, const Node& props) {
+  Errors err;
+  Props p(props, r.path() + ".Properties", err);
+  LayerVersion l;
+  l.logical_id = r.logical_id;
+  l.mark = r.mark;
+  if (!p.get("ContentUri") && p.ok()) p.fail_at(props, "ContentUri", "'ContentUri' is required");
+  code_location(p, "ContentUri", l.content_uri, l.content_s3);
+  p.str("LayerName", l.layer_name);
+  p.str("Description", l.description);
+  p.strings("CompatibleRuntimes", l.compatible_runtimes);
+  p.strings("CompatibleArchitectures", l.compatible_architectures);
+  return finish(std::move(l), err);
+}
+
+Result<RestApi, TemplateError> parse_api(const Resource& r, const Node& props) {
+  Errors err;
+  Props p(props, r.path() + ".Properties", err);
+  RestApi api;
+  api.logical_id = r.logical_id;
+  api.mark = r.mark;
+  api.implicit = r.generated;
+  p.str("Name", api.name);
+  p.str("StageName", api.stage_name, true);
+  api.cors = rest_cors(p);
+  rest_auth(p, api);
+  models(p, api.models);
+  p.string_map("Variables", api.variables);
+  p.boolean("CacheClusterEnabled", api.cache_cluster_enabled);
+  p.str("CacheClusterSize", api.cache_cluster_size);
+  method_settings(p, api.method_settings);
+  return finish(std::move(api), err);
+}
+
+Result<HttpApi, TemplateError> parse_http_api(const Resource& r, const Node& props) {
+  Errors err;
+  Props p(props, r.path() + ".Properties", err);
+  HttpApi api;
+  api.logical_id = r.logical_id;
+  api.mark = r.mark;
+  api.implicit = r.generated;
+  p.str("Name", api.name);
+  p.str("StageName", api.stage_name);
+  api.cors = http_cors(p);
+  http_auth(p, api);
+  p.string_map("StageVariables", api.stage_variables);
+  return finish(std::move(api), err);
+}
+
+ResourceValues placeholder_values() {
+  ResourceValues v;
+  v.ref = [](std::string_view id) { return std::optional<std::string>(std::string(id)); };
+  v.get_att = [](std::string_view id, std::string_view attr) {
+    return std::optional<Node>(Node::string(std::string(id) + "." + std::string(attr)));
+  };
+  return v;
+}
+
+std::vector<TemplateError> validate(const Template& t, const Context& ctx) {
+  std::vector<TemplateError> out;
+  for (const auto& r : t.resources) {
+    if (!ctx.resource_enabled(r)) continue;
+    auto props = resolve(r.properties, ctx, r.path() + ".Properties");
+    if (!props) {
+      out.push_back(props.take_error());
+      continue;
+    }
+    std::optional<TemplateError> err;
+    if (r.type == kFunction) {
+      if (auto f = parse_function(r, *props); !f) err = f.take_error();
+    } else if (r.type == kLayerVersion) {
+      if (auto l = parse_layer_version(r, *props); !l) err = l.take_error();
+    } else if (r.type == kApi) {
+      if (auto a = parse_api(r, *props); !a) err = a.take_error();
+    } else if (r.type == kHttpApi) {
+      if (auto h = parse_http_api(r, *props); !h) err = h.take_error();
+    }
+    if (err) out.push_back(std::move(*err));
+  }
+  return out;
+}
+
+}  // namespace nimbus::deploy::sam

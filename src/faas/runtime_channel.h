@@ -1,0 +1,77 @@
+// Nimbus's own runtimes (runtimes/python, runtimes/node and the C++ SDK) talk to
+// their instance over a socketpair inherited as fd 3 (NIMBUS_RUNTIME_FD) rather
+// than the HTTP Runtime API, which stays for every other runtime (`provided`
+// bootstraps, aws-lambda-ric). Same exchange, less work: one frame per event
+// and one per result, no HTTP parsing, no acknowledgement, no long poll; a
+// result also says "ready for the next event".
+//
+// A frame is a 4-byte little-endian length of what follows, one kind byte and
+// the body. Bodies are fields separated by NUL bytes, the payload last (JSON
+// text never contains a raw NUL, and the payload is taken whole):
+//   V event      request id, deadline ms, invoked ARN, trace id, client
+//                context, cognito identity, payload          (server → runtime)
+//   N ready      empty: init is over, send the first event     (runtime → server)
+//   R response   request id, payload
+//   E error      request id, error type, payload
+//   I init error error type, payload
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+
+namespace nimbus::faas {
+
+constexpr char kRuntimeChannelFdEnv[] = "NIMBUS_RUNTIME_FD";
+constexpr int kRuntimeChannelFd = 3;
+
+enum class FrameKind : char {
+  kEvent = 'V',
+  kReady = 'N',
+  kResponse = 'R',
+  kError = 'E',
+  kInitError = 'I',
+};
+
+struct RuntimeEvent {
+  std::string_view request_id;
+  int64_t deadline_ms = 0;
+  std::string_view invoked_arn;
+  std::string_view trace_id;
+  std::string_view client_context;
+  std::string_view cognito_identity;
+  std::string_view payload;
+};
+
+// The whole frame, ready to write.
+std::string encode_event_frame(const RuntimeEvent& event);
+
+// What a runtime sent. For kReady every field is empty; kInitError has no
+// request id.
+struct RuntimeMessage {
+  FrameKind kind = FrameKind::kReady;
+  std::string request_id;
+  std::string error_type;
+  std::string payload;
+};
+
+// Reassembles frames from a byte stream, bounded by max_frame_bytes.
+class FrameReader {
+ public:
+  explicit FrameReader(size_t max_frame_bytes) : max_frame_bytes_(max_frame_bytes) {}
+  void feed(std::string_view bytes) { buffer_.append(bytes); }
+  // The next complete message, nothing while one is incomplete, or an error
+  // for a malformed or oversized frame (the channel is then unusable).
+  Result<std::optional<RuntimeMessage>> next();
+
+ private:
+  size_t max_frame_bytes_;
+  std::string buffer_;
+  size_t offset_ = 0;  // start of the unread part of buffer_
+};
+
+}  // namespace nimbus::faas
