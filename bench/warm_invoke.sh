@@ -40,12 +40,24 @@ run_wrk "GET /_nimbus/health c=32 t=2" 2 32 get.lua "$ENDPOINT/_nimbus/health"
 # Repeat the overhead pair back to back, so both see the same machine load.
 if [[ " $FUNCTIONS " == *" echo-cpp "* ]]; then
   echo "overhead pair (repeated back to back):"
+  pairs=$(mktemp)
   for i in 1 2 3; do
-    run_wrk "  echo-cpp c=1 #$i" 1 1 invoke.lua "$(invoke_url echo-cpp)"
-    run_wrk "  health c=1 #$i" 1 1 get.lua "$ENDPOINT/_nimbus/health"
+    run_wrk "  echo-cpp c=1 #$i" 1 1 invoke.lua "$(invoke_url echo-cpp)" | tee -a "$pairs"
+    run_wrk "  health c=1 #$i" 1 1 get.lua "$ENDPOINT/_nimbus/health" | tee -a "$pairs"
   done
 fi
-# The instance side of a warm invoke, from the REPORT line (Duration = runtime
-# wake-up + handler + the runtime's POST of the response), for the split.
-for f in $FUNCTIONS; do $PY "$BENCH_DIR/report_durations.py" "$ENDPOINT" "$f" 2000; done
+# The instance side of a warm invoke, from the REPORT line (Duration = event
+# sent to the instance -> result back: the runtime's wake-up, the handler and
+# the transport), for the split.
+reports=$(for f in $FUNCTIONS; do $PY "$BENCH_DIR/report_durations.py" "$ENDPOINT" "$f" 2000; done)
+echo "$reports"
+if [[ -n "${pairs:-}" ]]; then
+  # Medians of the three pairs: A = invoke, B = health round trip, D = REPORT Duration.
+  median() { sort -n | sed -n 2p; }
+  a=$(grep 'echo-cpp c=1 #' "$pairs" | sed 's/.*p50_us=\([0-9]*\).*/\1/' | median)
+  b=$(grep 'health c=1 #' "$pairs" | sed 's/.*p50_us=\([0-9]*\).*/\1/' | median)
+  d=$(echo "$reports" | sed -n 's/^echo-cpp: REPORT Duration p50 \([0-9]*\) us.*/\1/p')
+  echo "overhead p50: A-B = $((a - b)) us (Nimbus + the instance round trip); A-B-D = $((a - b - d)) us (Nimbus alone, apart from the handler's process)"
+  rm -f "$pairs"
+fi
 echo "instance processes under the server at the end: $(pgrep -P "$SERVER_PID" | wc -l) (32 per function scaled out is expected)"

@@ -54,7 +54,13 @@ class Node {
   enum class Kind { kNull, kString, kNumber, kBool, kList, kMap };
   struct Entry;
 
-  Node() = default;
+  // Defined after Entry is complete (clang needs that for the vectors).
+  Node();
+  ~Node();
+  Node(const Node&);
+  Node(Node&&) noexcept;
+  Node& operator=(const Node&);
+  Node& operator=(Node&&) noexcept;
   static Node null(Mark m = {});
   static Node string(std::string s, Mark m = {});
   static Node number(std::string text, Mark m = {});
@@ -109,6 +115,13 @@ struct Node::Entry {
   Mark key_mark;
   Node value;
 };
+
+inline Node::Node() = default;
+inline Node::~Node() = default;
+inline Node::Node(const Node&) = default;
+inline Node::Node(Node&&) noexcept = default;
+inline Node& Node::operator=(const Node&) = default;
+inline Node& Node::operator=(Node&&) noexcept = default;
 
 bool operator==(const Node& a, const Node& b);
 
