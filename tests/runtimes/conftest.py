@@ -6,16 +6,31 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import EXAMPLES, RUNTIMES, FakeRuntimeAPI, FunctionProcess, base_env  # noqa: E402
+from harness import EXAMPLES, RUNTIMES, TRANSPORTS, FunctionProcess, base_env  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "transports(*names): run only over these transports (default: all)")
+
+
+def pytest_generate_tests(metafunc):
+    """Every test using `api` runs once per transport: [http] and [channel]."""
+    if "transport" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("transports")
+        names = marker.args if marker else tuple(TRANSPORTS)
+        metafunc.parametrize("transport", names, scope="function")
+
+
 @pytest.fixture
-def api():
-    fake = FakeRuntimeAPI()
+def api(transport):
+    """The fake Runtime API for this test's transport (see harness.py)."""
+    fake = TRANSPORTS[transport]()
     yield fake
     fake.close()
+    # Violations no wait() reported, e.g. a second 'N' sent after the last result.
+    assert not fake.protocol_errors[fake.reported_errors:]
 
 
 @pytest.fixture
@@ -33,7 +48,7 @@ def start_function(api, tmp_path):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(source)
         root.mkdir(parents=True, exist_ok=True)
-        proc = FunctionProcess(api, argv, base_env(api.address, root, handler, env), root)
+        proc = FunctionProcess(api, argv, base_env(api.address, root, handler, {**api.env(), **(env or {})}), root)
         started.append(proc)
         return proc
 

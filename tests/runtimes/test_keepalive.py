@@ -10,6 +10,7 @@ FUNCTIONS = {
 }
 
 
+@pytest.mark.transports("http")  # keep-alive connections are HTTP's
 @pytest.mark.parametrize("runtime", ["python", "node", "cpp"])
 def test_reconnects_after_dropped_connection(api, start_function, binaries, runtime):
     api.drop_connections = True
