@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make run`: starts nimbus serve, deploys the example functions with the AWS
-# CLI (exactly as a user would), prints where to point clients, and keeps the
-# server in the foreground until Ctrl-C.
+# CLI and the example SAM applications with `nimbus deploy` (exactly as a user
+# would), prints where to point clients, and keeps the server in the foreground
+# until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${NIMBUS_BIN:-build/nimbus}
@@ -51,6 +52,10 @@ deploy() {
 
 echo "Deploying the examples:"
 for d in examples/*/; do [[ -f "$d/function.json" ]] && deploy "${d%/}"; done
+# SAM applications, as a user deploys them.
+for t in examples/*/template.yaml; do
+  "$BIN" deploy "$t" --endpoint "$ENDPOINT" || echo "  (deploy of $t failed; see above)"
+done
 
 cat <<TXT
 
@@ -61,6 +66,7 @@ Nimbus is running. Point the AWS CLI, boto3 or any AWS SDK at it:
   aws --endpoint-url $ENDPOINT lambda invoke --function-name hello-python --payload '{"name":"you"}' out.json
   $BIN invoke hello-node --payload '{"name":"you"}' --tail
   $BIN logs hello-python --follow
+  curl -X POST http://127.0.0.1:$API_PORT/users -d '{"email":"a@example.com","name":"A"}'
 
 Health: $ENDPOINT/_nimbus/health   Data: $DATA   Stop: Ctrl-C
 TXT

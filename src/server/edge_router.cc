@@ -82,6 +82,10 @@ void EdgeRouter::handle(http::Request req, http::Reply reply) {
     return reply(http::Response::json(404, R"({"message":"Not Found"})"));
   }
 
+  if (user_request_ && req.path.starts_with("/restapis/") &&
+      req.path.find("/_user_request_") != std::string::npos && user_request_(req, reply))
+    return;
+
   std::string request_id = new_uuid();
   // Parsed once: it names the service and, below, the caller's key and region.
   auto scope = aws::sigv4::credential_scope(req);

@@ -36,6 +36,11 @@ class EdgeRouter {
   // Extra admin route under /_nimbus/ (exact path prefix match).
   using AdminHandler = std::function<void(http::Request, http::Reply)>;
   void add_admin_route(std::string prefix, AdminHandler handler);
+  // Serves /restapis/{id}/{stage}/_user_request_/... (API Gateway's REST
+  // invoke path) ahead of the service dispatch; returns false to let the
+  // request go on to the services.
+  using UserRequestHandler = std::function<bool(http::Request&, http::Reply&)>;
+  void set_user_request_handler(UserRequestHandler handler) { user_request_ = std::move(handler); }
   // Extra health fields (e.g. isolation state).
   void set_health_info(std::string key, std::string value);
 
@@ -56,6 +61,7 @@ class EdgeRouter {
   std::map<std::string, aws::Service*, std::less<>> services_;
   std::vector<std::pair<std::string, AdminHandler>> admin_;
   std::map<std::string, std::string> health_info_;
+  UserRequestHandler user_request_;
 };
 
 }  // namespace nimbus::server

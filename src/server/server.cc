@@ -20,6 +20,8 @@
 #include "sandbox/sandbox.h"
 #include "server/edge_router.h"
 #include "server/worker_service.h"
+#include "services/apigateway/apigateway_service.h"
+#include "services/apigateway/gateway.h"
 #include "services/iam/iam_service.h"
 #include "services/lambda/lambda_service.h"
 #include "services/logs/logs_service.h"
@@ -56,6 +58,8 @@ struct Server::Impl {
   std::unique_ptr<services::lambda::LambdaService> lambda;
   std::unique_ptr<services::sts::StsService> sts;
   std::unique_ptr<services::iam::IamService> iam;
+  std::unique_ptr<services::apigateway::Gateway> gateway;
+  std::unique_ptr<services::apigateway::ApiGatewayService> apigateway;
   std::vector<std::unique_ptr<OnWorker>> on_worker;  // adapters for blocking services
   std::unique_ptr<EdgeRouter> edge;
   std::unique_ptr<http::Server> edge_server;
@@ -160,6 +164,20 @@ Status Server::start() {
   s.sts = std::make_unique<services::sts::StsService>(*s.credentials, s.clock);
   s.iam = std::make_unique<services::iam::IamService>(*s.store, s.clock);
 
+  // API Gateway: the management API (blocking writes, on the worker pool) and
+  // the data plane that serves deployed APIs (on the I/O threads).
+  s.gateway = std::make_unique<services::apigateway::Gateway>(
+      s.clock,
+      [lambda = s.lambda.get()](const std::string& fn, const std::string& qualifier,
+                                faas::Invocation inv, faas::InvokeCallback done,
+                                std::function<void(aws::ApiError)> rejected) {
+        lambda->invoke(fn, qualifier, std::move(inv), std::move(done), std::move(rejected));
+      },
+      std::string(aws::kDefaultAccountId), o.region);
+  s.apigateway = std::make_unique<services::apigateway::ApiGatewayService>(*s.store, s.clock,
+                                                                           *s.gateway, o.region);
+  if (auto r = s.apigateway->start(); !r) return r;
+
   s.sts->set_role_resolver(
       [iam = s.iam.get()](std::string_view, std::string_view name) { return iam->role_id(name); });
   s.logs->set_identity(o.region, std::string(aws::kDefaultAccountId));
@@ -167,8 +185,8 @@ Status Server::start() {
   // Lambda keeps Invoke on the I/O threads and moves its own blocking work; the
   // other services do synced writes inline, so they run on the worker pool.
   s.edge->add_service(*s.lambda);
-  for (aws::Service* svc :
-       std::initializer_list<aws::Service*>{s.sts.get(), s.iam.get(), s.logs.get()}) {
+  for (aws::Service* svc : std::initializer_list<aws::Service*>{s.sts.get(), s.iam.get(),
+                                                                s.logs.get(), s.apigateway.get()}) {
     s.on_worker.push_back(std::make_unique<OnWorker>(*svc, s.workers.get_executor()));
     s.edge->add_service(*s.on_worker.back());
   }
@@ -184,15 +202,20 @@ Status Server::start() {
         reply(std::move(r));
       });
 
-  // The API port answers like an API Gateway with nothing deployed until the
-  // HTTP front door (a later issue) deploys APIs on it.
+  // REST stages through the edge: /restapis/{id}/{stage}/_user_request_/{path}.
+  s.edge->set_user_request_handler([gw = s.gateway.get()](http::Request& req, http::Reply& reply) {
+    return gw->handle_edge(req, reply);
+  });
+  // The API port: every deployed API, routed by path; API Gateway's 10 MB payload limit.
   s.api_server = std::make_unique<http::Server>(
-      s.io, http::ServerOptions{.host = o.host, .port = o.api_port},
-      [](http::Request, http::Reply reply) {
-        reply(http::Response::json(404, R"({"message":"Not Found"})"));
+      s.io,
+      http::ServerOptions{.host = o.host, .port = o.api_port, .max_body_bytes = 10 * 1024 * 1024},
+      [gw = s.gateway.get()](http::Request req, http::Reply reply) {
+        gw->handle(std::move(req), std::move(reply));
       });
   auto api = s.api_server->listen();
   if (!api) return fail(api.take_error());
+  s.edge->set_health_info("api_port", std::to_string(api.value()));
 
   s.signals.async_wait([this](const boost::system::error_code& ec, int sig) {
     if (!ec) {

@@ -1,0 +1,1132 @@
+#include "deploy/deployer.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cctype>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+#include <tuple>
+
+#include "base/ids.h"
+#include "deploy/intrinsics.h"
+#include "deploy/openapi.h"
+#include "deploy/package.h"
+#include "deploy/sam.h"
+#include "deploy/template.h"
+
+namespace nimbus::deploy {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+std::string_view to_string(Action a) {
+  switch (a) {
+    case Action::kCreate:
+      return "CREATE";
+    case Action::kUpdate:
+      return "UPDATE";
+    case Action::kDelete:
+      return "DELETE";
+    case Action::kUnchanged:
+      return "UNCHANGED";
+  }
+  return "";
+}
+
+// ---------------------------------------------------------------------------
+// Plan
+
+Change diff_function(const FunctionState* current, const FunctionState& desired) {
+  Change c;
+  c.logical_id = desired.logical_id;
+  c.type = std::string(sam::kFunction);
+  if (!current) {
+    c.action = Action::kCreate;
+    return c;
+  }
+  if (current->name != desired.name) {
+    c.action = Action::kCreate;
+    c.replace = true;
+    return c;
+  }
+  c.code = current->code_sha256 != desired.code_sha256;
+  c.configuration = !(current->settings == desired.settings);
+  c.concurrency = current->reserved_concurrency != desired.reserved_concurrency;
+  bool alias = !desired.alias.empty() && current->alias != desired.alias;
+  c.action =
+      c.code || c.configuration || c.concurrency || alias ? Action::kUpdate : Action::kUnchanged;
+  return c;
+}
+
+Change diff_api(const ApiState* current, const ApiState& desired) {
+  Change c;
+  c.logical_id = desired.logical_id;
+  c.type = desired.type;
+  if (!current || current->type != desired.type) {
+    c.action = Action::kCreate;
+    c.replace = current != nullptr;
+    return c;
+  }
+  c.configuration = current->definition_sha256 != desired.definition_sha256;
+  c.action = c.configuration ? Action::kUpdate : Action::kUnchanged;
+  return c;
+}
+
+std::vector<Change> plan(const StackState& current, const StackState& desired,
+                         const std::vector<std::string>& order) {
+  std::vector<Change> out;
+  std::set<std::string> done;
+  auto add = [&](const std::string& id) {
+    if (done.count(id)) return;
+    if (auto f = desired.functions.find(id); f != desired.functions.end()) {
+      auto cur = current.functions.find(id);
+      out.push_back(
+          diff_function(cur == current.functions.end() ? nullptr : &cur->second, f->second));
+      done.insert(id);
+    } else if (auto a = desired.apis.find(id); a != desired.apis.end()) {
+      auto cur = current.apis.find(id);
+      out.push_back(diff_api(cur == current.apis.end() ? nullptr : &cur->second, a->second));
+      done.insert(id);
+    }
+  };
+  for (const auto& id : order) add(id);
+  for (const auto& [id, f] : desired.functions) add(id);
+  for (const auto& [id, a] : desired.apis) add(id);
+  // Replaced resources lose their old physical resource too.
+  for (const auto& [id, a] : current.apis)
+    if (!desired.apis.count(id) || desired.apis.at(id).type != a.type)
+      out.push_back(Change{Action::kDelete, id, a.type});
+  for (const auto& [id, f] : current.functions)
+    if (!desired.functions.count(id) || desired.functions.at(id).name != f.name)
+      out.push_back(Change{Action::kDelete, id, std::string(sam::kFunction)});
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Journal
+
+bool Journal::rollback(const std::function<void(const Step&, const std::string&)>& progress) {
+  bool ok = true;
+  for (auto it = steps_.rbegin(); it != steps_.rend(); ++it) {
+    auto r = it->undo ? it->undo() : Result<void, std::string>();
+    if (!r) ok = false;
+    if (progress) progress(*it, r ? std::string() : r.error());
+  }
+  steps_.clear();
+  return ok;
+}
+
+// ---------------------------------------------------------------------------
+// Names
+
+std::string default_stack_name(const std::string& template_path) {
+  std::error_code ec;
+  fs::path p = fs::absolute(template_path, ec).parent_path();
+  std::string base = p.filename().string();
+  std::string out;
+  for (char c : base) {
+    if (std::isalnum(static_cast<unsigned char>(c)))
+      out += c;
+    else if (!out.empty() && out.back() != '-')
+      out += '-';
+  }
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  if (out.empty() || !std::isalpha(static_cast<unsigned char>(out[0]))) out = "stack-" + out;
+  if (out.back() == '-') out.pop_back();
+  return out.substr(0, 128);
+}
+
+std::string physical_function_name(const std::string& stack, const std::string& logical_id) {
+  std::string hash = sha256_hex(stack + "/" + logical_id).substr(0, 12);
+  for (auto& c : hash) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  // 64 characters at most: 12 for the hash, 2 dashes; the rest shared as
+  // CloudFormation does (the stack name first, then the logical id).
+  std::string s = stack.substr(0, std::min<size_t>(stack.size(), 25));
+  std::string l = logical_id.substr(0, 64 - 14 - s.size());
+  return s + "-" + l + "-" + hash;
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------
+// AWS calls
+
+struct CallError {
+  int status = 0;  // 0: no answer
+  std::string type;
+  std::string message;
+
+  bool unknown_operation() const {
+    return type.find("UnknownOperation") != std::string::npos ||
+           type.find("UnknownService") != std::string::npos;
+  }
+  bool not_found() const { return status == 404; }
+  std::string to_string() const {
+    if (status == 0) return message;
+    std::string s = type.empty() ? fmt::format("HTTP {}", status) : type;
+    return message.empty() ? s : s + ": " + message;
+  }
+};
+
+class Aws {
+ public:
+  explicit Aws(const Transport& t) : t_(t) {}
+
+  Result<json::value, CallError> call(std::string_view service, std::string method,
+                                      std::string target, std::string body = {},
+                                      std::string content_type = "application/json") {
+    http::Request req;
+    req.method = std::move(method);
+    req.target = std::move(target);
+    req.body = std::move(body);
+    if (!req.body.empty()) req.headers.set("Content-Type", content_type);
+    auto r = t_(std::move(req), service);
+    if (!r) return fail(CallError{0, "", r.error().message});
+    if (r->status >= 300) {
+      CallError e{r->status, r->headers.get_or("x-amzn-ErrorType"), ""};
+      if (auto c = e.type.find(':'); c != std::string::npos) e.type.resize(c);
+      boost::system::error_code ec;
+      auto v = json::parse(r->body, ec);
+      if (!ec && v.is_object()) {
+        auto& o = v.as_object();
+        for (auto k : {"message", "Message", "errorMessage"})
+          if (auto* m = o.if_contains(k); m && m->is_string()) e.message = m->as_string();
+        if (e.type.empty())
+          for (auto k : {"__type", "code", "Code"})
+            if (auto* m = o.if_contains(k); m && m->is_string()) e.type = m->as_string();
+      } else if (!r->body.empty()) {
+        // Query protocol (XML): <Code>...</Code><Message>...</Message>
+        auto tag = [&](std::string_view name) {
+          std::string open = "<" + std::string(name) + ">", close = "</" + std::string(name) + ">";
+          auto a = r->body.find(open), b = r->body.find(close);
+          return a == std::string::npos || b == std::string::npos
+                     ? std::string()
+                     : r->body.substr(a + open.size(), b - a - open.size());
+        };
+        if (e.type.empty()) e.type = tag("Code");
+        e.message = tag("Message");
+        if (e.message.empty()) e.message = r->body.substr(0, 300);
+      }
+      return fail(std::move(e));
+    }
+    last_body_ = r->body;
+    if (r->body.empty()) return json::value(nullptr);
+    boost::system::error_code ec;
+    auto v = json::parse(r->body, ec);
+    if (ec) return json::value(r->body);  // not JSON (XML, a zip): the raw text
+    return v;
+  }
+
+  const std::string& last_body() const { return last_body_; }
+
+ private:
+  const Transport& t_;
+  std::string last_body_;
+};
+
+std::string str(const json::object& o, std::string_view k) {
+  auto* v = o.if_contains(k);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+std::optional<int64_t> num(const json::object& o, std::string_view k) {
+  auto* v = o.if_contains(k);
+  if (!v || !v->is_number()) return std::nullopt;
+  return v->to_number<int64_t>();
+}
+
+const json::object& obj(const json::value& v) {
+  static const json::object empty;
+  return v.is_object() ? v.as_object() : empty;
+}
+
+// The object member `k` of `o` (an empty object when absent or not an object).
+const json::object& member(const json::object& o, std::string_view k) {
+  auto* v = o.if_contains(k);
+  return v ? obj(*v) : obj(json::value());
+}
+
+std::string fn_path(const std::string& name) {
+  return "/2015-03-31/functions/" + http::url_encode(name);
+}
+
+FunctionSettings settings_from_configuration(const json::object& cfg) {
+  FunctionSettings s;
+  s.handler = str(cfg, "Handler");
+  s.runtime = str(cfg, "Runtime");
+  s.description = str(cfg, "Description");
+  s.role = str(cfg, "Role");
+  s.memory_size = static_cast<int>(num(cfg, "MemorySize").value_or(128));
+  s.timeout = static_cast<int>(num(cfg, "Timeout").value_or(3));
+  if (auto* env = cfg.if_contains("Environment"); env && env->is_object())
+    if (auto* vars = env->as_object().if_contains("Variables"); vars && vars->is_object())
+      for (auto& [k, v] : vars->as_object())
+        if (v.is_string()) s.environment[std::string(k)] = v.as_string();
+  if (auto* layers = cfg.if_contains("Layers"); layers && layers->is_array())
+    for (auto& l : layers->as_array())
+      if (l.is_object()) s.layers.push_back(str(l.as_object(), "Arn"));
+  return s;
+}
+
+json::object configuration_request(const FunctionSettings& s) {
+  json::object vars;
+  for (auto& [k, v] : s.environment) vars[k] = v;
+  json::array layers;
+  for (auto& l : s.layers) layers.emplace_back(l);
+  return json::object{{"Handler", s.handler},
+                      {"Runtime", s.runtime},
+                      {"Description", s.description},
+                      {"Role", s.role},
+                      {"MemorySize", s.memory_size},
+                      {"Timeout", s.timeout},
+                      {"Environment", json::object{{"Variables", std::move(vars)}}},
+                      {"Layers", std::move(layers)}};
+}
+
+// What a function of the stack looks like on the server, with what a rollback
+// needs to restore it.
+struct ExistingFunction {
+  FunctionState state;
+  std::string arn;
+  std::string code_location;
+};
+
+struct ExistingApi {
+  ApiState state;
+};
+
+// Stops at the first failure; its message goes into the FAILED line.
+struct StepError {
+  std::string message;
+};
+
+class Deployment {
+ public:
+  Deployment(const DeployOptions& o, const Transport& t, std::ostream& out, std::ostream& err)
+      : opts_(o), transport_(t), aws_(t), out_(out), err_(err) {}
+
+  DeployResult run();
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  bool load();
+  bool read_current();
+  Result<void, StepError> apply(const std::string& id);
+  Result<void, StepError> apply_function(const Resource& r, const Node& props);
+  Result<void, StepError> apply_rest_api(const Resource& r, const Node& props);
+  Result<void, StepError> apply_http_api(const Resource& r, const Node& props);
+  void delete_removed();
+  void print_outputs();
+
+  Result<void, StepError> wait_for_function(const std::string& name);
+  Result<void, StepError> publish_alias(const std::string& name, const std::string& alias);
+  Result<void, StepError> require_apigateway(const Resource& r);
+  Result<std::string, StepError> fetch_code(const std::string& location);
+
+  void progress(std::string_view status, std::string_view type, std::string_view id,
+                Clock::time_point start, std::string_view reason = {});
+  json::object tags(const std::string& logical_id) const {
+    return json::object{{std::string(kStackTag), stack_}, {std::string(kLogicalIdTag), logical_id}};
+  }
+  std::string function_arn(const std::string& name) const {
+    return "arn:aws:lambda:" + opts_.region + ":" + account_ + ":function:" + name;
+  }
+  std::string role_arn(const std::string& fn_logical_id) const {
+    return "arn:aws:iam::" + account_ + ":role/" + role_name(fn_logical_id);
+  }
+  std::string role_name(const std::string& fn_logical_id) const {
+    return physical_function_name(stack_, fn_logical_id + "Role");
+  }
+
+  const DeployOptions& opts_;
+  const Transport& transport_;
+  Aws aws_;
+  std::ostream& out_;
+  std::ostream& err_;
+
+  DeployResult result_;
+  std::string stack_;
+  std::string account_ = "000000000000";
+  std::string template_dir_;
+  std::optional<Template> tmpl_;
+  std::optional<Context> ctx_;
+  std::vector<std::string> order_;
+
+  std::map<std::string, ExistingFunction> existing_functions_;
+  std::map<std::string, ExistingApi> existing_apis_;
+  bool apigateway_available_ = true;
+  bool resolving_function_ = false;
+  std::string apigateway_unavailable_reason_;
+
+  // Values of what is deployed so far (Ref / GetAtt).
+  struct Values {
+    std::string ref;
+    std::map<std::string, std::string> atts;
+  };
+  std::map<std::string, Values, std::less<>> values_;
+  std::map<std::string, sam::Function> functions_;  // parsed, by logical id
+  std::set<std::string> desired_functions_;         // logical ids deployed by this template
+  std::set<std::string> desired_apis_;
+  std::set<std::string> replaced_;  // logical ids whose old physical resource goes
+  Journal journal_;
+  int changes_ = 0;
+  struct ApiUrl {
+    std::string logical_id, id, stage, kind;
+  };
+  std::vector<ApiUrl> api_urls_;
+};
+
+void Deployment::progress(std::string_view status, std::string_view type, std::string_view id,
+                          Clock::time_point start, std::string_view reason) {
+  double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  std::string line = fmt::format("{:<26} {:<34} {:<30} ({:.1f} s)", status, type, id, secs);
+  if (!reason.empty()) line += "  " + std::string(reason);
+  out_ << line << "\n" << std::flush;
+}
+
+bool Deployment::load() {
+  std::ifstream in(opts_.template_path, std::ios::binary);
+  if (!in) {
+    err_ << "Error: cannot read template " << opts_.template_path << "\n";
+    return false;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  std::error_code ec;
+  template_dir_ = fs::absolute(opts_.template_path, ec).parent_path().string();
+  stack_ = opts_.stack_name.empty() ? default_stack_name(opts_.template_path) : opts_.stack_name;
+  result_.stack_name = stack_;
+
+  auto print = [&](const std::vector<TemplateError>& errors) {
+    for (auto& e : errors) err_ << e.to_string() << "\n";
+    err_ << "Error: the template has " << errors.size() << " error"
+         << (errors.size() == 1 ? "" : "s") << "; nothing was deployed\n";
+    return false;
+  };
+  auto t = load_template(text, opts_.template_path);
+  if (!t) return print({t.error()});
+  if (auto r = sam::expand(t.value()); !r) return print({r.error()});
+  auto errors = sam::unsupported(*t);
+  // Layers need PublishLayerVersion, which the server does not implement yet.
+  for (const auto& r : t->resources) {
+    if (r.type == sam::kLayerVersion)
+      errors.push_back(error_at(r.mark, r.path() + ".Type",
+                                "resource type '" + r.type +
+                                    "' is not supported yet (the server has no "
+                                    "PublishLayerVersion)",
+                                TemplateError::Code::kUnsupported));
+    if (r.type == sam::kFunction)
+      if (const auto* e = r.properties.find_entry("Layers"))
+        errors.push_back(error_at(e->key_mark, r.path() + ".Properties.Layers",
+                                  "Layers are not supported yet (the server has no "
+                                  "PublishLayerVersion)",
+                                  TemplateError::Code::kUnsupported));
+  }
+  auto refs = check_references(*t, sam::generated_ids(*t));
+  errors.insert(errors.end(), refs.begin(), refs.end());
+  if (!errors.empty()) return print(errors);
+
+  auto overrides = parse_overrides(opts_.parameter_overrides);
+  if (!overrides) return print({overrides.error()});
+
+  // The account the server reports for our credentials (ARNs are built before
+  // the resources exist, as CloudFormation's Ref/GetAtt need them).
+  if (auto id = aws_.call("sts", "POST", "/", "Action=GetCallerIdentity&Version=2011-06-15",
+                          "application/x-www-form-urlencoded");
+      id) {
+    const auto& body = aws_.last_body();
+    auto a = body.find("<Account>"), b = body.find("</Account>");
+    if (a != std::string::npos && b != std::string::npos) account_ = body.substr(a + 9, b - a - 9);
+  } else if (id.error().status == 0) {
+    err_ << "Error: cannot reach " << opts_.endpoint << ": " << id.error().message << "\n";
+    return false;
+  }
+
+  PseudoParameters pseudo;
+  pseudo.region = opts_.region;
+  pseudo.account_id = account_;
+  pseudo.stack_name = stack_;
+  pseudo.stack_id = "arn:aws:cloudformation:" + opts_.region + ":" + account_ + ":stack/" + stack_ +
+                    "/" + sha256_hex(stack_).substr(0, 32);
+  tmpl_ = std::move(t.value());
+  auto ctx = make_context(*tmpl_, pseudo, overrides.value());
+  if (!ctx) return print({ctx.error()});
+  ctx->generated_ids = sam::generated_ids(*tmpl_);
+  ctx->resources = sam::placeholder_values();
+  if (auto v = sam::validate(*tmpl_, ctx.value()); !v.empty()) return print(v);
+  auto deps = dependencies(*tmpl_, &ctx->conditions);
+  auto order = creation_order(*tmpl_, deps);
+  if (!order) return print({order.error()});
+  order_ = std::move(order.value());
+
+  // Real values from here on: what is deployed so far.
+  ctx->resources.ref = [this](std::string_view id) -> std::optional<std::string> {
+    if (auto it = values_.find(id); it != values_.end()) return it->second.ref;
+    // A function's Api/HttpApi events name their API (RestApiId / ApiId:
+    // !Ref Api) before the API exists: the API is created after the functions
+    // it routes to. The events keep the logical id, as SAM's transform does.
+    if (resolving_function_)
+      if (const Resource* r = tmpl_->resource(id);
+          r && (r->type == sam::kApi || r->type == sam::kHttpApi))
+        return std::string(id);
+    return std::nullopt;
+  };
+  ctx->resources.get_att = [this](std::string_view id,
+                                  std::string_view att) -> std::optional<Node> {
+    auto it = values_.find(id);
+    if (it == values_.end()) return std::nullopt;
+    auto a = it->second.atts.find(std::string(att));
+    if (a == it->second.atts.end()) return std::nullopt;
+    return Node::string(a->second);
+  };
+  ctx_ = std::move(ctx.value());
+  // SAM's generated roles exist from the start (Nimbus does not enforce IAM).
+  for (const auto& r : tmpl_->resources)
+    if (r.type == sam::kFunction)
+      values_[r.logical_id + "Role"] =
+          Values{role_name(r.logical_id), {{"Arn", role_arn(r.logical_id)}}};
+  return true;
+}
+
+bool Deployment::read_current() {
+  std::string marker;
+  do {
+    auto r = aws_.call(
+        "lambda", "GET",
+        "/2015-03-31/functions/" + (marker.empty() ? "" : "?Marker=" + http::url_encode(marker)));
+    if (!r) {
+      err_ << "Error: ListFunctions: " << r.error().to_string() << "\n";
+      return false;
+    }
+    const auto& body = obj(r.value());
+    if (auto* fns = body.if_contains("Functions"); fns && fns->is_array())
+      for (auto& f : fns->as_array()) {
+        std::string name = str(obj(f), "FunctionName");
+        auto g = aws_.call("lambda", "GET", fn_path(name));
+        if (!g) continue;  // deleted meanwhile
+        const auto& go = obj(g.value());
+        const auto& tags = member(go, "Tags");
+        if (str(tags, kStackTag) != stack_) continue;
+        std::string id = str(tags, kLogicalIdTag);
+        if (id.empty()) continue;
+        const auto& cfg = member(go, "Configuration");
+        ExistingFunction e;
+        e.state.logical_id = id;
+        e.state.name = name;
+        e.state.code_sha256 = str(cfg, "CodeSha256");
+        e.state.settings = settings_from_configuration(cfg);
+        e.arn = str(cfg, "FunctionArn");
+        if (auto* c = go.if_contains("Concurrency"); c && c->is_object())
+          if (auto n = num(c->as_object(), "ReservedConcurrentExecutions"))
+            e.state.reserved_concurrency = static_cast<int>(*n);
+        if (auto* code = go.if_contains("Code"); code && code->is_object())
+          e.code_location = str(code->as_object(), "Location");
+        existing_functions_[id] = std::move(e);
+      }
+    marker = str(body, "NextMarker");
+  } while (!marker.empty());
+
+  // API Gateway (REST and HTTP APIs); a server without it answers
+  // UnknownOperation / UnknownService.
+  auto rest = aws_.call("apigateway", "GET", "/restapis?limit=500");
+  if (!rest) {
+    // Any refusal means this server has no usable API Gateway: a template
+    // without APIs still deploys; one with APIs fails naming the API.
+    apigateway_available_ = false;
+    apigateway_unavailable_reason_ = "GetRestApis answered " + rest.error().to_string();
+    return true;
+  }
+  for (auto key : {"item", "items"})
+    if (auto* items = obj(rest.value()).if_contains(key); items && items->is_array())
+      for (auto& a : items->as_array()) {
+        const auto& o = obj(a);
+        const auto& t = member(o, "tags");
+        if (str(t, kStackTag) != stack_ || str(t, kLogicalIdTag).empty()) continue;
+        ExistingApi e;
+        e.state = ApiState{str(t, kLogicalIdTag), std::string(sam::kApi), str(o, "id"),
+                           str(t, kDefinitionTag)};
+        existing_apis_[e.state.logical_id] = e;
+      }
+  auto http_apis = aws_.call("apigateway", "GET", "/v2/apis?maxResults=500");
+  if (http_apis) {
+    if (auto* items = obj(http_apis.value()).if_contains("items"); items && items->is_array())
+      for (auto& a : items->as_array()) {
+        const auto& o = obj(a);
+        const auto& t = member(o, "tags");
+        if (str(t, kStackTag) != stack_ || str(t, kLogicalIdTag).empty()) continue;
+        ExistingApi e;
+        e.state = ApiState{str(t, kLogicalIdTag), std::string(sam::kHttpApi), str(o, "apiId"),
+                           str(t, kDefinitionTag)};
+        existing_apis_[e.state.logical_id] = e;
+      }
+  }
+  return true;
+}
+
+Result<void, StepError> Deployment::wait_for_function(const std::string& name) {
+  // As the AWS waiters (FunctionActiveV2 / FunctionUpdatedV2) do: poll until
+  // State is not Pending and LastUpdateStatus is not InProgress.
+  auto deadline = Clock::now() + std::chrono::seconds(120);
+  for (;;) {
+    auto r = aws_.call("lambda", "GET", fn_path(name) + "/configuration");
+    if (!r) return fail(StepError{"GetFunctionConfiguration: " + r.error().to_string()});
+    const auto& cfg = obj(r.value());
+    std::string state = str(cfg, "State"), update = str(cfg, "LastUpdateStatus");
+    if (state == "Failed" || update == "Failed")
+      return fail(
+          StepError{"the function failed to become ready: " +
+                    str(cfg, update == "Failed" ? "LastUpdateStatusReason" : "StateReason")});
+    if (state != "Pending" && update != "InProgress") return {};
+    if (Clock::now() > deadline) return fail(StepError{"timed out waiting for the function"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+Result<void, StepError> Deployment::publish_alias(const std::string& name,
+                                                  const std::string& alias) {
+  auto v = aws_.call("lambda", "POST", fn_path(name) + "/versions", "{}");
+  if (!v) return fail(StepError{"PublishVersion: " + v.error().to_string()});
+  std::string version = str(obj(v.value()), "Version");
+  std::string path = fn_path(name) + "/aliases/" + http::url_encode(alias);
+  auto cur = aws_.call("lambda", "GET", path);
+  if (cur) {
+    auto u = aws_.call("lambda", "PUT", path,
+                       json::serialize(json::object{{"FunctionVersion", version}}));
+    if (!u) return fail(StepError{"UpdateAlias: " + u.error().to_string()});
+    std::string previous = str(obj(cur.value()), "FunctionVersion");
+    journal_.record({"UPDATE_COMPLETE", "AWS::Lambda::Alias", alias,
+                     [this, path, previous]() -> Result<void, std::string> {
+                       auto r =
+                           aws_.call("lambda", "PUT", path,
+                                     json::serialize(json::object{{"FunctionVersion", previous}}));
+                       if (!r) return fail(r.error().to_string());
+                       return {};
+                     }});
+  } else {
+    auto c =
+        aws_.call("lambda", "POST", fn_path(name) + "/aliases",
+                  json::serialize(json::object{{"Name", alias}, {"FunctionVersion", version}}));
+    if (!c) return fail(StepError{"CreateAlias: " + c.error().to_string()});
+    journal_.record({"DELETE_COMPLETE", "AWS::Lambda::Alias", alias,
+                     [this, path]() -> Result<void, std::string> {
+                       auto r = aws_.call("lambda", "DELETE", path);
+                       if (!r && !r.error().not_found()) return fail(r.error().to_string());
+                       return {};
+                     }});
+  }
+  return {};
+}
+
+Result<std::string, StepError> Deployment::fetch_code(const std::string& location) {
+  // Code.Location is a URL on the server (Lambda's presigned S3 URL).
+  auto scheme = location.find("://");
+  if (scheme == std::string::npos) return fail(StepError{"no Code.Location"});
+  auto slash = location.find('/', scheme + 3);
+  http::Request req;
+  req.method = "GET";
+  req.target = slash == std::string::npos ? "/" : location.substr(slash);
+  auto r = transport_(std::move(req), "lambda");
+  if (!r || r->status != 200)
+    return fail(StepError{"cannot read the previous code from " + location});
+  return std::move(r->body);
+}
+
+Result<void, StepError> Deployment::apply_function(const Resource& r, const Node& props) {
+  auto start = Clock::now();
+  auto parsed = sam::parse_function(r, props);
+  if (!parsed) return fail(StepError{parsed.error().to_string()});
+  const sam::Function& f = parsed.value();
+  functions_[r.logical_id] = f;
+  desired_functions_.insert(r.logical_id);
+
+  FunctionState want;
+  want.logical_id = r.logical_id;
+  want.name =
+      f.function_name.empty() ? physical_function_name(stack_, r.logical_id) : f.function_name;
+  want.settings.handler = f.handler;
+  want.settings.runtime = f.runtime;
+  want.settings.description = f.description;
+  want.settings.memory_size = f.memory_size;
+  want.settings.timeout = f.timeout;
+  want.settings.environment = f.environment;
+  want.settings.layers = f.layers;
+  want.settings.role = role_arn(r.logical_id);
+  if (const Node* role = props.find("Role");
+      role && role->is_string() && role->text().starts_with("arn:"))
+    want.settings.role = role->text();
+  want.reserved_concurrency = f.reserved_concurrency;
+  want.alias = f.auto_publish_alias;
+  if (auto folder = code_folder(f, template_dir_); !folder.empty())
+    result_.code_folders[r.logical_id] = folder;
+
+  std::string arn = function_arn(want.name);
+  values_[r.logical_id] = Values{want.name, {{"Arn", arn}}};
+  result_.function_names[r.logical_id] = want.name;
+
+  auto zip = package_function(f, template_dir_);
+  if (!zip) return fail(StepError{"packaging " + r.logical_id + ": " + zip.error()});
+  want.code_sha256 = sha256_base64(zip.value());
+
+  auto existing = existing_functions_.find(r.logical_id);
+  const ExistingFunction* cur = existing == existing_functions_.end() ? nullptr : &existing->second;
+  FunctionState current_state;
+  if (cur) {
+    current_state = cur->state;
+    // Aliases are read only when the template wants one.
+    if (!want.alias.empty()) {
+      auto a = aws_.call("lambda", "GET",
+                         fn_path(cur->state.name) + "/aliases/" + http::url_encode(want.alias));
+      if (a) current_state.alias = want.alias;
+    }
+  }
+  Change change = diff_function(cur ? &current_state : nullptr, want);
+  const std::string type(sam::kFunction);
+  const std::string& name = want.name;
+
+  if (change.action == Action::kUnchanged) return {};
+  ++changes_;
+  if (change.action == Action::kCreate) {
+    if (change.replace) replaced_.insert(r.logical_id);
+    progress("CREATE_IN_PROGRESS", type, r.logical_id, start);
+    json::object req = configuration_request(want.settings);
+    req["FunctionName"] = name;
+    req["Code"] = json::object{{"ZipFile", base64_encode(zip.value())}};
+    req["Tags"] = tags(r.logical_id);
+    req["Architectures"] = json::array{json::value(f.architecture)};
+    if (want.settings.layers.empty()) req.erase("Layers");
+    auto c = aws_.call("lambda", "POST", "/2015-03-31/functions", json::serialize(req));
+    if (!c) return fail(StepError{"CreateFunction: " + c.error().to_string()});
+    journal_.record(
+        {"DELETE_COMPLETE", type, r.logical_id, [this, name]() -> Result<void, std::string> {
+           auto d = aws_.call("lambda", "DELETE", fn_path(name));
+           if (!d && !d.error().not_found()) return fail(d.error().to_string());
+           return {};
+         }});
+    if (auto w = wait_for_function(name); !w) return w;
+    if (want.reserved_concurrency) {
+      auto p = aws_.call(
+          "lambda", "PUT", "/2017-10-31/functions/" + http::url_encode(name) + "/concurrency",
+          json::serialize(
+              json::object{{"ReservedConcurrentExecutions", *want.reserved_concurrency}}));
+      if (!p) return fail(StepError{"PutFunctionConcurrency: " + p.error().to_string()});
+    }
+    if (!want.alias.empty())
+      if (auto a = publish_alias(name, want.alias); !a) return a;
+    progress("CREATE_COMPLETE", type, r.logical_id, start);
+    return {};
+  }
+
+  // Update in place: code first, then configuration (each waited for), then
+  // concurrency and the alias. The previous values are kept for a rollback.
+  progress("UPDATE_IN_PROGRESS", type, r.logical_id, start);
+  if (change.code) {
+    auto previous = fetch_code(cur->code_location);
+    auto u = aws_.call("lambda", "PUT", fn_path(name) + "/code",
+                       json::serialize(json::object{{"ZipFile", base64_encode(zip.value())}}));
+    if (!u) return fail(StepError{"UpdateFunctionCode: " + u.error().to_string()});
+    if (previous) {
+      std::string old = base64_encode(previous.value());
+      journal_.record(
+          {"UPDATE_COMPLETE", type, r.logical_id, [this, name, old]() -> Result<void, std::string> {
+             (void)wait_for_function(name);
+             auto u = aws_.call("lambda", "PUT", fn_path(name) + "/code",
+                                json::serialize(json::object{{"ZipFile", old}}));
+             if (!u) return fail(u.error().to_string());
+             return {};
+           }});
+    }
+    if (auto w = wait_for_function(name); !w) return w;
+  }
+  if (change.configuration) {
+    auto u = aws_.call("lambda", "PUT", fn_path(name) + "/configuration",
+                       json::serialize(configuration_request(want.settings)));
+    if (!u) return fail(StepError{"UpdateFunctionConfiguration: " + u.error().to_string()});
+    auto old = cur->state.settings;
+    journal_.record(
+        {"UPDATE_COMPLETE", type, r.logical_id, [this, name, old]() -> Result<void, std::string> {
+           (void)wait_for_function(name);
+           auto u = aws_.call("lambda", "PUT", fn_path(name) + "/configuration",
+                              json::serialize(configuration_request(old)));
+           if (!u) return fail(u.error().to_string());
+           return {};
+         }});
+    if (auto w = wait_for_function(name); !w) return w;
+  }
+  if (change.concurrency) {
+    std::string path = "/2017-10-31/functions/" + http::url_encode(name) + "/concurrency";
+    auto set = [this, path](std::optional<int> n) -> Result<void, std::string> {
+      auto p = n ? aws_.call("lambda", "PUT", path,
+                             json::serialize(json::object{{"ReservedConcurrentExecutions", *n}}))
+                 : aws_.call("lambda", "DELETE", path);
+      if (!p)
+        return fail(std::string(n ? "PutFunctionConcurrency: " : "DeleteFunctionConcurrency: ") +
+                    p.error().to_string());
+      return {};
+    };
+    if (auto s = set(want.reserved_concurrency); !s) return fail(StepError{s.error()});
+    auto old = cur->state.reserved_concurrency;
+    journal_.record({"UPDATE_COMPLETE", type, r.logical_id, [set, old]() { return set(old); }});
+  }
+  if (!want.alias.empty() &&
+      (change.code || change.configuration || current_state.alias != want.alias))
+    if (auto a = publish_alias(name, want.alias); !a) return a;
+  progress("UPDATE_COMPLETE", type, r.logical_id, start);
+  return {};
+}
+
+Result<void, StepError> Deployment::require_apigateway(const Resource& r) {
+  if (apigateway_available_) return {};
+  auto where = [](const Mark& m) {
+    return m.line > 0 ? fmt::format(" ({}:{}:{})", m.file_name(), m.line, m.column) : std::string();
+  };
+  std::string used_by;
+  for (const auto& [id, f] : functions_) {
+    for (const auto& e : f.api_events)
+      if (e.rest_api == r.logical_id && used_by.empty())
+        used_by = "; used by " + id + ".Events." + e.name + where(e.mark);
+    for (const auto& e : f.http_api_events)
+      if (e.api == r.logical_id && used_by.empty())
+        used_by = "; used by " + id + ".Events." + e.name + where(e.mark);
+  }
+  return fail(StepError{fmt::format("{} {}{}: the server does not implement API Gateway yet ({}){}",
+                                    r.type, r.logical_id, r.generated ? "" : where(r.mark),
+                                    apigateway_unavailable_reason_, used_by)});
+}
+
+Result<void, StepError> Deployment::apply_rest_api(const Resource& r, const Node& props) {
+  auto start = Clock::now();
+  auto parsed = sam::parse_api(r, props);
+  if (!parsed) return fail(StepError{parsed.error().to_string()});
+  sam::RestApi api = std::move(parsed.value());
+  desired_apis_.insert(r.logical_id);
+  if (api.name.empty()) api.name = r.generated ? stack_ : stack_ + "-" + r.logical_id;
+  std::vector<RestRoute> routes;
+  for (const auto& [id, f] : functions_)
+    for (const auto& e : f.api_events)
+      if (e.rest_api == r.logical_id) routes.push_back({e, function_arn(values_[id].ref)});
+  auto doc = rest_openapi(api, routes, opts_.region);
+  json::object variables;
+  for (auto& [k, v] : api.variables) variables[k] = v;
+  json::object plan_doc{{"doc", doc}, {"stage", api.stage_name}, {"variables", variables}};
+  const auto& u = api.usage_plan;
+  json::object usage{{"create", u.create}};
+  if (u.quota_limit)
+    usage["quota"] = json::object{{"limit", *u.quota_limit}, {"period", u.quota_period}};
+  if (u.burst_limit) usage["burst"] = *u.burst_limit;
+  if (u.rate_limit) usage["rate"] = *u.rate_limit;
+  plan_doc["usage"] = usage;
+  ApiState want{r.logical_id, std::string(sam::kApi), "", sha256_hex(json::serialize(plan_doc))};
+
+  auto existing = existing_apis_.find(r.logical_id);
+  const ApiState* cur = existing == existing_apis_.end() ? nullptr : &existing->second.state;
+  Change change = diff_api(cur, want);
+  const std::string type(sam::kApi);
+  std::string id = cur && !change.replace ? cur->id : "";
+  if (change.action == Action::kUnchanged) {
+    values_[r.logical_id] = Values{id, {{"RootResourceId", ""}}};
+    api_urls_.push_back({r.logical_id, id, api.stage_name, "REST"});
+    result_.api_ids[r.logical_id] = id;
+    return {};
+  }
+  if (auto a = require_apigateway(r); !a) return a;
+  ++changes_;
+  bool creating = change.action == Action::kCreate;
+  if (change.replace) replaced_.insert(r.logical_id);
+  progress(creating ? "CREATE_IN_PROGRESS" : "UPDATE_IN_PROGRESS", type, r.logical_id, start);
+  json::object t = tags(r.logical_id);
+  t[std::string(kDefinitionTag)] = want.definition_sha256;
+  if (creating) {
+    auto c = aws_.call("apigateway", "POST", "/restapis",
+                       json::serialize(json::object{{"name", api.name}, {"tags", t}}));
+    if (!c) return fail(StepError{"CreateRestApi: " + c.error().to_string()});
+    id = str(obj(c.value()), "id");
+    journal_.record(
+        {"DELETE_COMPLETE", type, r.logical_id, [this, id]() -> Result<void, std::string> {
+           auto d = aws_.call("apigateway", "DELETE", "/restapis/" + id);
+           if (!d && !d.error().not_found()) return fail(d.error().to_string());
+           return {};
+         }});
+  }
+  auto p =
+      aws_.call("apigateway", "PUT", "/restapis/" + id + "?mode=overwrite", json::serialize(doc));
+  if (!p) return fail(StepError{"PutRestApi: " + p.error().to_string()});
+  json::object dep{{"stageName", api.stage_name}};
+  if (!variables.empty()) dep["variables"] = variables;
+  if (api.cache_cluster_enabled) {
+    dep["cacheClusterEnabled"] = true;
+    if (!api.cache_cluster_size.empty()) dep["cacheClusterSize"] = api.cache_cluster_size;
+  }
+  auto d =
+      aws_.call("apigateway", "POST", "/restapis/" + id + "/deployments", json::serialize(dep));
+  if (!d) return fail(StepError{"CreateDeployment: " + d.error().to_string()});
+  if (!creating) {
+    std::string arn = "arn:aws:apigateway:" + opts_.region + "::/restapis/" + id;
+    auto tg = aws_.call("apigateway", "PUT", "/tags/" + http::url_encode(arn),
+                        json::serialize(json::object{{"tags", t}}));
+    if (!tg) return fail(StepError{"TagResource: " + tg.error().to_string()});
+  }
+  if (creating && u.create != "NONE") {
+    auto k =
+        aws_.call("apigateway", "POST", "/apikeys",
+                  json::serialize(json::object{{"name", stack_ + "-" + r.logical_id + "-ApiKey"},
+                                               {"enabled", true},
+                                               {"tags", tags(r.logical_id)}}));
+    if (!k) return fail(StepError{"CreateApiKey: " + k.error().to_string()});
+    std::string key_id = str(obj(k.value()), "id");
+    journal_.record({"DELETE_COMPLETE", "AWS::ApiGateway::ApiKey", r.logical_id + "ApiKey",
+                     [this, key_id]() -> Result<void, std::string> {
+                       auto d = aws_.call("apigateway", "DELETE", "/apikeys/" + key_id);
+                       if (!d && !d.error().not_found()) return fail(d.error().to_string());
+                       return {};
+                     }});
+    json::object plan{
+        {"name", stack_ + "-" + r.logical_id + "-UsagePlan"},
+        {"apiStages", json::array{json::object{{"apiId", id}, {"stage", api.stage_name}}}},
+        {"tags", tags(r.logical_id)}};
+    if (u.burst_limit || u.rate_limit) {
+      json::object throttle;
+      if (u.burst_limit) throttle["burstLimit"] = *u.burst_limit;
+      if (u.rate_limit) throttle["rateLimit"] = *u.rate_limit;
+      plan["throttle"] = throttle;
+    }
+    if (u.quota_limit)
+      plan["quota"] = json::object{{"limit", *u.quota_limit},
+                                   {"period", u.quota_period.empty() ? "DAY" : u.quota_period}};
+    auto up = aws_.call("apigateway", "POST", "/usageplans", json::serialize(plan));
+    if (!up) return fail(StepError{"CreateUsagePlan: " + up.error().to_string()});
+    std::string plan_id = str(obj(up.value()), "id");
+    journal_.record({"DELETE_COMPLETE", "AWS::ApiGateway::UsagePlan", r.logical_id + "UsagePlan",
+                     [this, plan_id]() -> Result<void, std::string> {
+                       auto d = aws_.call("apigateway", "DELETE", "/usageplans/" + plan_id);
+                       if (!d && !d.error().not_found()) return fail(d.error().to_string());
+                       return {};
+                     }});
+    auto pk = aws_.call("apigateway", "POST", "/usageplans/" + plan_id + "/keys",
+                        json::serialize(json::object{{"keyId", key_id}, {"keyType", "API_KEY"}}));
+    if (!pk) return fail(StepError{"CreateUsagePlanKey: " + pk.error().to_string()});
+  }
+  values_[r.logical_id] = Values{id, {{"RootResourceId", ""}}};
+  result_.api_ids[r.logical_id] = id;
+  api_urls_.push_back({r.logical_id, id, api.stage_name, "REST"});
+  progress(creating ? "CREATE_COMPLETE" : "UPDATE_COMPLETE", type, r.logical_id, start);
+  return {};
+}
+
+Result<void, StepError> Deployment::apply_http_api(const Resource& r, const Node& props) {
+  auto start = Clock::now();
+  auto parsed = sam::parse_http_api(r, props);
+  if (!parsed) return fail(StepError{parsed.error().to_string()});
+  sam::HttpApi api = std::move(parsed.value());
+  desired_apis_.insert(r.logical_id);
+  if (api.name.empty()) api.name = r.generated ? stack_ : stack_ + "-" + r.logical_id;
+  std::vector<HttpRoute> routes;
+  for (const auto& [id, f] : functions_)
+    for (const auto& e : f.http_api_events)
+      if (e.api == r.logical_id) routes.push_back({e, function_arn(values_[id].ref)});
+  auto doc = http_openapi(api, routes, opts_.region);
+  json::object variables;
+  for (auto& [k, v] : api.stage_variables) variables[k] = v;
+  ApiState want{r.logical_id, std::string(sam::kHttpApi), "",
+                sha256_hex(json::serialize(json::object{
+                    {"doc", doc}, {"stage", api.stage_name}, {"variables", variables}}))};
+  auto existing = existing_apis_.find(r.logical_id);
+  const ApiState* cur = existing == existing_apis_.end() ? nullptr : &existing->second.state;
+  Change change = diff_api(cur, want);
+  const std::string type(sam::kHttpApi);
+  std::string id = cur && !change.replace ? cur->id : "";
+  if (change.action == Action::kUnchanged) {
+    values_[r.logical_id] = Values{id, {{"ApiEndpoint", opts_.endpoint}}};
+    api_urls_.push_back({r.logical_id, id, api.stage_name, "HTTP"});
+    result_.api_ids[r.logical_id] = id;
+    return {};
+  }
+  if (auto a = require_apigateway(r); !a) return a;
+  ++changes_;
+  bool creating = change.action == Action::kCreate;
+  if (change.replace) replaced_.insert(r.logical_id);
+  progress(creating ? "CREATE_IN_PROGRESS" : "UPDATE_IN_PROGRESS", type, r.logical_id, start);
+  json::object body{{"body", json::serialize(doc)}};
+  auto c = creating ? aws_.call("apigateway", "PUT", "/v2/apis", json::serialize(body))
+                    : aws_.call("apigateway", "PUT", "/v2/apis/" + id, json::serialize(body));
+  if (!c)
+    return fail(StepError{(creating ? "ImportApi: " : "ReimportApi: ") + c.error().to_string()});
+  if (creating) {
+    id = str(obj(c.value()), "apiId");
+    journal_.record(
+        {"DELETE_COMPLETE", type, r.logical_id, [this, id]() -> Result<void, std::string> {
+           auto d = aws_.call("apigateway", "DELETE", "/v2/apis/" + id);
+           if (!d && !d.error().not_found()) return fail(d.error().to_string());
+           return {};
+         }});
+  }
+  json::object t = tags(r.logical_id);
+  t[std::string(kDefinitionTag)] = want.definition_sha256;
+  std::string arn = "arn:aws:apigateway:" + opts_.region + "::/apis/" + id;
+  auto tg = aws_.call("apigateway", "POST", "/v2/tags/" + http::url_encode(arn),
+                      json::serialize(json::object{{"tags", t}}));
+  if (!tg) return fail(StepError{"TagResource: " + tg.error().to_string()});
+  if (creating) {
+    json::object stage{{"stageName", api.stage_name}, {"autoDeploy", true}};
+    if (!variables.empty()) stage["stageVariables"] = variables;
+    auto s = aws_.call("apigateway", "POST", "/v2/apis/" + id + "/stages", json::serialize(stage));
+    if (!s) return fail(StepError{"CreateStage: " + s.error().to_string()});
+  }
+  values_[r.logical_id] = Values{id, {{"ApiEndpoint", opts_.endpoint}}};
+  result_.api_ids[r.logical_id] = id;
+  api_urls_.push_back({r.logical_id, id, api.stage_name, "HTTP"});
+  progress(creating ? "CREATE_COMPLETE" : "UPDATE_COMPLETE", type, r.logical_id, start);
+  return {};
+}
+
+Result<void, StepError> Deployment::apply(const std::string& id) {
+  const Resource* r = tmpl_->resource(id);
+  if (!r || !ctx_->resource_enabled(*r)) return {};
+  resolving_function_ = r->type == sam::kFunction;
+  auto props = resolve(r->properties, *ctx_, r->path() + ".Properties");
+  resolving_function_ = false;
+  if (!props) return fail(StepError{props.error().to_string()});
+  if (r->type == sam::kFunction) return apply_function(*r, props.value());
+  if (r->type == sam::kApi) return apply_rest_api(*r, props.value());
+  if (r->type == sam::kHttpApi) return apply_http_api(*r, props.value());
+  return fail(StepError{"resource type " + r->type + " is not supported yet"});
+}
+
+void Deployment::delete_removed() {
+  auto del = [&](const std::string& type, const std::string& id, const std::string& what,
+                 const std::string& method, const std::string& path) {
+    auto start = Clock::now();
+    ++changes_;
+    progress("DELETE_IN_PROGRESS", type, id, start);
+    auto d = aws_.call(what, method, path);
+    if (!d && !d.error().not_found()) {
+      progress("DELETE_FAILED", type, id, start, d.error().to_string());
+      result_.ok = false;
+      return;
+    }
+    progress("DELETE_COMPLETE", type, id, start);
+  };
+  for (const auto& [id, a] : existing_apis_) {
+    if (desired_apis_.count(id) && !replaced_.count(id)) continue;
+    if (a.state.type == sam::kApi) {
+      // The usage plan and API key made for the API's Auth.UsagePlan go first.
+      for (auto [what, type, suffix] :
+           {std::tuple{"/usageplans", "AWS::ApiGateway::UsagePlan", "UsagePlan"},
+            std::tuple{"/apikeys", "AWS::ApiGateway::ApiKey", "ApiKey"}}) {
+        auto list = aws_.call("apigateway", "GET", std::string(what) + "?limit=500");
+        if (!list) continue;
+        for (auto key : {"item", "items"})  // "item" on the wire, as botocore reads it
+          if (auto* items = obj(list.value()).if_contains(key); items && items->is_array())
+            for (auto& it : items->as_array()) {
+              const auto& t = member(obj(it), "tags");
+              if (str(t, kStackTag) == stack_ && str(t, kLogicalIdTag) == id)
+                del(type, id + suffix, "apigateway", "DELETE",
+                    std::string(what) + "/" + str(obj(it), "id"));
+            }
+      }
+      del(a.state.type, id, "apigateway", "DELETE", "/restapis/" + a.state.id);
+    } else {
+      del(a.state.type, id, "apigateway", "DELETE", "/v2/apis/" + a.state.id);
+    }
+  }
+  for (const auto& [id, f] : existing_functions_) {
+    if (desired_functions_.count(id) && !replaced_.count(id)) continue;
+    del(std::string(sam::kFunction), id, "lambda", "DELETE", fn_path(f.state.name));
+  }
+}
+
+void Deployment::print_outputs() {
+  for (const auto& o : tmpl_->outputs) {
+    if (!o.condition.empty()) {
+      auto c = ctx_->conditions.find(o.condition);
+      if (c != ctx_->conditions.end() && !c->second) continue;
+    }
+    auto v = resolve(o.value, *ctx_, "Outputs." + o.name + ".Value");
+    std::string text;
+    if (!v)
+      text = "(unresolved: " + v.error().message + ")";
+    else if (v->is_scalar())
+      text = v->text();
+    else
+      text = json::serialize(to_json(v.value()));
+    result_.outputs.emplace_back(o.name, text);
+  }
+  if (!result_.outputs.empty()) {
+    out_ << "\nOutputs\n";
+    for (const auto& [k, v] : result_.outputs) out_ << fmt::format("  {:<30} {}\n", k, v);
+  }
+  if (api_urls_.empty()) return;
+  // The API listener's port, when the server reports it.
+  std::string api_base;
+  if (auto h = aws_.call("lambda", "GET", "/_nimbus/health"); h) {
+    const auto& o = obj(h.value());
+    // The server reports the API listener's port in its health answer.
+    std::optional<int64_t> port;
+    if (auto* p = o.if_contains("api_port"); p && p->is_string())
+      if (int64_t v = std::atoll(p->as_string().c_str()); v > 0) port = v;
+    if (port) {
+      std::string host = opts_.endpoint.substr(opts_.endpoint.find("://") + 3);
+      host = host.substr(0, host.find_first_of(":/"));
+      api_base = "http://" + host + ":" + std::to_string(*port);
+    }
+  }
+  out_ << "\nAPIs\n";
+  for (const auto& a : api_urls_) {
+    std::string edge = opts_.endpoint + "/restapis/" + a.id + "/" + a.stage + "/_user_request_/";
+    if (!api_base.empty()) {
+      std::string url = api_base + "/";
+      result_.api_urls.push_back(url);
+      out_ << fmt::format("  {:<30} {}\n", a.logical_id, url);
+    }
+    result_.api_urls.push_back(edge);
+    out_ << fmt::format("  {:<30} {}\n", a.logical_id + (api_base.empty() ? "" : " (edge)"), edge);
+  }
+}
+
+DeployResult Deployment::run() {
+  if (!load()) return result_;
+  if (!read_current()) return result_;
+  out_ << "Deploying stack " << stack_ << " to " << opts_.endpoint << "\n";
+  for (const auto& id : order_) {
+    auto r = apply(id);
+    if (r) continue;
+    const Resource* res = tmpl_->resource(id);
+    bool existed = existing_functions_.count(id) || existing_apis_.count(id);
+    progress(existed ? "UPDATE_FAILED" : "CREATE_FAILED", res ? res->type : "", id, Clock::now(),
+             r.error().message);
+    bool ok = journal_.rollback([&](const Journal::Step& s, const std::string& error) {
+      progress(error.empty() ? s.status : "ROLLBACK_FAILED", s.type, s.logical_id, Clock::now(),
+               error);
+    });
+    out_ << (ok ? "ROLLBACK_COMPLETE" : "ROLLBACK_FAILED") << "\n";
+    err_ << "Error: deploying stack " << stack_ << " failed: " << id << ": " << r.error().message
+         << "\n";
+    return result_;
+  }
+  result_.ok = true;
+  delete_removed();
+  if (changes_ == 0) out_ << "No changes: stack " << stack_ << " is up to date\n";
+  print_outputs();
+  if (result_.ok)
+    out_ << "\nSuccessfully deployed stack " << stack_ << "\n";
+  else
+    err_ << "Error: stack " << stack_ << " deployed, but removing old resources failed\n";
+  return result_;
+}
+
+}  // namespace
+
+DeployResult deploy(const DeployOptions& options, const Transport& transport, std::ostream& out,
+                    std::ostream& err) {
+  Deployment d(options, transport, out, err);
+  return d.run();
+}
+
+}  // namespace nimbus::deploy

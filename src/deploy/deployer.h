@@ -1,0 +1,149 @@
+// `nimbus deploy`: a SAM template applied to a running Nimbus as a stack,
+// through the server's public AWS APIs only (Lambda, API Gateway, STS).
+//
+// Stack membership lives in tags: every resource a stack creates carries
+// nimbus:stack=<stack> and nimbus:logical-id=<LogicalId>. A deploy reads what
+// exists (ListFunctions + GetFunction, GetRestApis, GetApis), diffs it against
+// the template (plan()), applies creates and updates in dependency order,
+// deletes what the template no longer has, and on a failure undoes in reverse
+// what it changed (Journal).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "http/message.h"
+
+namespace nimbus::deploy {
+
+inline constexpr std::string_view kStackTag = "nimbus:stack";
+inline constexpr std::string_view kLogicalIdTag = "nimbus:logical-id";
+// Sha256 of the pushed OpenAPI document (and stage settings) on an API, so a
+// redeploy leaves an unchanged API alone.
+inline constexpr std::string_view kDefinitionTag = "nimbus:definition-sha256";
+
+// Sends one request to the server's AWS API, signed for `service` ("lambda",
+// "apigateway", "sts"); the CLI supplies its signed sender, tests a fake.
+using Transport =
+    std::function<Result<http::Response>(http::Request request, std::string_view service)>;
+
+// ---------------------------------------------------------------------------
+// Plan: the difference between what exists and what the template wants.
+
+struct FunctionSettings {
+  std::string handler, runtime, description, role;
+  int memory_size = 128;
+  int timeout = 3;
+  std::map<std::string, std::string> environment;
+  std::vector<std::string> layers;
+  friend bool operator==(const FunctionSettings&, const FunctionSettings&) = default;
+};
+
+struct FunctionState {
+  std::string logical_id;
+  std::string name;
+  std::string code_sha256;  // base64, as Lambda reports CodeSha256
+  FunctionSettings settings;
+  std::optional<int> reserved_concurrency;
+  std::string alias;  // AutoPublishAlias ("" = none); only in desired states
+};
+
+struct ApiState {
+  std::string logical_id;
+  std::string type;  // AWS::Serverless::Api | AWS::Serverless::HttpApi
+  std::string id;    // only in current states
+  std::string definition_sha256;
+};
+
+struct StackState {
+  std::map<std::string, FunctionState> functions;  // by logical id
+  std::map<std::string, ApiState> apis;            // by logical id
+};
+
+enum class Action { kCreate, kUpdate, kDelete, kUnchanged };
+std::string_view to_string(Action a);
+
+struct Change {
+  Action action = Action::kUnchanged;
+  std::string logical_id;
+  std::string type;
+  bool code = false;           // functions: the zip's sha256 differs
+  bool configuration = false;  // functions: Handler/Runtime/Memory/Timeout/Env/Layers/...
+  bool concurrency = false;    // functions: reserved concurrency differs
+  bool replace = false;        // the physical name changed: create new, delete old
+  friend bool operator==(const Change&, const Change&) = default;
+};
+
+Change diff_function(const FunctionState* current, const FunctionState& desired);
+Change diff_api(const ApiState* current, const ApiState& desired);
+
+// Changes for every desired resource (in `order`, then any desired resource
+// not in it), followed by deletes of current resources the template no longer
+// has (APIs first, then functions).
+std::vector<Change> plan(const StackState& current, const StackState& desired,
+                         const std::vector<std::string>& order = {});
+
+// ---------------------------------------------------------------------------
+// Rollback: undo steps recorded as the deploy changes things, run in reverse.
+
+class Journal {
+ public:
+  struct Step {
+    std::string status;  // progress line status, e.g. "DELETE_COMPLETE" for undoing a create
+    std::string type;
+    std::string logical_id;
+    std::function<Result<void, std::string>()> undo;
+  };
+  void record(Step s) { steps_.push_back(std::move(s)); }
+  bool empty() const { return steps_.empty(); }
+  size_t size() const { return steps_.size(); }
+  // Runs every undo, last recorded first; an undo that fails does not stop the
+  // others. Reports each step to `progress` (status, type, logical id, error).
+  // Returns false if any undo failed.
+  bool rollback(const std::function<void(const Step&, const std::string& error)>& progress);
+
+ private:
+  std::vector<Step> steps_;
+};
+
+// ---------------------------------------------------------------------------
+// The deploy command.
+
+struct DeployOptions {
+  std::string template_path;
+  std::string stack_name;  // "" = from the template's folder name
+  std::string endpoint = "http://127.0.0.1:4566";
+  std::string region = "us-east-1";
+  std::vector<std::string> parameter_overrides;  // "K=V"
+};
+
+struct DeployResult {
+  bool ok = false;
+  std::string stack_name;
+  std::map<std::string, std::string> function_names;  // logical id → physical name
+  std::map<std::string, std::string> api_ids;         // logical id → API id
+  std::vector<std::pair<std::string, std::string>> outputs;
+  std::vector<std::string> api_urls;
+  // Function logical id → the folder its code comes from (for --watch).
+  std::map<std::string, std::string> code_folders;
+};
+
+// A CloudFormation-style stack name from a folder name ("my app" → "my-app").
+std::string default_stack_name(const std::string& template_path);
+
+// `<stack>-<LogicalId>-<12 hex>` (≤ 64 characters), stable for a stack and id.
+std::string physical_function_name(const std::string& stack, const std::string& logical_id);
+
+// Runs the deploy, printing progress, outputs and API URLs to `out` and errors
+// to `err`. The result's ok is false when the template is invalid or the
+// deploy failed (and was rolled back).
+DeployResult deploy(const DeployOptions& options, const Transport& transport, std::ostream& out,
+                    std::ostream& err);
+
+}  // namespace nimbus::deploy

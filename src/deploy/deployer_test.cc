@@ -1,0 +1,324 @@
+#include "deploy/deployer.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "base/ids.h"
+
+namespace nimbus::deploy {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+FunctionState fn(std::string id, std::string name, std::string sha = "sha", int memory = 128) {
+  FunctionState f;
+  f.logical_id = std::move(id);
+  f.name = std::move(name);
+  f.code_sha256 = std::move(sha);
+  f.settings.handler = "app.handler";
+  f.settings.runtime = "python3.11";
+  f.settings.memory_size = memory;
+  return f;
+}
+
+// ---------------------------------------------------------------------------
+// Plan
+
+TEST(Plan, CreatesUpdatesDeletesAndLeavesUnchangedAlone) {
+  StackState current, desired;
+  current.functions["Same"] = fn("Same", "s-Same");
+  current.functions["Code"] = fn("Code", "s-Code", "old");
+  current.functions["Gone"] = fn("Gone", "s-Gone");
+  current.apis["OldApi"] = ApiState{"OldApi", "AWS::Serverless::Api", "abc", "d1"};
+  current.apis["Api"] = ApiState{"Api", "AWS::Serverless::Api", "xyz", "d1"};
+  desired.functions["Same"] = fn("Same", "s-Same");
+  desired.functions["Code"] = fn("Code", "s-Code", "new");
+  desired.functions["New"] = fn("New", "s-New");
+  desired.apis["Api"] = ApiState{"Api", "AWS::Serverless::Api", "", "d2"};
+
+  auto changes = plan(current, desired, {"New", "Code", "Same", "Api"});
+  ASSERT_EQ(changes.size(), 6u);
+  EXPECT_EQ(changes[0].logical_id, "New");
+  EXPECT_EQ(changes[0].action, Action::kCreate);
+  EXPECT_EQ(changes[1].logical_id, "Code");
+  EXPECT_EQ(changes[1].action, Action::kUpdate);
+  EXPECT_TRUE(changes[1].code);
+  EXPECT_FALSE(changes[1].configuration);
+  EXPECT_EQ(changes[2].action, Action::kUnchanged);
+  EXPECT_EQ(changes[3].logical_id, "Api");
+  EXPECT_EQ(changes[3].action, Action::kUpdate);
+  // Deletes come last, APIs before the functions they route to.
+  EXPECT_EQ(changes[4], (Change{Action::kDelete, "OldApi", "AWS::Serverless::Api"}));
+  EXPECT_EQ(changes[5], (Change{Action::kDelete, "Gone", "AWS::Serverless::Function"}));
+}
+
+TEST(Plan, FunctionDiffSeparatesCodeConfigurationAndConcurrency) {
+  auto cur = fn("F", "n");
+  auto want = cur;
+  EXPECT_EQ(diff_function(&cur, want).action, Action::kUnchanged);
+  want.settings.memory_size = 512;
+  auto c = diff_function(&cur, want);
+  EXPECT_EQ(c.action, Action::kUpdate);
+  EXPECT_TRUE(c.configuration);
+  EXPECT_FALSE(c.code);
+  want = cur;
+  want.settings.environment["TABLE_NAME"] = "orders";
+  EXPECT_TRUE(diff_function(&cur, want).configuration);
+  want = cur;
+  want.reserved_concurrency = 5;
+  c = diff_function(&cur, want);
+  EXPECT_TRUE(c.concurrency);
+  EXPECT_FALSE(c.configuration);
+  want = cur;
+  want.alias = "live";
+  EXPECT_EQ(diff_function(&cur, want).action, Action::kUpdate);  // alias missing
+  cur.alias = "live";
+  EXPECT_EQ(diff_function(&cur, want).action, Action::kUnchanged);
+}
+
+TEST(Plan, RenamedFunctionIsReplaced) {
+  StackState current, desired;
+  current.functions["F"] = fn("F", "old-name");
+  desired.functions["F"] = fn("F", "new-name");
+  auto changes = plan(current, desired);
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_EQ(changes[0].action, Action::kCreate);
+  EXPECT_TRUE(changes[0].replace);
+  EXPECT_EQ(changes[1].action, Action::kDelete);
+}
+
+TEST(Plan, EmptyTemplateDeletesEverything) {
+  StackState current;
+  current.functions["A"] = fn("A", "a");
+  current.functions["B"] = fn("B", "b");
+  auto changes = plan(current, StackState{});
+  ASSERT_EQ(changes.size(), 2u);
+  for (auto& c : changes) EXPECT_EQ(c.action, Action::kDelete);
+}
+
+// ---------------------------------------------------------------------------
+// Rollback
+
+TEST(Journal, UndoesInReverseOrderAndKeepsGoingAfterAFailure) {
+  Journal j;
+  std::vector<std::string> ran;
+  for (std::string id : {"First", "Second", "Third"})
+    j.record({"DELETE_COMPLETE", "AWS::Serverless::Function", id,
+              [&ran, id]() -> Result<void, std::string> {
+                ran.push_back(id);
+                if (id == "Second") return fail(std::string("boom"));
+                return {};
+              }});
+  std::vector<std::pair<std::string, std::string>> reported;
+  bool ok = j.rollback([&](const Journal::Step& s, const std::string& error) {
+    reported.emplace_back(s.logical_id, error);
+  });
+  EXPECT_FALSE(ok);
+  EXPECT_EQ(ran, (std::vector<std::string>{"Third", "Second", "First"}));
+  ASSERT_EQ(reported.size(), 3u);
+  EXPECT_EQ(reported[1], (std::pair<std::string, std::string>{"Second", "boom"}));
+  EXPECT_TRUE(j.empty());
+}
+
+// ---------------------------------------------------------------------------
+// Names
+
+TEST(Names, PhysicalFunctionNameIsStableBoundedAndValid) {
+  auto a = physical_function_name("orders", "CreateOrder");
+  EXPECT_EQ(a, physical_function_name("orders", "CreateOrder"));
+  EXPECT_NE(a, physical_function_name("orders2", "CreateOrder"));
+  EXPECT_TRUE(std::regex_match(a, std::regex("orders-CreateOrder-[0-9A-F]{12}"))) << a;
+  auto long_name = physical_function_name(std::string(100, 's'), std::string(100, 'L'));
+  EXPECT_LE(long_name.size(), 64u);
+}
+
+TEST(Names, DefaultStackNameComesFromTheFolder) {
+  EXPECT_EQ(default_stack_name("/tmp/orders api/template.yaml"), "orders-api");
+  EXPECT_EQ(default_stack_name("/tmp/1app/template.yaml"), "stack-1app");
+}
+
+// ---------------------------------------------------------------------------
+// deploy() against a fake server
+
+class FakeServer {
+ public:
+  std::vector<std::string> calls;     // "METHOD path"
+  std::set<std::string> fail_create;  // function names CreateFunction refuses
+  std::map<std::string, json::object> functions;
+
+  Transport transport() {
+    return [this](http::Request req, std::string_view service) -> Result<http::Response> {
+      calls.push_back(req.method + " " + req.target);
+      return handle(req);
+    };
+  }
+
+ private:
+  static http::Response error(int status, std::string type, std::string message) {
+    auto r = http::Response::json(status, json::serialize(json::object{{"message", message}}));
+    r.headers.set("x-amzn-ErrorType", type);
+    return r;
+  }
+  http::Response handle(const http::Request& req) {
+    const std::string& t = req.target;
+    if (t == "/")
+      return http::Response::text(
+          200,
+          "<GetCallerIdentityResponse><GetCallerIdentityResult><Account>123456789012"
+          "</Account></GetCallerIdentityResult></GetCallerIdentityResponse>");
+    if (t.starts_with("/restapis") || t.starts_with("/v2/"))
+      return error(400, "UnknownServiceException", "Cannot tell which AWS service");
+    const std::string fns = "/2015-03-31/functions/";
+    if (req.method == "GET" && t == fns) {
+      json::array list;
+      for (auto& [n, f] : functions) list.push_back(f);
+      return http::Response::json(200, json::serialize(json::object{{"Functions", list}}));
+    }
+    if (req.method == "POST" && t == "/2015-03-31/functions") {
+      auto in = json::parse(req.body).as_object();
+      std::string name(in["FunctionName"].as_string());
+      if (fail_create.count(name))
+        return error(400, "InvalidParameterValueException", "bad function " + name);
+      functions[name] = json::object{{"FunctionName", name}};
+      return http::Response::json(201, "{}");
+    }
+    if (req.method == "GET" && t.ends_with("/configuration"))
+      return http::Response::json(200, R"({"State":"Active","LastUpdateStatus":"Successful"})");
+    if (req.method == "DELETE" && t.starts_with(fns)) {
+      functions.erase(t.substr(fns.size()));
+      return http::Response::json(204, "");
+    }
+    return error(404, "ResourceNotFoundException", "not found: " + t);
+  }
+};
+
+class DeployTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("nimbus-deploy-" + random_hex(6));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  DeployResult run(const std::string& tmpl) {
+    std::ofstream(dir_ / "template.yaml") << tmpl;
+    DeployOptions o;
+    o.template_path = (dir_ / "template.yaml").string();
+    o.stack_name = "app";
+    out_.str("");
+    err_.str("");
+    return deploy(o, server_.transport(), out_, err_);
+  }
+  fs::path dir_;
+  FakeServer server_;
+  std::ostringstream out_, err_;
+};
+
+constexpr std::string_view kTwoFunctions = R"(Transform: AWS::Serverless-2016-10-31
+Resources:
+  First:
+    Type: AWS::Serverless::Function
+    Properties: {Handler: index.h, Runtime: python3.11, InlineCode: "def h(e, c): pass"}
+  Second:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: index.h
+      Runtime: python3.11
+      InlineCode: "def h(e, c): pass"
+      Environment: {Variables: {FIRST: !Ref First}}
+)";
+
+TEST_F(DeployTest, CreatesFunctionsInDependencyOrderWithStackTags) {
+  auto r = run(std::string(kTwoFunctions));
+  ASSERT_TRUE(r.ok) << err_.str();
+  EXPECT_EQ(r.function_names.at("First"), physical_function_name("app", "First"));
+  EXPECT_EQ(server_.functions.size(), 2u);
+  auto out = out_.str();
+  auto first = out.find("CREATE_COMPLETE"), second = out.rfind("CREATE_COMPLETE");
+  ASSERT_NE(first, std::string::npos);
+  EXPECT_LT(out.find("First", first), out.find("Second", first));
+  EXPECT_NE(second, first);
+}
+
+TEST_F(DeployTest, FailedCreateRollsBackWhatTheDeployCreated) {
+  server_.fail_create.insert(physical_function_name("app", "Second"));
+  auto r = run(std::string(kTwoFunctions));
+  EXPECT_FALSE(r.ok);
+  EXPECT_TRUE(server_.functions.empty());  // First was deleted again
+  EXPECT_NE(out_.str().find("CREATE_FAILED"), std::string::npos) << out_.str();
+  EXPECT_NE(out_.str().find("bad function"), std::string::npos);
+  EXPECT_NE(out_.str().find("ROLLBACK_COMPLETE"), std::string::npos);
+  EXPECT_EQ(server_.calls.back(),
+            "DELETE /2015-03-31/functions/" + physical_function_name("app", "First"));
+}
+
+TEST_F(DeployTest, TemplateErrorsTouchNothing) {
+  auto r =
+      run("Resources:\n  F:\n    Type: AWS::Serverless::Function\n"
+          "    Properties: {Handler: h, Runtime: python3.11, Timeout: soon}\n"
+          "  Q:\n    Type: AWS::SQS::Queue\n");
+  EXPECT_FALSE(r.ok);
+  EXPECT_TRUE(server_.calls.empty());
+  EXPECT_NE(err_.str().find("template.yaml:5:3"), std::string::npos) << err_.str();
+  EXPECT_NE(err_.str().find("AWS::SQS::Queue"), std::string::npos);
+}
+
+TEST_F(DeployTest, LayersFailBeforeAnythingIsTouched) {
+  auto r =
+      run("Transform: AWS::Serverless-2016-10-31\nResources:\n"
+          "  Libs:\n    Type: AWS::Serverless::LayerVersion\n"
+          "    Properties: {ContentUri: libs/}\n");
+  EXPECT_FALSE(r.ok);
+  EXPECT_TRUE(server_.calls.empty());
+  EXPECT_NE(err_.str().find("template.yaml:3:3"), std::string::npos) << err_.str();
+  EXPECT_NE(err_.str().find("not supported yet"), std::string::npos);
+}
+
+TEST_F(DeployTest, ApiWithoutApiGatewayFailsClearlyAndRollsBack) {
+  auto r = run(R"(Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: index.h
+      Runtime: python3.11
+      InlineCode: x
+      Events:
+        Get: {Type: Api, Properties: {Path: /x, Method: get}}
+)");
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(err_.str().find("does not implement API Gateway"), std::string::npos) << err_.str();
+  EXPECT_NE(out_.str().find("ROLLBACK_COMPLETE"), std::string::npos);
+  EXPECT_TRUE(server_.functions.empty());
+}
+
+TEST_F(DeployTest, ExplicitApiReferencedByEventsIsNamedWhenApiGatewayIsMissing) {
+  auto r = run(R"(Transform: AWS::Serverless-2016-10-31
+Resources:
+  Api:
+    Type: AWS::Serverless::Api
+    Properties: {StageName: prod}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: index.h
+      Runtime: python3.11
+      InlineCode: x
+      Events:
+        Get: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /x, Method: get}}
+)");
+  EXPECT_FALSE(r.ok);
+  // The function resolved its event's RestApiId before the API existed.
+  EXPECT_NE(out_.str().find("CREATE_COMPLETE"), std::string::npos) << err_.str();
+  EXPECT_NE(err_.str().find("template.yaml:3:3)"), std::string::npos) << err_.str();
+  EXPECT_NE(err_.str().find("used by Fn.Events.Get"), std::string::npos) << err_.str();
+  EXPECT_TRUE(server_.functions.empty());
+}
+
+}  // namespace
+}  // namespace nimbus::deploy

@@ -1,0 +1,1098 @@
+#include "services/apigateway/apigateway_service.h"
+
+#include <spdlog/spdlog.h>
+#include <boost/json.hpp>
+#include <set>
+
+#include "base/ids.h"
+#include "base/time_format.h"
+
+namespace nimbus::services::apigateway {
+
+namespace json = boost::json;
+using aws::ApiError;
+
+namespace {
+
+constexpr std::string_view kRestPrefix = "apigateway/rest/";
+constexpr std::string_view kHttpPrefix = "apigateway/http/";
+constexpr std::string_view kKeyPrefix = "apigateway/key/";
+constexpr std::string_view kPlanPrefix = "apigateway/plan/";
+
+ApiError not_found(std::string msg) {
+  return ApiError::make(404, "NotFoundException", msg);
+}
+ApiError bad_request(std::string msg) {
+  return ApiError::make(400, "BadRequestException", msg);
+}
+ApiError conflict(std::string msg) {
+  return ApiError::make(409, "ConflictException", msg);
+}
+
+std::string new_id(size_t n = 10) {
+  static constexpr char kChars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string hex = random_hex(n);
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += kChars[(std::stoi(hex.substr(2 * i, 2), nullptr, 16)) % 36];
+  return out;
+}
+
+std::string str(const json::object& o, std::string_view k) {
+  if (auto* v = o.if_contains(k); v && v->is_string()) return std::string(v->as_string());
+  return {};
+}
+
+json::object obj(const json::object& o, std::string_view k) {
+  if (auto* v = o.if_contains(k); v && v->is_object()) return v->as_object();
+  return {};
+}
+
+std::vector<std::string_view> split_path(std::string_view p) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < p.size()) {
+    if (p[i] == '/') {
+      ++i;
+      continue;
+    }
+    auto j = p.find('/', i);
+    if (j == std::string_view::npos) j = p.size();
+    out.push_back(p.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+Result<json::object, ApiError> parse_body(const std::string& body) {
+  if (body.empty()) return json::object{};
+  boost::system::error_code ec;
+  auto v = json::parse(body, ec);
+  if (ec || !v.is_object()) return fail(bad_request("Invalid request body: not a JSON object"));
+  return v.as_object();
+}
+
+Result<std::vector<std::pair<std::string, std::string>>, ApiError> string_map(
+    const json::object& in, std::string_view key) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto* v = in.if_contains(key);
+  if (!v || v->is_null()) return out;
+  if (!v->is_object()) return fail(bad_request(std::string(key) + " must be a map of strings"));
+  for (auto& [k, val] : v->as_object()) {
+    if (!val.is_string()) return fail(bad_request(std::string(key) + " must be a map of strings"));
+    out.emplace_back(std::string(k), std::string(val.as_string()));
+  }
+  return out;
+}
+
+double epoch_seconds(int64_t ms) {
+  return static_cast<double>(ms / 1000);
+}
+
+// Stable id of a REST resource path (GetResources).
+std::string resource_id(const std::string& api_id, const std::string& path) {
+  return sha256_hex(api_id + path).substr(0, 10);
+}
+
+// The body an import answered with ("mode" query and OpenAPI checks aside).
+Result<ApiSpec, ApiError> compile_body(const std::string& body, ApiKind kind) {
+  auto spec = import_openapi(body, kind);
+  if (!spec) return fail(bad_request(spec.error()));
+  return std::move(spec.value());
+}
+
+}  // namespace
+
+ApiGatewayService::ApiGatewayService(store::Store& store, Clock& clock, Gateway& gateway,
+                                     std::string region)
+    : store_(store), clock_(clock), gateway_(gateway), region_(std::move(region)) {}
+
+Status ApiGatewayService::start() {
+  std::lock_guard lk(mu_);
+  auto load = [&](std::string_view prefix, std::map<std::string, Obj>& into) {
+    for (auto& [k, v] : store_.scan(prefix)) {
+      boost::system::error_code ec;
+      auto parsed = json::parse(v, ec);
+      if (ec || !parsed.is_object()) {
+        spdlog::warn("apigateway: skipping unreadable record {}", k);
+        continue;
+      }
+      into[k.substr(prefix.size())] = parsed.as_object();
+    }
+  };
+  load(kRestPrefix, rest_);
+  load(kHttpPrefix, http_);
+  load(kKeyPrefix, keys_);
+  load(kPlanPrefix, plans_);
+  publish();
+  return {};
+}
+
+void ApiGatewayService::reset() {
+  std::lock_guard lk(mu_);
+  for (auto p : {kRestPrefix, kHttpPrefix, kKeyPrefix, kPlanPrefix}) (void)store_.delete_prefix(p);
+  rest_.clear();
+  http_.clear();
+  keys_.clear();
+  plans_.clear();
+  gateway_.reset_usage();
+  publish();
+}
+
+void ApiGatewayService::handle(aws::Call call) {
+  auto out = dispatch(call.http.method, call.http.path, call.http.query, call.http.body);
+  if (!out) return reply_error(call, out.error());
+  http::Response r;
+  r.status = out->status;
+  r.headers.set("x-amzn-RequestId", call.request_id);
+  if (!out->body.is_null()) {
+    r.headers.set("Content-Type", "application/json");
+    r.body = json::serialize(out->body);
+  }
+  call.reply(std::move(r));
+}
+
+Result<ApiGatewayService::Answer, ApiError> ApiGatewayService::dispatch(const std::string& method,
+                                                                        const std::string& path,
+                                                                        const std::string& query,
+                                                                        const std::string& body) {
+  auto raw = split_path(path);
+  std::vector<std::string> s;
+  for (auto seg : raw) s.push_back(http::url_decode(seg));
+  const size_t n = s.size();
+  auto in = [&]() -> Result<json::object, ApiError> { return parse_body(body); };
+  std::lock_guard lk(mu_);
+  auto unknown = [&]() -> Out {
+    return fail(ApiError::unknown_operation("Nimbus does not serve the API Gateway operation " +
+                                            method + " " + path + " yet"));
+  };
+#define NIMBUS_BODY(var)                      \
+  auto var##_r = in();                        \
+  if (!var##_r) return fail(var##_r.error()); \
+  auto& var = var##_r.value()
+
+  if (n >= 1 && s[0] == "v2") {
+    if (n >= 2 && s[1] == "tags" && n == 3) {
+      NIMBUS_BODY(b);
+      return tags(method, s[2], b, query, true);
+    }
+    if (n < 2 || s[1] != "apis") return unknown();
+    if (n == 2) {
+      if (method == "POST") {
+        NIMBUS_BODY(b);
+        return create_api(b);
+      }
+      if (method == "GET") return get_apis();
+      if (method == "PUT") {
+        NIMBUS_BODY(b);
+        return import_api({}, str(b, "body"));
+      }
+      return unknown();
+    }
+    const std::string& id = s[2];
+    if (n == 3) {
+      if (method == "GET") return get_api(id);
+      if (method == "DELETE") return delete_api(id);
+      if (method == "PUT") {
+        NIMBUS_BODY(b);
+        return import_api(id, str(b, "body"));
+      }
+      return unknown();
+    }
+    if (s[3] == "stages") {
+      if (n == 4 && method == "POST") {
+        NIMBUS_BODY(b);
+        return create_stage_v2(id, b);
+      }
+      if (n == 4 && method == "GET") return get_stages_v2(id);
+      if (n == 5 && method == "DELETE") return delete_stage_v2(id, s[4]);
+      return unknown();
+    }
+    if (s[3] == "routes" && n == 4 && method == "GET") return get_routes(id);
+    return unknown();
+  }
+
+  if (n == 2 && s[0] == "tags") {
+    NIMBUS_BODY(b);
+    return tags(method, s[1], b, query, false);
+  }
+  if (n >= 1 && s[0] == "restapis") {
+    if (n == 1) {
+      if (method == "POST") {
+        if (http::query_value(query, "mode") == "import") return import_rest_api(body, query);
+        NIMBUS_BODY(b);
+        return create_rest_api(b);
+      }
+      if (method == "GET") return get_rest_apis();
+      return unknown();
+    }
+    const std::string& id = s[1];
+    if (n == 2) {
+      if (method == "GET") return get_rest_api(id);
+      if (method == "DELETE") return delete_rest_api(id);
+      if (method == "PUT") return put_rest_api(id, body, query);
+      return unknown();
+    }
+    if (s[2] == "resources" && n == 3 && method == "GET") return get_resources(id);
+    if (s[2] == "deployments" && n == 3 && method == "POST") {
+      NIMBUS_BODY(b);
+      return create_deployment(id, b);
+    }
+    if (s[2] == "stages") {
+      if (n == 3 && method == "POST") {
+        NIMBUS_BODY(b);
+        return create_stage(id, b);
+      }
+      if (n == 3 && method == "GET") return get_stages(id);
+      if (n == 4 && method == "GET") return get_stage(id, s[3]);
+      if (n == 4 && method == "DELETE") return delete_stage(id, s[3]);
+    }
+    return unknown();
+  }
+  if (n >= 1 && s[0] == "apikeys") {
+    if (n == 1 && method == "POST") {
+      NIMBUS_BODY(b);
+      return create_api_key(b);
+    }
+    if (n == 1 && method == "GET") return get_api_keys(query);
+    if (n == 2 && method == "GET") return get_api_key(s[1], query);
+    if (n == 2 && method == "DELETE") return delete_api_key(s[1]);
+    return unknown();
+  }
+  if (n >= 1 && s[0] == "usageplans") {
+    if (n == 1 && method == "POST") {
+      NIMBUS_BODY(b);
+      return create_usage_plan(b);
+    }
+    if (n == 1 && method == "GET") return get_usage_plans();
+    if (n == 2 && method == "GET") return get_usage_plan(s[1]);
+    if (n == 2 && method == "DELETE") return delete_usage_plan(s[1]);
+    if (n == 3 && s[2] == "keys" && method == "POST") {
+      NIMBUS_BODY(b);
+      return create_usage_plan_key(s[1], b);
+    }
+    if (n == 3 && s[2] == "keys" && method == "GET") return get_usage_plan_keys(s[1]);
+    if (n == 4 && s[2] == "keys" && method == "DELETE") return delete_usage_plan_key(s[1], s[3]);
+    return unknown();
+  }
+#undef NIMBUS_BODY
+  return unknown();
+}
+
+// --- records ---------------------------------------------------------------
+
+Result<json::object*, ApiError> ApiGatewayService::rest_api(const std::string& id) {
+  auto it = rest_.find(id);
+  if (it == rest_.end())
+    return fail(not_found("Invalid API identifier specified 000000000000:" + id));
+  return &it->second;
+}
+
+Result<json::object*, ApiError> ApiGatewayService::http_api(const std::string& id) {
+  auto it = http_.find(id);
+  if (it == http_.end()) return fail(not_found("Invalid API identifier specified " + id));
+  return &it->second;
+}
+
+Result<void, ApiError> ApiGatewayService::save(const std::string& key, const Obj* record) {
+  Status st = record ? store_.put(key, json::serialize(*record)) : store_.del(key);
+  if (!st) return fail(ApiError::make(500, "InternalFailure", st.error().message));
+  publish();
+  return {};
+}
+
+Result<void, ApiError> ApiGatewayService::check_conflicts(const std::string& api_id,
+                                                          const ApiSpec& spec, ApiKind kind) {
+  auto snap = gateway_.snapshot();
+  Router router;
+  for (auto& [id, api] : snap->port_apis)
+    if (id != api_id) (void)router.add_api(id, api->table);
+  auto table = build_route_table(spec, kind);
+  if (!table) return fail(bad_request(table.error()));
+  if (auto r = router.add_api(api_id, std::move(table.value())); !r)
+    return fail(conflict("Routes conflict with another deployed API: " + r.error()));
+  return {};
+}
+
+void ApiGatewayService::publish() {
+  auto snap = std::make_shared<GatewaySnapshot>();
+  auto stage_vars = [](const json::object& vars) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (auto& [k, v] : vars)
+      if (v.is_string()) out.emplace_back(std::string(k), std::string(v.as_string()));
+    return out;
+  };
+  // Usage plans and the stages they cover.
+  std::map<std::string, std::vector<std::string>> plans_of_stage;  // "api/stage" → plan ids
+  for (auto& [id, p] : plans_) {
+    UsagePlanLimits lim;
+    lim.id = id;
+    auto t = obj(p, "throttle");
+    if (!t.empty()) {
+      ThrottleLimits tl;
+      if (auto* r = t.if_contains("rateLimit"); r && r->is_number())
+        tl.rate = r->to_number<double>();
+      if (auto* b = t.if_contains("burstLimit"); b && b->is_number())
+        tl.burst = b->to_number<int>();
+      lim.throttle = tl;
+    }
+    auto q = obj(p, "quota");
+    if (!q.empty()) {
+      QuotaLimits ql;
+      if (auto* l = q.if_contains("limit"); l && l->is_number()) ql.limit = l->to_number<int64_t>();
+      if (auto* o = q.if_contains("offset"); o && o->is_number()) ql.offset = o->to_number<int>();
+      std::string period = str(q, "period");
+      ql.period = period == "WEEK"    ? QuotaPeriod::kWeek
+                  : period == "MONTH" ? QuotaPeriod::kMonth
+                                      : QuotaPeriod::kDay;
+      lim.quota = ql;
+    }
+    snap->plans[id] = lim;
+    if (auto* st = p.if_contains("apiStages"); st && st->is_array())
+      for (auto& s : st->as_array())
+        if (s.is_object())
+          plans_of_stage[str(s.as_object(), "apiId") + "/" + str(s.as_object(), "stage")].push_back(
+              id);
+  }
+  for (auto& [id, k] : keys_) {
+    GatewaySnapshot::Key key;
+    key.id = id;
+    key.enabled = !k.contains("enabled") || k.at("enabled").as_bool();
+    for (auto& [pid, p] : plans_)
+      if (auto* ks = p.if_contains("keys"); ks && ks->is_array())
+        for (auto& v : ks->as_array())
+          if (v.is_string() && v.as_string() == id) key.plans.push_back(pid);
+    snap->keys[str(k, "value")] = std::move(key);
+  }
+
+  auto deploy = [&](const std::string& id, ApiKind kind, const std::string& stage,
+                    const std::string& body, const json::object& vars,
+                    bool on_port) -> std::shared_ptr<DeployedApi> {
+    auto spec = import_openapi(body, kind);
+    if (!spec) {
+      spdlog::warn("apigateway: {} stage {} not served: {}", id, stage, spec.error());
+      return nullptr;
+    }
+    auto api = std::make_shared<DeployedApi>();
+    api->id = id;
+    api->kind = kind;
+    api->stage = stage;
+    api->stage_variables = stage_vars(vars);
+    api->spec = std::move(spec.value());
+    api->table = build_route_table(api->spec, kind).value();
+    api->usage_plans = plans_of_stage[id + "/" + stage];
+    return api;
+  };
+  for (auto& [id, rec] : rest_) {
+    auto stages = obj(rec, "stages");
+    auto deployments = obj(rec, "deployments");
+    bool on_port = false;
+    for (auto& [name, sv] : stages) {
+      auto& st = sv.as_object();
+      auto d = obj(deployments, str(st, "deploymentId"));
+      if (d.empty()) continue;
+      auto api = deploy(id, ApiKind::kRest, std::string(name), str(d, "body"), obj(st, "variables"),
+                        !on_port);
+      if (!api) continue;
+      snap->stages[id + "/" + std::string(name)] = api;
+      // The API port serves one stage of each REST API (the first by name).
+      if (!on_port) {
+        on_port = true;
+        if (auto r = snap->router.add_api(id, api->table); !r)
+          spdlog::warn("apigateway: {} not served on the API port: {}", id, r.error());
+        else
+          snap->port_apis[id] = api;
+      }
+    }
+  }
+  for (auto& [id, rec] : http_) {
+    auto stages = obj(rec, "stages");
+    std::string body = str(rec, "body");
+    if (stages.empty() || body.empty()) continue;
+    // HTTP APIs serve their current routes ($default first, else the first stage).
+    std::string name =
+        stages.contains("$default") ? "$default" : std::string(stages.begin()->key());
+    auto api = deploy(id, ApiKind::kHttp, name, body,
+                      obj(stages.at(name).as_object(), "stageVariables"), true);
+    if (!api) continue;
+    if (auto r = snap->router.add_api(id, api->table); !r)
+      spdlog::warn("apigateway: {} not served on the API port: {}", id, r.error());
+    else
+      snap->port_apis[id] = api;
+  }
+  gateway_.publish(std::move(snap));
+}
+
+// --- REST APIs -------------------------------------------------------------
+
+json::object ApiGatewayService::rest_view(const Obj& rec) const {
+  json::object o;
+  for (auto k : {"id", "name", "description", "createdDate", "apiKeySource", "binaryMediaTypes",
+                 "tags", "version", "warnings"})
+    if (auto* v = rec.if_contains(k)) o[k] = *v;
+  o["endpointConfiguration"] = json::object{{"types", json::array{"EDGE"}}};
+  o["disableExecuteApiEndpoint"] = false;
+  o["rootResourceId"] = resource_id(str(rec, "id"), "/");
+  return o;
+}
+
+ApiGatewayService::Out ApiGatewayService::create_rest_api(const Obj& in) {
+  std::string name = str(in, "name");
+  if (name.empty()) return fail(bad_request("Invalid REST API name specified"));
+  std::string key_source = str(in, "apiKeySource");
+  if (key_source.empty()) key_source = "HEADER";
+  if (key_source != "HEADER")
+    return fail(bad_request("apiKeySource " + key_source + " is not supported (only HEADER)"));
+  auto tag_list = string_map(in, "tags");
+  if (!tag_list) return fail(tag_list.error());
+  json::object rec;
+  std::string id = new_id();
+  rec["id"] = id;
+  rec["name"] = name;
+  if (auto d = str(in, "description"); !d.empty()) rec["description"] = d;
+  rec["createdDate"] = epoch_seconds(clock_.wall_ms());
+  rec["apiKeySource"] = key_source;
+  if (auto* b = in.if_contains("binaryMediaTypes"); b && b->is_array())
+    rec["binaryMediaTypes"] = *b;
+  json::object tags;
+  for (auto& [k, v] : *tag_list) tags[k] = v;
+  rec["tags"] = std::move(tags);
+  rec["stages"] = json::object{};
+  rec["deployments"] = json::object{};
+  rest_[id] = rec;
+  if (auto r = save(std::string(kRestPrefix) + id, &rest_[id]); !r) return fail(r.error());
+  return Answer{201, rest_view(rec)};
+}
+
+ApiGatewayService::Out ApiGatewayService::import_rest_api(const std::string& body,
+                                                          const std::string& query) {
+  auto spec = compile_body(body, ApiKind::kRest);
+  if (!spec) return fail(spec.error());
+  json::object in{{"name", spec->title.empty() ? std::string("imported") : spec->title}};
+  if (!spec->description.empty()) in["description"] = spec->description;
+  auto created = create_rest_api(in);
+  if (!created) return created;
+  std::string id = str(created->body.as_object(), "id");
+  return put_rest_api(id, body, "mode=overwrite");
+}
+
+ApiGatewayService::Out ApiGatewayService::put_rest_api(const std::string& id,
+                                                       const std::string& body,
+                                                       const std::string& query) {
+  auto rec = rest_api(id);
+  if (!rec) return fail(rec.error());
+  std::string mode = http::query_value(query, "mode");
+  if (mode.empty()) mode = "merge";
+  if (mode != "merge" && mode != "overwrite")
+    return fail(bad_request("Invalid mode '" + mode + "': merge or overwrite"));
+  std::string doc = body;
+  if (mode == "merge" && (*rec)->contains("body")) {
+    // Merge: the new paths and top-level members win over the current document.
+    boost::system::error_code ec;
+    auto old = json::parse(str(**rec, "body"), ec);
+    auto neu = json::parse(body, ec);
+    if (!ec && old.is_object() && neu.is_object()) {
+      auto merged = old.as_object();
+      for (auto& [k, v] : neu.as_object()) {
+        if (k == "paths" && v.is_object() && merged.contains("paths") &&
+            merged["paths"].is_object()) {
+          for (auto& [p, item] : v.as_object()) merged["paths"].as_object()[p] = item;
+        } else {
+          merged[k] = v;
+        }
+      }
+      doc = json::serialize(merged);
+    }
+  }
+  auto spec = compile_body(doc, ApiKind::kRest);
+  if (!spec) return fail(spec.error());
+  if (!obj(**rec, "stages").empty())
+    if (auto r = check_conflicts(id, *spec, ApiKind::kRest); !r) return fail(r.error());
+  Obj updated = **rec;
+  updated["body"] = doc;
+  if (!spec->binary_media_types.empty()) {
+    json::array b;
+    for (auto& t : spec->binary_media_types) b.emplace_back(t);
+    updated["binaryMediaTypes"] = std::move(b);
+  }
+  if (!spec->description.empty()) updated["description"] = spec->description;
+  if (!spec->version.empty()) updated["version"] = spec->version;
+  **rec = std::move(updated);
+  if (auto r = save(std::string(kRestPrefix) + id, *rec); !r) return fail(r.error());
+  return Answer{200, rest_view(**rec)};
+}
+
+ApiGatewayService::Out ApiGatewayService::get_rest_apis() {
+  json::array items;
+  for (auto& [id, rec] : rest_) items.push_back(rest_view(rec));
+  return Answer{200, json::object{{"item", std::move(items)}}};
+}
+
+ApiGatewayService::Out ApiGatewayService::get_rest_api(const std::string& id) {
+  auto rec = rest_api(id);
+  if (!rec) return fail(rec.error());
+  return Answer{200, rest_view(**rec)};
+}
+
+ApiGatewayService::Out ApiGatewayService::delete_rest_api(const std::string& id) {
+  auto rec = rest_api(id);
+  if (!rec) return fail(rec.error());
+  rest_.erase(id);
+  if (auto r = save(std::string(kRestPrefix) + id, nullptr); !r) return fail(r.error());
+  return Answer{202, nullptr};
+}
+
+ApiGatewayService::Out ApiGatewayService::get_resources(const std::string& id) {
+  auto rec = rest_api(id);
+  if (!rec) return fail(rec.error());
+  std::map<std::string, json::object> methods_by_path;  // every path and its prefixes
+  methods_by_path["/"];
+  if ((*rec)->contains("body")) {
+    auto spec = import_openapi(str(**rec, "body"), ApiKind::kRest);
+    if (spec)
+      for (auto& r : spec->routes) {
+        std::string p;
+        for (auto seg : split_path(r.path)) {
+          p += "/" + std::string(seg);
+          methods_by_path[p];
+        }
+        json::object m{{"httpMethod", r.method},
+                       {"authorizationType", "NONE"},
+                       {"apiKeyRequired", r.api_key_required}};
+        if (!r.operation_name.empty()) m["operationName"] = r.operation_name;
+        methods_by_path[r.path.empty() ? "/" : r.path][r.method] = std::move(m);
+      }
+  }
+  json::array items;
+  for (auto& [path, methods] : methods_by_path) {
+    json::object res{{"id", resource_id(id, path)}, {"path", path}};
+    if (path != "/") {
+      auto cut = path.rfind('/');
+      std::string parent = cut == 0 ? "/" : path.substr(0, cut);
+      res["parentId"] = resource_id(id, parent);
+      res["pathPart"] = path.substr(cut + 1);
+    }
+    if (!methods.empty()) res["resourceMethods"] = methods;
+    items.push_back(std::move(res));
+  }
+  return Answer{200, json::object{{"item", std::move(items)}}};
+}
+
+ApiGatewayService::Out ApiGatewayService::create_deployment(const std::string& id, const Obj& in) {
+  auto rec = rest_api(id);
+  if (!rec) return fail(rec.error());
+  std::string body = str(**rec, "body");
+  if (body.empty()) return fail(bad_request("The REST API doesn't contain any methods"));
+  auto spec = compile_body(body, ApiKind::kRest);
+  if (!spec) return fail(spec.error());
+  if (spec->routes.empty()) return fail(bad_request("The REST API doesn't contain any methods"));
+  if (auto r = check_conflicts(id, *spec, ApiKind::kRest); !r) return fail(r.error());
+  auto vars = string_map(in, "variables");
+  if (!vars) return fail(vars.error());
+  Obj updated = **rec;
+  std::string dep_id = new_id(6);
+  json::object dep{
+      {"id", dep_id}, {"createdDate", epoch_seconds(clock_.wall_ms())}, {"body", body}};
+  if (auto d = str(in, "description"); !d.empty()) dep["description"] = d;
+  updated["deployments"].as_object()[dep_id] = dep;
+  if (std::string stage = str(in, "stageName"); !stage.empty()) {
+    auto& stages = updated["stages"].as_object();
+    json::object st = obj(stages, stage);
+    if (st.empty()) {
+      st["stageName"] = stage;
+      st["createdDate"] = epoch_seconds(clock_.wall_ms());
+    }
+    st["deploymentId"] = dep_id;
+    st["lastUpdatedDate"] = epoch_seconds(clock_.wall_ms());
+    json::object v = obj(st, "variables");
+    for (auto& [k, val] : *vars) v[k] = val;
+    st["variables"] = std::move(v);
+    if (auto d = str(in, "stageDescription"); !d.empty()) st["description"] = d;
+    stages[stage] = std::move(st);
+  }
+  // Deployments no stage points at are dropped: only what is served is kept.
+  std::set<std::string> used;
+  for (auto& [n, st] : updated["stages"].as_object())
+    used.insert(str(st.as_object(), "deploymentId"));
+  used.insert(dep_id);
+  auto& deps = updated["deployments"].as_object();
+  for (auto it = deps.begin(); it != deps.end();)
+    it = used.contains(std::string(it->key())) ? std::next(it) : deps.erase(it);
+  **rec = std::move(updated);
+  if (auto r = save(std::string(kRestPrefix) + id, *rec); !r) return fail(r.error());
+  dep.erase("body");
+  return Answer{201, dep};
+}
+
+ApiGatewayService::Out ApiGatewayService::create_stage(const std::string& id, const Obj& in) {
+  auto rec = rest_api(id);
+  if (!rec) return fail(rec.error());
+  std::string stage = str(in, "stageName");
+  std::string dep = str(in, "deploymentId");
+  if (stage.empty()) return fail(bad_request("Invalid stage name specified"));
+  auto& stages = (**rec)["stages"].as_object();
+  if (stages.contains(stage)) return fail(conflict("Stage already exists"));
+  if (!obj(**rec, "deployments").contains(dep))
+    return fail(not_found("Invalid Deployment identifier specified"));
+  auto vars = string_map(in, "variables");
+  if (!vars) return fail(vars.error());
+  json::object v;
+  for (auto& [k, val] : *vars) v[k] = val;
+  json::object st{{"stageName", stage},
+                  {"deploymentId", dep},
+                  {"variables", std::move(v)},
+                  {"createdDate", epoch_seconds(clock_.wall_ms())},
+                  {"lastUpdatedDate", epoch_seconds(clock_.wall_ms())}};
+  if (auto d = str(in, "description"); !d.empty()) st["description"] = d;
+  stages[stage] = st;
+  if (auto r = save(std::string(kRestPrefix) + id, *rec); !r) {
+    stages.erase(stage);
+    return fail(r.error());
+  }
+  return Answer{201, st};
+}
+
+ApiGatewayService::Out ApiGatewayService::get_stage(const std::string& id,
+                                                    const std::string& stage) {
+  auto rec = rest_api(id);
+  if (!rec) return fail(rec.error());
+  auto st = obj(obj(**rec, "stages"), stage);
+  if (st.empty()) return fail(not_found("Invalid stage identifier specified"));
+  return Answer{200, st};
+}
+
+ApiGatewayService::Out ApiGatewayService::get_stages(const std::string& id) {
+  auto rec = rest_api(id);
+  if (!rec) return fail(rec.error());
+  json::array items;
+  for (auto& [n, st] : obj(**rec, "stages")) items.push_back(st);
+  return Answer{200, json::object{{"item", std::move(items)}}};
+}
+
+ApiGatewayService::Out ApiGatewayService::delete_stage(const std::string& id,
+                                                       const std::string& stage) {
+  auto rec = rest_api(id);
+  if (!rec) return fail(rec.error());
+  auto& stages = (**rec)["stages"].as_object();
+  if (!stages.contains(stage)) return fail(not_found("Invalid stage identifier specified"));
+  stages.erase(stage);
+  if (auto r = save(std::string(kRestPrefix) + id, *rec); !r) return fail(r.error());
+  return Answer{202, nullptr};
+}
+
+ApiGatewayService::Out ApiGatewayService::tags(const std::string& method, const std::string& arn,
+                                               const Obj& in, const std::string& query, bool v2) {
+  // arn:aws:apigateway:REGION::/restapis/ID or ::/apis/ID
+  auto at = arn.find("::/");
+  if (!arn.starts_with("arn:aws:apigateway:") || at == std::string::npos)
+    return fail(bad_request("Invalid resource ARN " + arn));
+  auto segs = split_path(std::string_view(arn).substr(at + 2));
+  if (segs.size() != 2 || (segs[0] != "restapis" && segs[0] != "apis"))
+    return fail(bad_request("Tagging is supported on REST and HTTP APIs only: " + arn));
+  std::string id(segs[1]);
+  bool rest = segs[0] == "restapis";
+  auto rec = rest ? rest_api(id) : http_api(id);
+  if (!rec) return fail(rec.error());
+  const char* field = rest ? "tags" : "tags";
+  auto& tagobj = (**rec)[field];
+  if (!tagobj.is_object()) tagobj = json::object{};
+  if (method == "GET") return Answer{200, json::object{{"tags", tagobj}}};
+  if (method == "PUT" || method == "POST") {
+    auto t = string_map(in, "tags");
+    if (!t) return fail(t.error());
+    for (auto& [k, v] : *t) tagobj.as_object()[k] = v;
+  } else if (method == "DELETE") {
+    for (auto& [k, v] : http::parse_query(query))
+      if (k == "tagKeys") tagobj.as_object().erase(v);
+  } else {
+    return fail(bad_request("Unsupported method " + method));
+  }
+  if (auto r = save(std::string(rest ? kRestPrefix : kHttpPrefix) + id, *rec); !r)
+    return fail(r.error());
+  return Answer{v2 && method != "DELETE" ? 201 : 204,
+                v2 && method != "DELETE" ? json::value(json::object{}) : json::value(nullptr)};
+}
+
+// --- API keys and usage plans ----------------------------------------------
+
+ApiGatewayService::Out ApiGatewayService::create_api_key(const Obj& in) {
+  std::string value = str(in, "value");
+  if (value.empty()) value = random_hex(20);
+  if (value.size() < 20) return fail(bad_request("API Key value should be at least 20 characters"));
+  for (auto& [id, k] : keys_)
+    if (str(k, "value") == value) return fail(conflict("API Key already exists"));
+  auto tag_list = string_map(in, "tags");
+  if (!tag_list) return fail(tag_list.error());
+  std::string id = new_id();
+  double now = epoch_seconds(clock_.wall_ms());
+  json::object k{
+      {"id", id},
+      {"value", value},
+      {"name", str(in, "name")},
+      {"enabled",
+       in.contains("enabled") && in.at("enabled").is_bool() ? in.at("enabled").as_bool() : false},
+      {"createdDate", now},
+      {"lastUpdatedDate", now},
+      {"stageKeys", json::array{}}};
+  if (auto d = str(in, "description"); !d.empty()) k["description"] = d;
+  if (auto c = str(in, "customerId"); !c.empty()) k["customerId"] = c;
+  json::object tags;
+  for (auto& [tk, tv] : *tag_list) tags[tk] = tv;
+  k["tags"] = std::move(tags);
+  keys_[id] = k;
+  if (auto r = save(std::string(kKeyPrefix) + id, &keys_[id]); !r) return fail(r.error());
+  return Answer{201, k};
+}
+
+ApiGatewayService::Out ApiGatewayService::get_api_keys(const std::string& query) {
+  bool values = http::query_value(query, "includeValues") == "true";
+  std::string name = http::query_value(query, "name");
+  json::array items;
+  for (auto& [id, k] : keys_) {
+    if (!name.empty() && !str(k, "name").starts_with(name)) continue;
+    json::object o = k;
+    if (!values) o.erase("value");
+    items.push_back(std::move(o));
+  }
+  return Answer{200, json::object{{"item", std::move(items)}}};
+}
+
+ApiGatewayService::Out ApiGatewayService::get_api_key(const std::string& id,
+                                                      const std::string& query) {
+  auto it = keys_.find(id);
+  if (it == keys_.end()) return fail(not_found("Invalid API Key identifier specified"));
+  json::object o = it->second;
+  if (http::query_value(query, "includeValue") != "true") o.erase("value");
+  return Answer{200, o};
+}
+
+ApiGatewayService::Out ApiGatewayService::delete_api_key(const std::string& id) {
+  if (!keys_.erase(id)) return fail(not_found("Invalid API Key identifier specified"));
+  // The key leaves every usage plan with it.
+  for (auto& [pid, p] : plans_) {
+    auto* ks = p.if_contains("keys");
+    if (!ks || !ks->is_array()) continue;
+    auto& a = ks->as_array();
+    for (auto it = a.begin(); it != a.end();)
+      it = it->is_string() && it->as_string() == id ? a.erase(it) : std::next(it);
+    if (auto r = store_.put(std::string(kPlanPrefix) + pid, json::serialize(p)); !r)
+      return fail(ApiError::make(500, "InternalFailure", r.error().message));
+  }
+  if (auto r = save(std::string(kKeyPrefix) + id, nullptr); !r) return fail(r.error());
+  return Answer{202, nullptr};
+}
+
+namespace {
+json::object plan_view(const json::object& p) {
+  json::object o = p;
+  o.erase("keys");
+  return o;
+}
+}  // namespace
+
+ApiGatewayService::Out ApiGatewayService::create_usage_plan(const Obj& in) {
+  std::string name = str(in, "name");
+  if (name.empty()) return fail(bad_request("Invalid Usage Plan name specified"));
+  json::object p{{"id", new_id()}, {"name", name}, {"keys", json::array{}}};
+  if (auto d = str(in, "description"); !d.empty()) p["description"] = d;
+  json::array stages;
+  if (auto* s = in.if_contains("apiStages"); s && s->is_array()) {
+    for (auto& v : s->as_array()) {
+      if (!v.is_object()) return fail(bad_request("apiStages must be a list of objects"));
+      std::string api = str(v.as_object(), "apiId"), stage = str(v.as_object(), "stage");
+      auto rec = rest_api(api);
+      if (!rec) return fail(rec.error());
+      if (!obj(**rec, "stages").contains(stage))
+        return fail(not_found("Invalid stage identifier specified"));
+      stages.push_back(json::object{{"apiId", api}, {"stage", stage}});
+    }
+  }
+  p["apiStages"] = std::move(stages);
+  if (auto* t = in.if_contains("throttle"); t && t->is_object()) {
+    json::object th;
+    if (auto* b = t->as_object().if_contains("burstLimit"); b && b->is_number()) {
+      if (b->to_number<double>() < 0) return fail(bad_request("burstLimit must be non-negative"));
+      th["burstLimit"] = b->to_number<int64_t>();
+    }
+    if (auto* r = t->as_object().if_contains("rateLimit"); r && r->is_number()) {
+      if (r->to_number<double>() < 0) return fail(bad_request("rateLimit must be non-negative"));
+      th["rateLimit"] = r->to_number<double>();
+    }
+    p["throttle"] = std::move(th);
+  }
+  if (auto* q = in.if_contains("quota"); q && q->is_object()) {
+    auto& qo = q->as_object();
+    std::string period = str(qo, "period");
+    if (period != "DAY" && period != "WEEK" && period != "MONTH")
+      return fail(bad_request("Invalid quota period: DAY, WEEK or MONTH"));
+    auto* l = qo.if_contains("limit");
+    if (!l || !l->is_number() || l->to_number<double>() < 0)
+      return fail(bad_request("Invalid quota limit"));
+    int64_t offset = 0;
+    if (auto* o = qo.if_contains("offset"); o && o->is_number()) offset = o->to_number<int64_t>();
+    if ((period == "DAY" && offset != 0) || (period == "WEEK" && (offset < 0 || offset > 6)) ||
+        (period == "MONTH" && offset != 0))
+      return fail(
+          bad_request("Invalid quota offset " + std::to_string(offset) + " for period " + period));
+    p["quota"] =
+        json::object{{"limit", l->to_number<int64_t>()}, {"offset", offset}, {"period", period}};
+  }
+  auto tag_list = string_map(in, "tags");
+  if (!tag_list) return fail(tag_list.error());
+  json::object tags;
+  for (auto& [k, v] : *tag_list) tags[k] = v;
+  p["tags"] = std::move(tags);
+  std::string id = str(p, "id");
+  plans_[id] = p;
+  if (auto r = save(std::string(kPlanPrefix) + id, &plans_[id]); !r) return fail(r.error());
+  return Answer{201, plan_view(p)};
+}
+
+ApiGatewayService::Out ApiGatewayService::get_usage_plans() {
+  json::array items;
+  for (auto& [id, p] : plans_) items.push_back(plan_view(p));
+  return Answer{200, json::object{{"item", std::move(items)}}};
+}
+
+ApiGatewayService::Out ApiGatewayService::get_usage_plan(const std::string& id) {
+  auto it = plans_.find(id);
+  if (it == plans_.end()) return fail(not_found("Invalid Usage Plan ID specified"));
+  return Answer{200, plan_view(it->second)};
+}
+
+ApiGatewayService::Out ApiGatewayService::delete_usage_plan(const std::string& id) {
+  if (!plans_.erase(id)) return fail(not_found("Invalid Usage Plan ID specified"));
+  if (auto r = save(std::string(kPlanPrefix) + id, nullptr); !r) return fail(r.error());
+  return Answer{202, nullptr};
+}
+
+ApiGatewayService::Out ApiGatewayService::create_usage_plan_key(const std::string& plan,
+                                                                const Obj& in) {
+  auto it = plans_.find(plan);
+  if (it == plans_.end()) return fail(not_found("Invalid Usage Plan ID specified"));
+  std::string key = str(in, "keyId");
+  if (str(in, "keyType") != "API_KEY") return fail(bad_request("Invalid key type specified"));
+  auto k = keys_.find(key);
+  if (k == keys_.end()) return fail(not_found("Invalid API Key identifier specified"));
+  auto& ks = it->second["keys"].as_array();
+  for (auto& v : ks)
+    if (v.as_string() == key) return fail(conflict("Usage Plan Key already exists"));
+  ks.emplace_back(key);
+  if (auto r = save(std::string(kPlanPrefix) + plan, &it->second); !r) {
+    ks.pop_back();
+    return fail(r.error());
+  }
+  return Answer{201, json::object{{"id", key},
+                                  {"type", "API_KEY"},
+                                  {"value", str(k->second, "value")},
+                                  {"name", str(k->second, "name")}}};
+}
+
+ApiGatewayService::Out ApiGatewayService::get_usage_plan_keys(const std::string& plan) {
+  auto it = plans_.find(plan);
+  if (it == plans_.end()) return fail(not_found("Invalid Usage Plan ID specified"));
+  json::array items;
+  for (auto& v : it->second["keys"].as_array()) {
+    auto k = keys_.find(std::string(v.as_string()));
+    if (k == keys_.end()) continue;
+    items.push_back(json::object{{"id", k->first},
+                                 {"type", "API_KEY"},
+                                 {"value", str(k->second, "value")},
+                                 {"name", str(k->second, "name")}});
+  }
+  return Answer{200, json::object{{"item", std::move(items)}}};
+}
+
+ApiGatewayService::Out ApiGatewayService::delete_usage_plan_key(const std::string& plan,
+                                                                const std::string& key) {
+  auto it = plans_.find(plan);
+  if (it == plans_.end()) return fail(not_found("Invalid Usage Plan ID specified"));
+  auto& ks = it->second["keys"].as_array();
+  for (auto v = ks.begin(); v != ks.end(); ++v)
+    if (v->as_string() == key) {
+      ks.erase(v);
+      if (auto r = save(std::string(kPlanPrefix) + plan, &it->second); !r) return fail(r.error());
+      return Answer{202, nullptr};
+    }
+  return fail(not_found("Invalid API Key identifier specified"));
+}
+
+// --- HTTP APIs -------------------------------------------------------------
+
+json::object ApiGatewayService::http_view(const Obj& rec) const {
+  json::object o;
+  for (auto k : {"apiId", "name", "description", "protocolType", "createdDate", "tags", "version",
+                 "warnings", "corsConfiguration"})
+    if (auto* v = rec.if_contains(k)) o[k] = *v;
+  o["apiEndpoint"] = "https://" + str(rec, "apiId") + ".execute-api." + region_ + ".amazonaws.com";
+  o["routeSelectionExpression"] = "$request.method $request.path";
+  o["apiKeySelectionExpression"] = "$request.header.x-api-key";
+  o["disableExecuteApiEndpoint"] = false;
+  return o;
+}
+
+ApiGatewayService::Out ApiGatewayService::create_api(const Obj& in) {
+  std::string name = str(in, "name");
+  if (name.empty()) return fail(bad_request("Invalid API name specified"));
+  std::string proto = str(in, "protocolType");
+  if (proto != "HTTP")
+    return fail(bad_request("ProtocolType " + proto + " is not supported (only HTTP)"));
+  for (auto k : {"target", "routeKey", "corsConfiguration", "credentialsArn"})
+    if (in.contains(k))
+      return fail(bad_request(std::string(k) +
+                              " is not supported by CreateApi here; import an OpenAPI body"));
+  auto tag_list = string_map(in, "tags");
+  if (!tag_list) return fail(tag_list.error());
+  std::string id = new_id();
+  json::object rec{{"apiId", id},
+                   {"name", name},
+                   {"protocolType", "HTTP"},
+                   {"createdDate", iso8601_ms(clock_.wall_ms())},
+                   {"stages", json::object{}}};
+  if (auto d = str(in, "description"); !d.empty()) rec["description"] = d;
+  json::object tags;
+  for (auto& [k, v] : *tag_list) tags[k] = v;
+  rec["tags"] = std::move(tags);
+  http_[id] = rec;
+  if (auto r = save(std::string(kHttpPrefix) + id, &http_[id]); !r) return fail(r.error());
+  return Answer{201, http_view(rec)};
+}
+
+ApiGatewayService::Out ApiGatewayService::import_api(const std::string& id,
+                                                     const std::string& body) {
+  auto spec = compile_body(body, ApiKind::kHttp);
+  if (!spec) return fail(spec.error());
+  Obj rec;
+  if (id.empty()) {
+    rec = json::object{{"apiId", new_id()},
+                       {"name", spec->title.empty() ? std::string("imported") : spec->title},
+                       {"protocolType", "HTTP"},
+                       {"createdDate", iso8601_ms(clock_.wall_ms())},
+                       {"stages", json::object{}},
+                       {"tags", json::object{}}};
+  } else {
+    auto existing = http_api(id);
+    if (!existing) return fail(existing.error());
+    rec = **existing;
+    if (!spec->title.empty()) rec["name"] = spec->title;
+  }
+  std::string api_id = str(rec, "apiId");
+  if (!obj(rec, "stages").empty())
+    if (auto r = check_conflicts(api_id, *spec, ApiKind::kHttp); !r) return fail(r.error());
+  rec["body"] = body;
+  if (!spec->description.empty()) rec["description"] = spec->description;
+  if (!spec->version.empty()) rec["version"] = spec->version;
+  if (spec->cors) {
+    auto list = [](const std::vector<std::string>& v) {
+      json::array a;
+      for (auto& s : v) a.emplace_back(s);
+      return a;
+    };
+    json::object c{{"allowOrigins", list(spec->cors->allow_origins)},
+                   {"allowMethods", list(spec->cors->allow_methods)},
+                   {"allowHeaders", list(spec->cors->allow_headers)},
+                   {"exposeHeaders", list(spec->cors->expose_headers)},
+                   {"allowCredentials", spec->cors->allow_credentials}};
+    if (spec->cors->max_age) c["maxAge"] = *spec->cors->max_age;
+    rec["corsConfiguration"] = std::move(c);
+  } else {
+    rec.erase("corsConfiguration");
+  }
+  http_[api_id] = rec;
+  if (auto r = save(std::string(kHttpPrefix) + api_id, &http_[api_id]); !r) return fail(r.error());
+  return Answer{201, http_view(rec)};
+}
+
+ApiGatewayService::Out ApiGatewayService::get_apis() {
+  json::array items;
+  for (auto& [id, rec] : http_) items.push_back(http_view(rec));
+  return Answer{200, json::object{{"items", std::move(items)}}};
+}
+
+ApiGatewayService::Out ApiGatewayService::get_api(const std::string& id) {
+  auto rec = http_api(id);
+  if (!rec) return fail(rec.error());
+  return Answer{200, http_view(**rec)};
+}
+
+ApiGatewayService::Out ApiGatewayService::delete_api(const std::string& id) {
+  auto rec = http_api(id);
+  if (!rec) return fail(rec.error());
+  http_.erase(id);
+  if (auto r = save(std::string(kHttpPrefix) + id, nullptr); !r) return fail(r.error());
+  return Answer{204, nullptr};
+}
+
+ApiGatewayService::Out ApiGatewayService::create_stage_v2(const std::string& id, const Obj& in) {
+  auto rec = http_api(id);
+  if (!rec) return fail(rec.error());
+  std::string stage = str(in, "stageName");
+  if (stage.empty()) return fail(bad_request("Invalid stage name specified"));
+  auto& stages = (**rec)["stages"].as_object();
+  if (stages.contains(stage)) return fail(conflict("Stage " + stage + " already exists"));
+  if (stages.empty() && (*rec)->contains("body")) {
+    auto spec = compile_body(str(**rec, "body"), ApiKind::kHttp);
+    if (!spec) return fail(spec.error());
+    if (auto r = check_conflicts(id, *spec, ApiKind::kHttp); !r) return fail(r.error());
+  }
+  auto vars = string_map(in, "stageVariables");
+  if (!vars) return fail(vars.error());
+  json::object v;
+  for (auto& [k, val] : *vars) v[k] = val;
+  std::string now = iso8601_ms(clock_.wall_ms());
+  json::object st{{"stageName", stage},
+                  {"stageVariables", std::move(v)},
+                  {"autoDeploy", in.contains("autoDeploy") && in.at("autoDeploy").is_bool() &&
+                                     in.at("autoDeploy").as_bool()},
+                  {"createdDate", now},
+                  {"lastUpdatedDate", now},
+                  {"tags", json::object{}}};
+  if (auto d = str(in, "description"); !d.empty()) st["description"] = d;
+  stages[stage] = st;
+  if (auto r = save(std::string(kHttpPrefix) + id, *rec); !r) {
+    stages.erase(stage);
+    return fail(r.error());
+  }
+  return Answer{201, st};
+}
+
+ApiGatewayService::Out ApiGatewayService::get_stages_v2(const std::string& id) {
+  auto rec = http_api(id);
+  if (!rec) return fail(rec.error());
+  json::array items;
+  for (auto& [n, st] : obj(**rec, "stages")) items.push_back(st);
+  return Answer{200, json::object{{"items", std::move(items)}}};
+}
+
+ApiGatewayService::Out ApiGatewayService::delete_stage_v2(const std::string& id,
+                                                          const std::string& stage) {
+  auto rec = http_api(id);
+  if (!rec) return fail(rec.error());
+  auto& stages = (**rec)["stages"].as_object();
+  if (!stages.contains(stage)) return fail(not_found("Invalid stage identifier specified"));
+  stages.erase(stage);
+  if (auto r = save(std::string(kHttpPrefix) + id, *rec); !r) return fail(r.error());
+  return Answer{204, nullptr};
+}
+
+ApiGatewayService::Out ApiGatewayService::get_routes(const std::string& id) {
+  auto rec = http_api(id);
+  if (!rec) return fail(rec.error());
+  json::array items;
+  if ((*rec)->contains("body")) {
+    auto spec = import_openapi(str(**rec, "body"), ApiKind::kHttp);
+    if (spec)
+      for (auto& r : spec->routes) {
+        std::string key = r.method + " " + r.path;
+        json::object o{{"routeId", sha256_hex(id + key).substr(0, 7)},
+                       {"routeKey", key},
+                       {"apiKeyRequired", r.api_key_required},
+                       {"authorizationType", "NONE"},
+                       {"apiGatewayManaged", false}};
+        if (!r.operation_name.empty()) o["operationName"] = r.operation_name;
+        items.push_back(std::move(o));
+      }
+  }
+  return Answer{200, json::object{{"items", std::move(items)}}};
+}
+
+}  // namespace nimbus::services::apigateway
