@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "base/ids.h"
+#include "http/text.h"
 
 namespace nimbus::aws::sigv4 {
 namespace {
@@ -24,13 +25,6 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
   while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
   return s;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
 }
 
 // Splits on `sep`, keeping empty pieces.
@@ -145,10 +139,10 @@ Result<SignedRequest, AuthError> parse_presigned(const http::Request& req) {
   auto scope = parse_credential(*query_param(q, "X-Amz-Credential"));
   if (!scope) return fail(incomplete("Error parsing the X-Amz-Credential parameter"));
   sr.scope = std::move(*scope);
-  sr.signature = lower(*query_param(q, "X-Amz-Signature"));
+  sr.signature = http::ascii_lower(*query_param(q, "X-Amz-Signature"));
   const std::string signed_headers = *query_param(q, "X-Amz-SignedHeaders");
   for (auto h : split(signed_headers, ';'))
-    if (!h.empty()) sr.signed_headers.push_back(lower(h));
+    if (!h.empty()) sr.signed_headers.push_back(http::ascii_lower(h));
   sr.amz_date = *query_param(q, "X-Amz-Date");
   auto expires = parse_int(*query_param(q, "X-Amz-Expires"));
   if (!expires || *expires < 1 || *expires > kMaxPresignExpires)
@@ -232,10 +226,10 @@ std::optional<SignedRequest> parse_authorization(std::string_view value) {
       have_credential = true;
     } else if (key == "SignedHeaders") {
       for (auto h : split(val, ';'))
-        if (!h.empty()) sr.signed_headers.push_back(lower(h));
+        if (!h.empty()) sr.signed_headers.push_back(http::ascii_lower(h));
       have_headers = !sr.signed_headers.empty();
     } else if (key == "Signature") {
-      sr.signature = lower(val);
+      sr.signature = http::ascii_lower(val);
       have_signature = !val.empty();
     }
   }

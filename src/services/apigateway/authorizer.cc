@@ -2,22 +2,11 @@
 
 #include <boost/json.hpp>
 
+#include "http/text.h"
+
 namespace nimbus::services::apigateway {
 
 namespace json = boost::json;
-
-namespace {
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-  return s;
-}
-}  // namespace
 
 Result<std::vector<std::string>, std::string> parse_identity_sources(
     const std::vector<std::string>& sources) {
@@ -26,13 +15,14 @@ Result<std::vector<std::string>, std::string> parse_identity_sources(
     std::string_view rest = whole;
     while (!rest.empty()) {
       auto comma = rest.find(',');
-      std::string_view s = trim(rest.substr(0, comma));
+      std::string_view s = http::trim_ows(rest.substr(0, comma));
       rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
       if (s.empty()) continue;
       auto take = [&](std::string_view prefix, std::string_view kind, bool lower_name) -> bool {
         if (!s.starts_with(prefix) || s.size() == prefix.size()) return false;
         std::string_view name = s.substr(prefix.size());
-        out.push_back(std::string(kind) + ":" + (lower_name ? lower(name) : std::string(name)));
+        out.push_back(std::string(kind) + ":" +
+                      (lower_name ? http::ascii_lower(name) : std::string(name)));
         return true;
       };
       if (take("method.request.header.", "header", true) ||

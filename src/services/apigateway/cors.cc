@@ -3,21 +3,11 @@
 #include <algorithm>
 #include <cctype>
 
+#include "http/text.h"
+
 namespace nimbus::services::apigateway {
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 std::string join(const std::vector<std::string>& v) {
   std::string out;
@@ -56,7 +46,7 @@ std::string allow_origin_value(const CorsConfig& cfg, std::string_view origin) {
 }
 
 bool is_cors_header(std::string_view name) {
-  return lower(name).starts_with("access-control-");
+  return http::ascii_lower(name).starts_with("access-control-");
 }
 
 void strip_cors_headers(http::Headers& headers) {
@@ -70,7 +60,7 @@ bool requested_headers_allowed(const CorsConfig& cfg, std::string_view requested
   if (contains_star(cfg.allow_headers)) return true;
   while (!requested.empty()) {
     auto comma = requested.find(',');
-    auto h = trim(requested.substr(0, comma));
+    auto h = http::trim_ows(requested.substr(0, comma));
     if (!h.empty() && !contains_ci(cfg.allow_headers, h)) return false;
     requested = comma == std::string_view::npos ? std::string_view{} : requested.substr(comma + 1);
   }
@@ -125,7 +115,7 @@ http::Response preflight_response(const CorsConfig& cfg, const http::Request& re
   std::string_view method = req.headers.get("Access-Control-Request-Method").value_or("");
   if (!origin_allowed(cfg, origin)) return r;
   if (!cfg.allow_methods.empty() && !contains_star(cfg.allow_methods) &&
-      !contains_ci(cfg.allow_methods, trim(method)))
+      !contains_ci(cfg.allow_methods, http::trim_ows(method)))
     return r;
   if (!requested_headers_allowed(cfg,
                                  req.headers.get("Access-Control-Request-Headers").value_or("")))

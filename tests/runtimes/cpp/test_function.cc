@@ -19,9 +19,13 @@ using nimbus::lambda::Invocation;
 using nimbus::lambda::json_escape;
 using nimbus::lambda::Response;
 
-static std::string quoted(const std::string& s) { return "\"" + json_escape(s) + "\""; }
+static std::string quoted(const std::string& s) {
+  return "\"" + json_escape(s) + "\"";
+}
 
-static std::string json_or_null(const char* s) { return s ? quoted(s) : "null"; }
+static std::string json_or_null(const char* s) {
+  return s ? quoted(s) : "null";
+}
 
 // For test_channel.py: what the handler sees of the invocation and of the runtime channel.
 static Response probe(const Invocation& inv) {
@@ -29,7 +33,8 @@ static Response probe(const Invocation& inv) {
   ssize_t n = ::readlink("/proc/self/fd/3", fd3, sizeof fd3 - 1);
   fd3[n < 0 ? 0 : n] = '\0';
   std::string child;
-  if (FILE* p = ::popen("echo \"NIMBUS_RUNTIME_FD=${NIMBUS_RUNTIME_FD-unset}\"; ls -l /proc/$$/fd", "r")) {
+  if (FILE* p = ::popen("echo \"NIMBUS_RUNTIME_FD=${NIMBUS_RUNTIME_FD-unset}\"; ls -l /proc/$$/fd",
+                        "r")) {
     char buf[4096];
     for (size_t got; (got = std::fread(buf, 1, sizeof buf, p)) > 0;) child.append(buf, got);
     ::pclose(p);
@@ -64,17 +69,18 @@ static Response handle(const Invocation& inv) {
   }
   const char* my_var = std::getenv("MY_VAR");
   const char* trace = std::getenv("_X_AMZN_TRACE_ID");
-  return Response::json("{\"payload\":" + inv.payload + ",\"request_id\":" + quoted(inv.request_id) +
-                        ",\"function_arn\":" + quoted(inv.function_arn) + ",\"trace_id\":" + quoted(inv.trace_id) +
-                        ",\"client_context\":" + quoted(inv.client_context) +
-                        ",\"cognito_identity\":" + quoted(inv.cognito_identity) +
-                        ",\"deadline_ms\":" + std::to_string(inv.deadline_ms) + ",\"remaining\":[" +
-                        std::to_string(first) + "," + std::to_string(inv.remaining_time_ms()) +
-                        "],\"my_var\":" + quoted(my_var ? my_var : "") + ",\"env_trace\":" + quoted(trace ? trace : "") +
-                        "}");
+  return Response::json(
+      "{\"payload\":" + inv.payload + ",\"request_id\":" + quoted(inv.request_id) +
+      ",\"function_arn\":" + quoted(inv.function_arn) + ",\"trace_id\":" + quoted(inv.trace_id) +
+      ",\"client_context\":" + quoted(inv.client_context) + ",\"cognito_identity\":" +
+      quoted(inv.cognito_identity) + ",\"deadline_ms\":" + std::to_string(inv.deadline_ms) +
+      ",\"remaining\":[" + std::to_string(first) + "," + std::to_string(inv.remaining_time_ms()) +
+      "],\"my_var\":" + quoted(my_var ? my_var : "") +
+      ",\"env_trace\":" + quoted(trace ? trace : "") + "}");
 }
 
 int main() {
-  if (std::getenv("FAIL_INIT")) return nimbus::lambda::init_error("ConfigError", "missing \"TABLE\" setting");
+  if (std::getenv("FAIL_INIT"))
+    return nimbus::lambda::init_error("ConfigError", "missing \"TABLE\" setting");
   return nimbus::lambda::run(handle);
 }
