@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "base/ids.h"
-#include "http/text.h"
+#include "base/text.h"
 
 namespace nimbus::aws::sigv4 {
 namespace {
@@ -28,16 +28,6 @@ std::string_view trim(std::string_view s) {
 }
 
 // Splits on `sep`, keeping empty pieces.
-std::vector<std::string_view> split(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  for (;;) {
-    auto pos = s.find(sep);
-    out.push_back(s.substr(0, pos));
-    if (pos == std::string_view::npos) return out;
-    s.remove_prefix(pos + 1);
-  }
-}
-
 // botocore's _header_value: ' '.join(value.split()).
 std::string collapse_whitespace(std::string_view v) {
   std::string out;
@@ -139,10 +129,10 @@ Result<SignedRequest, AuthError> parse_presigned(const http::Request& req) {
   auto scope = parse_credential(*query_param(q, "X-Amz-Credential"));
   if (!scope) return fail(incomplete("Error parsing the X-Amz-Credential parameter"));
   sr.scope = std::move(*scope);
-  sr.signature = http::ascii_lower(*query_param(q, "X-Amz-Signature"));
+  sr.signature = ascii_lower(*query_param(q, "X-Amz-Signature"));
   const std::string signed_headers = *query_param(q, "X-Amz-SignedHeaders");
   for (auto h : split(signed_headers, ';'))
-    if (!h.empty()) sr.signed_headers.push_back(http::ascii_lower(h));
+    if (!h.empty()) sr.signed_headers.push_back(ascii_lower(h));
   sr.amz_date = *query_param(q, "X-Amz-Date");
   auto expires = parse_int(*query_param(q, "X-Amz-Expires"));
   if (!expires || *expires < 1 || *expires > kMaxPresignExpires)
@@ -226,10 +216,10 @@ std::optional<SignedRequest> parse_authorization(std::string_view value) {
       have_credential = true;
     } else if (key == "SignedHeaders") {
       for (auto h : split(val, ';'))
-        if (!h.empty()) sr.signed_headers.push_back(http::ascii_lower(h));
+        if (!h.empty()) sr.signed_headers.push_back(ascii_lower(h));
       have_headers = !sr.signed_headers.empty();
     } else if (key == "Signature") {
-      sr.signature = http::ascii_lower(val);
+      sr.signature = ascii_lower(val);
       have_signature = !val.empty();
     }
   }

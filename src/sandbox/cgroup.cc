@@ -13,6 +13,8 @@
 #include <set>
 #include <thread>
 
+#include "base/text.h"
+
 namespace nimbus::sandbox {
 
 namespace {
@@ -28,18 +30,6 @@ struct Layout {
   // cpuacct are often co-mounted, so two of these may be equal).
   std::string memory, cpu, cpuacct, pids;
 };
-
-std::vector<std::string_view> split(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    size_t end = s.find(sep, start);
-    if (end == std::string_view::npos) end = s.size();
-    out.push_back(s.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
 
 Result<std::string> read_file(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));

@@ -2,7 +2,7 @@
 
 #include <boost/json.hpp>
 
-#include "http/text.h"
+#include "base/text.h"
 
 namespace nimbus::services::apigateway {
 
@@ -15,14 +15,14 @@ Result<std::vector<std::string>, std::string> parse_identity_sources(
     std::string_view rest = whole;
     while (!rest.empty()) {
       auto comma = rest.find(',');
-      std::string_view s = http::trim_ows(rest.substr(0, comma));
+      std::string_view s = trim_ows(rest.substr(0, comma));
       rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
       if (s.empty()) continue;
       auto take = [&](std::string_view prefix, std::string_view kind, bool lower_name) -> bool {
         if (!s.starts_with(prefix) || s.size() == prefix.size()) return false;
         std::string_view name = s.substr(prefix.size());
         out.push_back(std::string(kind) + ":" +
-                      (lower_name ? http::ascii_lower(name) : std::string(name)));
+                      (lower_name ? ascii_lower(name) : std::string(name)));
         return true;
       };
       if (take("method.request.header.", "header", true) ||

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "http/text.h"
+#include "base/text.h"
 
 namespace nimbus::services::apigateway {
 
@@ -46,7 +46,7 @@ std::string allow_origin_value(const CorsConfig& cfg, std::string_view origin) {
 }
 
 bool is_cors_header(std::string_view name) {
-  return http::ascii_lower(name).starts_with("access-control-");
+  return ascii_lower(name).starts_with("access-control-");
 }
 
 void strip_cors_headers(http::Headers& headers) {
@@ -60,7 +60,7 @@ bool requested_headers_allowed(const CorsConfig& cfg, std::string_view requested
   if (contains_star(cfg.allow_headers)) return true;
   while (!requested.empty()) {
     auto comma = requested.find(',');
-    auto h = http::trim_ows(requested.substr(0, comma));
+    auto h = trim_ows(requested.substr(0, comma));
     if (!h.empty() && !contains_ci(cfg.allow_headers, h)) return false;
     requested = comma == std::string_view::npos ? std::string_view{} : requested.substr(comma + 1);
   }
@@ -115,7 +115,7 @@ http::Response preflight_response(const CorsConfig& cfg, const http::Request& re
   std::string_view method = req.headers.get("Access-Control-Request-Method").value_or("");
   if (!origin_allowed(cfg, origin)) return r;
   if (!cfg.allow_methods.empty() && !contains_star(cfg.allow_methods) &&
-      !contains_ci(cfg.allow_methods, http::trim_ows(method)))
+      !contains_ci(cfg.allow_methods, trim_ows(method)))
     return r;
   if (!requested_headers_allowed(cfg,
                                  req.headers.get("Access-Control-Request-Headers").value_or("")))

@@ -9,7 +9,7 @@
 #include <boost/json/value.hpp>
 
 #include "base/ids.h"
-#include "http/text.h"
+#include "base/text.h"
 
 namespace nimbus::services::apigateway {
 
@@ -19,7 +19,7 @@ namespace {
 
 // "type/subtype" in lower case, without parameters.
 std::string media_type(std::string_view content_type) {
-  return http::ascii_lower(http::trim_ows(content_type.substr(0, content_type.find(';'))));
+  return ascii_lower(trim_ows(content_type.substr(0, content_type.find(';'))));
 }
 
 // Name/values groups in first-seen order; names compared case-insensitively
@@ -83,7 +83,7 @@ json::value string_map_or_null(const std::vector<std::pair<std::string, std::str
 
 std::string domain_name(const http::Request& req, const EventContext& ctx) {
   if (!ctx.domain_name.empty()) return ctx.domain_name;
-  std::string_view host = http::trim_ows(req.headers.get("Host").value_or("localhost"));
+  std::string_view host = trim_ows(req.headers.get("Host").value_or("localhost"));
   // The Host header may carry a port; domainName never does.
   if (host.starts_with('[')) return std::string(host.substr(0, host.find(']') + 1));
   return std::string(host.substr(0, host.find(':')));
@@ -269,13 +269,13 @@ json::object build_event_v2(const http::Request& req, const RouteMatch& match,
   std::vector<std::pair<std::string, std::string>> headers;
   for (const auto& [name, value] : req.headers.all()) {
     if (!http::iequals(name, "Cookie")) {
-      headers.emplace_back(http::ascii_lower(name), value);
+      headers.emplace_back(ascii_lower(name), value);
       continue;
     }
     std::string_view rest = value;
     while (!rest.empty()) {
       auto semi = rest.find(';');
-      auto c = http::trim_ows(rest.substr(0, semi));
+      auto c = trim_ows(rest.substr(0, semi));
       if (!c.empty()) cookies.emplace_back(c);
       rest = semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
     }

@@ -4,6 +4,7 @@
 #include <array>
 #include <cctype>
 
+#include "base/text.h"
 #include "http/message.h"
 
 namespace nimbus::services::apigateway {
@@ -29,17 +30,6 @@ bool is_literal_char(char c) {
 
 bool is_var_name_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
-}
-
-std::vector<std::string_view> split(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  for (;;) {
-    auto p = s.find(sep, start);
-    out.push_back(s.substr(start, p == std::string_view::npos ? p : p - start));
-    if (p == std::string_view::npos) return out;
-    start = p + 1;
-  }
 }
 
 // Raw (percent-encoded) request path segments. "/" has none; one trailing

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "aws/credentials.h"
-#include "http/text.h"
+#include "base/text.h"
 
 namespace nimbus::services::iam {
 namespace {
@@ -31,10 +31,10 @@ struct Role {
 };
 
 std::string role_key(std::string_view name) {
-  return std::string(kRolePrefix) + http::ascii_lower(name);
+  return std::string(kRolePrefix) + ascii_lower(name);
 }
 std::string inline_prefix(std::string_view role) {
-  return std::string(kRolePolicyPrefix) + http::ascii_lower(role) + "/";
+  return std::string(kRolePolicyPrefix) + ascii_lower(role) + "/";
 }
 
 std::string to_json(const Role& r) {
@@ -359,7 +359,7 @@ IamService::Reply IamService::list_roles(const aws::Call& call, const Params& p)
   w.open("Roles");
   for (const auto& r : roles) write_role(w, r, "member", false);
   w.close("Roles");
-  write_page_end(w, truncated, truncated ? http::ascii_lower(roles.back().name) : "");
+  write_page_end(w, truncated, truncated ? ascii_lower(roles.back().name) : "");
   return aws::query::response("ListRoles", kXmlns, w.str(), call.request_id);
 }
 

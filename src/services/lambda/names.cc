@@ -3,6 +3,8 @@
 #include <cctype>
 #include <vector>
 
+#include "base/text.h"
+
 namespace nimbus::services::lambda {
 
 namespace {
@@ -38,17 +40,6 @@ bool is_region(std::string_view r) {
   for (char c : mid)
     if (!std::islower(static_cast<unsigned char>(c))) return false;
   return true;
-}
-
-std::vector<std::string_view> split(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  for (;;) {
-    auto p = s.find(sep, start);
-    out.push_back(s.substr(start, p == std::string_view::npos ? p : p - start));
-    if (p == std::string_view::npos) return out;
-    start = p + 1;
-  }
 }
 
 bool valid_qualifier(std::string_view q) {

@@ -1,6 +1,6 @@
-#include "http/text.h"
+#include "base/text.h"
 
-namespace nimbus::http {
+namespace nimbus {
 
 std::string ascii_lower(std::string_view s) {
   std::string out(s);
@@ -15,4 +15,14 @@ std::string_view trim_ows(std::string_view s) {
   return s;
 }
 
-}  // namespace nimbus::http
+std::vector<std::string_view> split(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  for (;;) {
+    auto pos = s.find(sep);
+    out.push_back(s.substr(0, pos));
+    if (pos == std::string_view::npos) return out;
+    s.remove_prefix(pos + 1);
+  }
+}
+
+}  // namespace nimbus
