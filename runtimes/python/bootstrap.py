@@ -292,17 +292,31 @@ class ClientContext:
 
 
 class LambdaContext:
-    """The ``context`` argument, with the attributes of AWS's LambdaContext."""
+    """The ``context`` argument, with the attributes of AWS's LambdaContext.
+
+    The per-instance attributes (name, version, memory, log group and stream)
+    are class attributes read from the environment once (_init_static); an
+    invocation sets only its own fields, because a context is built per call
+    and reading six environment variables each time cost more than the rest of
+    the runtime's per-call work together."""
+
+    function_name = ""
+    function_version = "$LATEST"
+    memory_limit_in_mb = 128
+    log_group_name = ""
+    log_stream_name = ""
+
+    @classmethod
+    def _init_static(cls, env):
+        cls.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME", "")
+        cls.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        cls.memory_limit_in_mb = int(env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"))
+        cls.log_group_name = env.get("AWS_LAMBDA_LOG_GROUP_NAME", "")
+        cls.log_stream_name = env.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
 
     def __init__(self, headers):
-        env = os.environ
         self.aws_request_id = headers.get("lambda-runtime-aws-request-id", "")
         self.invoked_function_arn = headers.get("lambda-runtime-invoked-function-arn", "")
-        self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME", "")
-        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        self.memory_limit_in_mb = int(env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"))
-        self.log_group_name = env.get("AWS_LAMBDA_LOG_GROUP_NAME", "")
-        self.log_stream_name = env.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
         self._deadline_ms = int(headers.get("lambda-runtime-deadline-ms", "0"))
         identity = headers.get("lambda-runtime-cognito-identity")
         self.identity = CognitoIdentity(json.loads(identity) if identity else {})
@@ -522,6 +536,7 @@ def main():
     _setup_sys_path(env.get("LAMBDA_TASK_ROOT", "/var/task"))
     sys.stdout.reconfigure(line_buffering=True)
     sys.stderr.reconfigure(line_buffering=True)
+    LambdaContext._init_static(env)
     channel_fd = env.pop("NIMBUS_RUNTIME_FD", None)
     api = RuntimeChannel(int(channel_fd)) if channel_fd else RuntimeAPIClient(env["AWS_LAMBDA_RUNTIME_API"])
 
