@@ -109,7 +109,7 @@ def test_layer_errors_are_aws_errors(nimbus):
     assert error_code(e) == "ValidationException"
     # Nimbus has no S3 yet: S3 content is refused as an invalid parameter.
     with pytest.raises(lam.exceptions.InvalidParameterValueException) as e:
-        lam.publish_layer_version(LayerName=name, Content={"S3Bucket": "b", "S3Key": "k.zip"})
+        lam.publish_layer_version(LayerName=name, Content={"S3Bucket": "bucket", "S3Key": "k.zip"})
     assert "S3" in str(e.value)
     # Not a zip: the same unzip error as function code.
     with pytest.raises(lam.exceptions.InvalidParameterValueException):
