@@ -229,6 +229,8 @@ class FakeServer {
                        {"Version", v},
                        {"Description", in["Description"]},
                        {"Content", json::object{{"CodeSha256", sha256_base64(zip)}}}};
+      for (auto key : {"CompatibleRuntimes", "CompatibleArchitectures"})
+        if (auto* l = in.if_contains(key)) out[key] = *l;
       layers[name][v] = out;
       return http::Response::json(201, json::serialize(out));
     }

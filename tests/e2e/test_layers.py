@@ -353,3 +353,18 @@ FN_ONLY = """  Fn:
       Runtime: python3.11
       CodeUri: fn/
 """
+
+
+def test_layers_with_isolation_off(server_factory, tmp_path):
+    # Nimbus-specific (documented difference): without isolation there is no
+    # mount namespace, so the merged layers stay in their host folder, named by
+    # NIMBUS_OPT_DIR, and the runtime's search paths point there.
+    server = server_factory(data_dir=tmp_path / "data", extra_args=["--isolation", "off"])
+    a = publish(server, unique(), {"python/which.py": "VALUE = 'a'\n", "bin/tool": "a"})
+    b = publish(server, unique(), {"python/which.py": "VALUE = 'b'\n"})
+    app = PY_SHOW.replace('out = {', 'out = {"opt": os.environ["NIMBUS_OPT_DIR"], ')
+    server.create_function("layered", {"app.py": app}, Layers=[a["LayerVersionArn"], b["LayerVersionArn"]])
+    _, out = server.invoke("layered", {"modules": ["which"]})
+    assert out["which"] == "b", out
+    assert out["opt"] != "/opt" and out["opt"].startswith(str(tmp_path / "data")), out
+    assert out["path"].endswith(out["opt"] + "/bin") and out["opt"] + "/lib" in out["ld"], out
