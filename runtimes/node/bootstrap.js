@@ -401,7 +401,10 @@ async function main() {
   patchConsole();
   // Layers' node_modules, like AWS's NODE_PATH. CommonJS reads NODE_PATH only
   // at start-up, so the search paths are re-initialised after setting it.
-  const nodePath = ['/opt/nodejs/node20/node_modules', '/opt/nodejs/node_modules', taskRoot];
+  // Layers are at /opt; with isolation off Nimbus names their host folder.
+  const opt = env.NIMBUS_OPT_DIR || '/opt';
+  const major = process.versions.node.split('.')[0];
+  const nodePath = [`${opt}/nodejs/node${major}/node_modules`, `${opt}/nodejs/node_modules`, taskRoot];
   env.NODE_PATH = [env.NODE_PATH, ...nodePath].filter(Boolean).join(path.delimiter);
   Module._initPaths();
 

@@ -441,7 +441,9 @@ def _setup_sys_path(task_root):
     script_dir = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != script_dir]
     version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
-    sys.path[0:0] = [task_root, f"/opt/python/lib/{version}/site-packages", "/opt/python"]
+    # Layers are at /opt; with isolation off Nimbus names their host folder.
+    opt = os.environ.get("NIMBUS_OPT_DIR") or "/opt"
+    sys.path[0:0] = [task_root, f"{opt}/python/lib/{version}/site-packages", f"{opt}/python"]
     sys.path.append("/usr/lib/python3/dist-packages")
 
 

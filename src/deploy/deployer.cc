@@ -154,6 +154,33 @@ std::string physical_function_name(const std::string& stack, const std::string& 
 
 namespace {
 
+constexpr std::string_view kOwnerOpen = "[nimbus:stack=";
+constexpr std::string_view kOwnerId = " nimbus:logical-id=";
+
+}  // namespace
+
+std::string layer_description(std::string_view description, std::string_view stack,
+                              std::string_view logical_id) {
+  std::string marker = std::string(kOwnerOpen) + std::string(stack) + std::string(kOwnerId) +
+                       std::string(logical_id) + "]";
+  std::string user(description.substr(0, 256 - std::min<size_t>(256, marker.size() + 1)));
+  return user.empty() ? marker : user + " " + marker;
+}
+
+std::optional<LayerOwner> layer_owner(std::string_view description) {
+  auto open = description.rfind(kOwnerOpen);
+  if (open == std::string_view::npos || !description.ends_with("]")) return std::nullopt;
+  auto inner = description.substr(open + kOwnerOpen.size());
+  inner.remove_suffix(1);
+  auto id = inner.find(kOwnerId);
+  if (id == std::string_view::npos) return std::nullopt;
+  LayerOwner o{std::string(inner.substr(0, id)), std::string(inner.substr(id + kOwnerId.size()))};
+  if (o.stack.empty() || o.logical_id.empty()) return std::nullopt;
+  return o;
+}
+
+namespace {
+
 // ---------------------------------------------------------------------------
 // AWS calls
 
@@ -256,6 +283,18 @@ std::string fn_path(const std::string& name) {
   return "/2015-03-31/functions/" + http::url_encode(name);
 }
 
+std::string layer_versions_path(const std::string& layer) {
+  return "/2018-10-31/layers/" + http::url_encode(layer) + "/versions";
+}
+
+std::vector<std::string> strings(const json::object& o, std::string_view k) {
+  std::vector<std::string> out;
+  if (auto* v = o.if_contains(k); v && v->is_array())
+    for (auto& x : v->as_array())
+      if (x.is_string()) out.emplace_back(x.as_string());
+  return out;
+}
+
 FunctionSettings settings_from_configuration(const json::object& cfg) {
   FunctionSettings s;
   s.handler = str(cfg, "Handler");
@@ -301,6 +340,13 @@ struct ExistingApi {
   ApiState state;
 };
 
+// A layer version the stack published (found by its Description's marker).
+struct ExistingLayerVersion {
+  std::string layer_name, arn, description;
+  int64_t version = 0;
+  std::vector<std::string> runtimes, architectures;
+};
+
 // Stops at the first failure; its message goes into the FAILED line.
 struct StepError {
   std::string message;
@@ -322,6 +368,8 @@ class Deployment {
   Result<void, StepError> apply_function(const Resource& r, const Node& props);
   Result<void, StepError> apply_rest_api(const Resource& r, const Node& props);
   Result<void, StepError> apply_http_api(const Resource& r, const Node& props);
+  Result<void, StepError> apply_layer(const Resource& r, const Node& props);
+  bool read_layers();
   void delete_removed();
   void print_outputs();
 
@@ -361,6 +409,9 @@ class Deployment {
 
   std::map<std::string, ExistingFunction> existing_functions_;
   std::map<std::string, ExistingApi> existing_apis_;
+  // By logical id, oldest version first.
+  std::map<std::string, std::vector<ExistingLayerVersion>> existing_layers_;
+  std::map<std::string, std::string> desired_layers_;  // logical id → the version ARN kept
   bool apigateway_available_ = true;
   bool resolving_function_ = false;
   std::string apigateway_unavailable_reason_;
@@ -415,21 +466,6 @@ bool Deployment::load() {
   if (!t) return print({t.error()});
   if (auto r = sam::expand(t.value()); !r) return print({r.error()});
   auto errors = sam::unsupported(*t);
-  // Layers need PublishLayerVersion, which the server does not implement yet.
-  for (const auto& r : t->resources) {
-    if (r.type == sam::kLayerVersion)
-      errors.push_back(error_at(r.mark, r.path() + ".Type",
-                                "resource type '" + r.type +
-                                    "' is not supported yet (the server has no "
-                                    "PublishLayerVersion)",
-                                TemplateError::Code::kUnsupported));
-    if (r.type == sam::kFunction)
-      if (const auto* e = r.properties.find_entry("Layers"))
-        errors.push_back(error_at(e->key_mark, r.path() + ".Properties.Layers",
-                                  "Layers are not supported yet (the server has no "
-                                  "PublishLayerVersion)",
-                                  TemplateError::Code::kUnsupported));
-  }
   auto refs = check_references(*t, sam::generated_ids(*t));
   errors.insert(errors.end(), refs.begin(), refs.end());
   if (!errors.empty()) return print(errors);
@@ -534,6 +570,8 @@ bool Deployment::read_current() {
     marker = str(body, "NextMarker");
   } while (!marker.empty());
 
+  if (!read_layers()) return false;
+
   // API Gateway (REST and HTTP APIs); a server without it answers
   // UnknownOperation / UnknownService.
   auto rest = aws_.call("apigateway", "GET", "/restapis?limit=500");
@@ -568,6 +606,49 @@ bool Deployment::read_current() {
         existing_apis_[e.state.logical_id] = e;
       }
   }
+  return true;
+}
+
+bool Deployment::read_layers() {
+  std::string marker;
+  do {
+    auto r = aws_.call(
+        "lambda", "GET",
+        "/2018-10-31/layers" + (marker.empty() ? "" : "?Marker=" + http::url_encode(marker)));
+    // A server without layers has none of ours; publishing then fails clearly.
+    if (!r) return true;
+    const auto& body = obj(r.value());
+    if (auto* layers = body.if_contains("Layers"); layers && layers->is_array())
+      for (auto& l : layers->as_array()) {
+        std::string name = str(obj(l), "LayerName");
+        std::string vmarker;
+        do {
+          auto v = aws_.call("lambda", "GET",
+                             layer_versions_path(name) +
+                                 (vmarker.empty() ? "" : "?Marker=" + http::url_encode(vmarker)));
+          if (!v) {
+            err_ << "Error: ListLayerVersions " << name << ": " << v.error().to_string() << "\n";
+            return false;
+          }
+          const auto& vo = obj(v.value());
+          if (auto* items = vo.if_contains("LayerVersions"); items && items->is_array())
+            for (auto& it : items->as_array()) {
+              const auto& item = obj(it);
+              auto owner = layer_owner(str(item, "Description"));
+              if (!owner || owner->stack != stack_) continue;
+              existing_layers_[owner->logical_id].push_back(ExistingLayerVersion{
+                  name, str(item, "LayerVersionArn"), str(item, "Description"),
+                  num(item, "Version").value_or(0), strings(item, "CompatibleRuntimes"),
+                  strings(item, "CompatibleArchitectures")});
+            }
+          vmarker = str(vo, "NextMarker");
+        } while (!vmarker.empty());
+      }
+    marker = str(body, "NextMarker");
+  } while (!marker.empty());
+  for (auto& [id, versions] : existing_layers_)
+    std::sort(versions.begin(), versions.end(),
+              [](const auto& a, const auto& b) { return a.version < b.version; });
   return true;
 }
 
@@ -986,6 +1067,64 @@ Result<void, StepError> Deployment::apply_http_api(const Resource& r, const Node
   return {};
 }
 
+Result<void, StepError> Deployment::apply_layer(const Resource& r, const Node& props) {
+  auto start = Clock::now();
+  auto parsed = sam::parse_layer_version(r, props);
+  if (!parsed) return fail(StepError{parsed.error().to_string()});
+  const sam::LayerVersion& l = parsed.value();
+  // SAM's default LayerName is the logical id.
+  std::string name = l.layer_name.empty() ? r.logical_id : l.layer_name;
+  auto zip = package_layer(l, template_dir_);
+  if (!zip) return fail(StepError{"packaging " + r.logical_id + ": " + zip.error()});
+  std::string sha = sha256_base64(zip.value());
+  std::string description = layer_description(l.description, stack_, r.logical_id);
+  const std::string type(sam::kLayerVersion);
+
+  // Versions are immutable: the newest one this stack published stays when
+  // its content and settings are what the template says; otherwise a new one.
+  const ExistingLayerVersion* cur = nullptr;
+  if (auto e = existing_layers_.find(r.logical_id); e != existing_layers_.end())
+    cur = &e->second.back();
+  if (cur && cur->layer_name == name && cur->description == description &&
+      cur->runtimes == l.compatible_runtimes && cur->architectures == l.compatible_architectures) {
+    auto g =
+        aws_.call("lambda", "GET", layer_versions_path(name) + "/" + std::to_string(cur->version));
+    if (g && str(member(obj(g.value()), "Content"), "CodeSha256") == sha) {
+      values_[r.logical_id] = Values{cur->arn, {}};
+      desired_layers_[r.logical_id] = cur->arn;
+      return {};
+    }
+  }
+  ++changes_;
+  progress(cur ? "UPDATE_IN_PROGRESS" : "CREATE_IN_PROGRESS", type, r.logical_id, start);
+  json::object req{{"Content", json::object{{"ZipFile", base64_encode(zip.value())}}},
+                   {"Description", description}};
+  auto list = [](const std::vector<std::string>& v) {
+    json::array a;
+    for (auto& s : v) a.emplace_back(s);
+    return a;
+  };
+  if (!l.compatible_runtimes.empty()) req["CompatibleRuntimes"] = list(l.compatible_runtimes);
+  if (!l.compatible_architectures.empty())
+    req["CompatibleArchitectures"] = list(l.compatible_architectures);
+  auto p = aws_.call("lambda", "POST", layer_versions_path(name), json::serialize(req));
+  if (!p) return fail(StepError{"PublishLayerVersion: " + p.error().to_string()});
+  std::string arn = str(obj(p.value()), "LayerVersionArn");
+  std::string version_path =
+      layer_versions_path(name) + "/" + std::to_string(num(obj(p.value()), "Version").value_or(0));
+  journal_.record(
+      {"DELETE_COMPLETE", type, r.logical_id, [this, version_path]() -> Result<void, std::string> {
+         auto d = aws_.call("lambda", "DELETE", version_path);
+         if (!d && !d.error().not_found()) return fail(d.error().to_string());
+         return {};
+       }});
+  values_[r.logical_id] = Values{arn, {}};
+  desired_layers_[r.logical_id] = arn;
+  progress(cur ? "UPDATE_COMPLETE" : "CREATE_COMPLETE", type, r.logical_id, start,
+           "version " + arn.substr(arn.rfind(':') + 1));
+  return {};
+}
+
 Result<void, StepError> Deployment::apply(const std::string& id) {
   const Resource* r = tmpl_->resource(id);
   if (!r || !ctx_->resource_enabled(*r)) return {};
@@ -996,6 +1135,7 @@ Result<void, StepError> Deployment::apply(const std::string& id) {
   if (r->type == sam::kFunction) return apply_function(*r, props.value());
   if (r->type == sam::kApi) return apply_rest_api(*r, props.value());
   if (r->type == sam::kHttpApi) return apply_http_api(*r, props.value());
+  if (r->type == sam::kLayerVersion) return apply_layer(*r, props.value());
   return fail(StepError{"resource type " + r->type + " is not supported yet"});
 }
 
@@ -1039,6 +1179,16 @@ void Deployment::delete_removed() {
   for (const auto& [id, f] : existing_functions_) {
     if (desired_functions_.count(id) && !replaced_.count(id)) continue;
     del(std::string(sam::kFunction), id, "lambda", "DELETE", fn_path(f.state.name));
+  }
+  // Layer versions last, after the functions that used them were updated or
+  // deleted: every version the stack published except the one it keeps (a
+  // new version replaces the old one, as a CloudFormation replacement does).
+  for (const auto& [id, versions] : existing_layers_) {
+    auto keep = desired_layers_.find(id);
+    for (const auto& v : versions)
+      if (keep == desired_layers_.end() || keep->second != v.arn)
+        del(std::string(sam::kLayerVersion), id, "lambda", "DELETE",
+            layer_versions_path(v.layer_name) + "/" + std::to_string(v.version));
   }
 }
 
@@ -1098,7 +1248,8 @@ DeployResult Deployment::run() {
     auto r = apply(id);
     if (r) continue;
     const Resource* res = tmpl_->resource(id);
-    bool existed = existing_functions_.count(id) || existing_apis_.count(id);
+    bool existed =
+        existing_functions_.count(id) || existing_apis_.count(id) || existing_layers_.count(id);
     progress(existed ? "UPDATE_FAILED" : "CREATE_FAILED", res ? res->type : "", id, Clock::now(),
              r.error().message);
     bool ok = journal_.rollback([&](const Journal::Step& s, const std::string& error) {

@@ -2,7 +2,8 @@
 // through the server's public AWS APIs only (Lambda, API Gateway, STS).
 //
 // Stack membership lives in tags: every resource a stack creates carries
-// nimbus:stack=<stack> and nimbus:logical-id=<LogicalId>. A deploy reads what
+// nimbus:stack=<stack> and nimbus:logical-id=<LogicalId> (layer versions,
+// which cannot be tagged, in their Description: see layer_description()). A deploy reads what
 // exists (ListFunctions + GetFunction, GetRestApis, GetApis), diffs it against
 // the template (plan()), applies creates and updates in dependency order,
 // deletes what the template no longer has, and on a failure undoes in reverse
@@ -27,6 +28,17 @@ inline constexpr std::string_view kLogicalIdTag = "nimbus:logical-id";
 // Sha256 of the pushed OpenAPI document (and stage settings) on an API, so a
 // redeploy leaves an unchanged API alone.
 inline constexpr std::string_view kDefinitionTag = "nimbus:definition-sha256";
+
+// Layer versions have no tags. A version the deployer publishes carries its
+// stack and logical id at the end of its Description instead:
+// "<Description> [nimbus:stack=STACK nimbus:logical-id=ID]" (the user's part
+// shortened so that the whole stays within Lambda's 256 characters).
+std::string layer_description(std::string_view description, std::string_view stack,
+                              std::string_view logical_id);
+struct LayerOwner {
+  std::string stack, logical_id;
+};
+std::optional<LayerOwner> layer_owner(std::string_view description);
 
 // Sends one request to the server's AWS API, signed for `service` ("lambda",
 // "apigateway", "sts"); the CLI supplies its signed sender, tests a fake.

@@ -151,6 +151,10 @@ class FakeServer {
   std::vector<std::string> calls;     // "METHOD path"
   std::set<std::string> fail_create;  // function names CreateFunction refuses
   std::map<std::string, json::object> functions;
+  std::map<std::string, json::object> create_requests;  // CreateFunction bodies by name
+  // Layers: name → version → the LayerVersion shape (with Content.CodeSha256).
+  std::map<std::string, std::map<int64_t, json::object>> layers;
+  std::map<std::string, int64_t> next_layer_version;
 
   Transport transport() {
     return [this](http::Request req, std::string_view service) -> Result<http::Response> {
@@ -186,8 +190,10 @@ class FakeServer {
       if (fail_create.count(name))
         return error(400, "InvalidParameterValueException", "bad function " + name);
       functions[name] = json::object{{"FunctionName", name}};
+      create_requests[name] = in;
       return http::Response::json(201, "{}");
     }
+    if (t.starts_with("/2018-10-31/layers")) return handle_layers(req);
     if (req.method == "GET" && t.ends_with("/configuration"))
       return http::Response::json(200, R"({"State":"Active","LastUpdateStatus":"Successful"})");
     if (req.method == "DELETE" && t.starts_with(fns)) {
@@ -195,6 +201,55 @@ class FakeServer {
       return http::Response::json(204, "");
     }
     return error(404, "ResourceNotFoundException", "not found: " + t);
+  }
+  // Lambda's layer API, one page per list.
+  http::Response handle_layers(const http::Request& req) {
+    const std::string& t = req.target;
+    std::vector<std::string> seg;
+    for (size_t p = 1; p <= t.size();) {
+      auto q = t.find('/', p);
+      seg.push_back(t.substr(p, q == std::string::npos ? std::string::npos : q - p));
+      if (q == std::string::npos) break;
+      p = q + 1;
+    }
+    if (seg.size() == 2) {
+      json::array list;
+      for (auto& [n, versions] : layers)
+        if (!versions.empty()) list.push_back(json::object{{"LayerName", n}});
+      return http::Response::json(200, json::serialize(json::object{{"Layers", list}}));
+    }
+    const std::string& name = seg[2];
+    if (seg.size() == 4 && req.method == "POST") {
+      auto in = json::parse(req.body).as_object();
+      int64_t v = ++next_layer_version[name];
+      std::string zip;
+      base64_decode(in["Content"].as_object()["ZipFile"].as_string(), zip);
+      json::object out{{"LayerVersionArn", "arn:aws:lambda:us-east-1:123456789012:layer:" + name +
+                                               ":" + std::to_string(v)},
+                       {"Version", v},
+                       {"Description", in["Description"]},
+                       {"Content", json::object{{"CodeSha256", sha256_base64(zip)}}}};
+      for (auto key : {"CompatibleRuntimes", "CompatibleArchitectures"})
+        if (auto* l = in.if_contains(key)) out[key] = *l;
+      layers[name][v] = out;
+      return http::Response::json(201, json::serialize(out));
+    }
+    if (seg.size() == 4) {
+      json::array list;
+      for (auto it = layers[name].rbegin(); it != layers[name].rend(); ++it) {
+        json::object item = it->second;
+        item.erase("Content");
+        list.push_back(item);
+      }
+      return http::Response::json(200, json::serialize(json::object{{"LayerVersions", list}}));
+    }
+    int64_t v = std::stoll(seg[4]);
+    if (req.method == "DELETE") {
+      layers[name].erase(v);
+      return http::Response::json(204, "");
+    }
+    if (!layers[name].count(v)) return error(404, "ResourceNotFoundException", "no version");
+    return http::Response::json(200, json::serialize(layers[name][v]));
   }
 };
 
@@ -268,15 +323,81 @@ TEST_F(DeployTest, TemplateErrorsTouchNothing) {
   EXPECT_NE(err_.str().find("AWS::SQS::Queue"), std::string::npos);
 }
 
-TEST_F(DeployTest, LayersFailBeforeAnythingIsTouched) {
-  auto r =
-      run("Transform: AWS::Serverless-2016-10-31\nResources:\n"
-          "  Libs:\n    Type: AWS::Serverless::LayerVersion\n"
-          "    Properties: {ContentUri: libs/}\n");
+// SAM: LayerName defaults to the logical id, !Ref of a LayerVersion is its
+// version ARN, and a redeploy publishes a new version only when the content
+// changed (deleting the stack's previous one); removal deletes the versions.
+TEST_F(DeployTest, LayersArePublishedOnceReferencedAndReplacedOnChange) {
+  fs::create_directories(dir_ / "libs/python");
+  std::ofstream(dir_ / "libs/python/shared.py") << "X = 1\n";
+  const std::string tmpl = R"(Transform: AWS::Serverless-2016-10-31
+Resources:
+  Libs:
+    Type: AWS::Serverless::LayerVersion
+    Properties: {ContentUri: libs/, CompatibleRuntimes: [python3.11], Description: shared code}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties: {Handler: index.h, Runtime: python3.11, InlineCode: x, Layers: [!Ref Libs]}
+)";
+  auto r = run(tmpl);
+  ASSERT_TRUE(r.ok) << err_.str() << out_.str();
+  ASSERT_EQ(server_.layers["Libs"].size(), 1u);
+  auto& v1 = server_.layers["Libs"][1];
+  EXPECT_EQ(layer_owner(std::string(v1["Description"].as_string()))->logical_id, "Libs");
+  EXPECT_TRUE(std::string(v1["Description"].as_string()).starts_with("shared code "));
+  const std::string arn1 = "arn:aws:lambda:us-east-1:123456789012:layer:Libs:1";
+  auto fn = physical_function_name("app", "Fn");
+  EXPECT_EQ(server_.create_requests[fn]["Layers"], json::array{json::value(arn1)});
+
+  // Unchanged content: no new version.
+  ASSERT_TRUE(run(tmpl).ok) << err_.str();
+  EXPECT_EQ(server_.next_layer_version["Libs"], 1);
+
+  // Changed content: version 2, the function uses it, version 1 goes.
+  std::ofstream(dir_ / "libs/python/shared.py") << "X = 2\n";
+  ASSERT_TRUE(run(tmpl).ok) << err_.str();
+  EXPECT_EQ(server_.next_layer_version["Libs"], 2);
+  EXPECT_EQ(server_.layers["Libs"].count(1), 0u);
+  EXPECT_EQ(server_.create_requests[fn]["Layers"],
+            json::array{json::value("arn:aws:lambda:us-east-1:123456789012:layer:Libs:2")});
+
+  // Removed from the template: the stack's versions are deleted.
+  ASSERT_TRUE(run("Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
+                  "    Properties: {Handler: index.h, Runtime: python3.11, InlineCode: x}\n")
+                  .ok)
+      << err_.str();
+  EXPECT_TRUE(server_.layers["Libs"].empty());
+}
+
+TEST_F(DeployTest, FailedDeployDeletesTheLayerVersionItPublished) {
+  fs::create_directories(dir_ / "libs");
+  std::ofstream(dir_ / "libs/a.txt") << "a";
+  server_.fail_create.insert(physical_function_name("app", "Fn"));
+  auto r = run(R"(Resources:
+  Libs:
+    Type: AWS::Serverless::LayerVersion
+    Properties: {ContentUri: libs/, LayerName: shared}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties: {Handler: index.h, Runtime: python3.11, InlineCode: x, Layers: [!Ref Libs]}
+)");
   EXPECT_FALSE(r.ok);
-  EXPECT_TRUE(server_.calls.empty());
-  EXPECT_NE(err_.str().find("template.yaml:3:3"), std::string::npos) << err_.str();
-  EXPECT_NE(err_.str().find("not supported yet"), std::string::npos);
+  EXPECT_EQ(server_.next_layer_version["shared"], 1);
+  EXPECT_TRUE(server_.layers["shared"].empty());
+  EXPECT_NE(out_.str().find("ROLLBACK_COMPLETE"), std::string::npos) << out_.str();
+}
+
+TEST(LayerOwner, DescriptionMarkerRoundTripsWithinLambdasLimit) {
+  auto d = layer_description("my deps", "orders", "Deps");
+  EXPECT_EQ(d, "my deps [nimbus:stack=orders nimbus:logical-id=Deps]");
+  auto o = layer_owner(d);
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->stack, "orders");
+  EXPECT_EQ(o->logical_id, "Deps");
+  EXPECT_FALSE(layer_owner(""));
+  EXPECT_FALSE(layer_owner("a user's own description"));
+  auto longest = layer_description(std::string(300, 'x'), "s", "L");
+  EXPECT_EQ(longest.size(), 256u);
+  EXPECT_EQ(layer_owner(longest)->logical_id, "L");
 }
 
 TEST_F(DeployTest, ApiWithoutApiGatewayFailsClearlyAndRollsBack) {

@@ -117,25 +117,42 @@ std::string code_folder(const sam::Function& f, const std::string& template_dir)
   return s;
 }
 
-Result<std::string, std::string> package_function(const sam::Function& f,
-                                                  const std::string& template_dir) {
-  if (f.inline_code)
-    return make_zip({ZipEntry{inline_code_file(f.runtime), *f.inline_code, false}});
-  if (f.code_s3)
-    return fail(std::string("CodeUri in S3 (s3://") + f.code_s3->bucket + "/" + f.code_s3->key +
+namespace {
+
+// A ContentUri / CodeUri: a folder zipped deterministically, or a .zip file's bytes.
+Result<std::string, std::string> package_uri(std::string_view member, const std::string& uri,
+                                             const std::optional<sam::S3Location>& s3,
+                                             const std::string& template_dir) {
+  const std::string m(member);
+  if (s3)
+    return fail(m + " in S3 (s3://" + s3->bucket + "/" + s3->key +
                 ") is not supported yet: use a local folder or .zip file");
-  auto p = resolve_path(f.code_uri.empty() ? "." : f.code_uri, template_dir);
+  auto p = resolve_path(uri.empty() ? "." : uri, template_dir);
   std::error_code ec;
   if (fs::is_directory(p, ec)) {
     auto entries = folder_entries(p.string());
     if (!entries) return fail(entries.error());
-    if (entries->empty()) return fail("CodeUri folder " + p.string() + " is empty");
+    if (entries->empty()) return fail(m + " folder " + p.string() + " is empty");
     return make_zip(std::move(entries.value()));
   }
-  if (!fs::exists(p, ec)) return fail("CodeUri " + p.string() + " does not exist");
+  if (!fs::exists(p, ec)) return fail(m + " " + p.string() + " does not exist");
   if (p.extension() != ".zip" && p.extension() != ".jar")
-    return fail("CodeUri " + p.string() + " is neither a folder nor a .zip file");
+    return fail(m + " " + p.string() + " is neither a folder nor a .zip file");
   return read_file(p);
+}
+
+}  // namespace
+
+Result<std::string, std::string> package_function(const sam::Function& f,
+                                                  const std::string& template_dir) {
+  if (f.inline_code)
+    return make_zip({ZipEntry{inline_code_file(f.runtime), *f.inline_code, false}});
+  return package_uri("CodeUri", f.code_uri, f.code_s3, template_dir);
+}
+
+Result<std::string, std::string> package_layer(const sam::LayerVersion& l,
+                                               const std::string& template_dir) {
+  return package_uri("ContentUri", l.content_uri, l.content_s3, template_dir);
 }
 
 }  // namespace nimbus::deploy

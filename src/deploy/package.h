@@ -38,6 +38,11 @@ std::string inline_code_file(const std::string& runtime);
 Result<std::string, std::string> package_function(const sam::Function& f,
                                                   const std::string& template_dir);
 
+// A layer's package: ContentUri a folder → zipped (deterministically, so an
+// unchanged folder publishes no new version), a .zip file → its bytes.
+Result<std::string, std::string> package_layer(const sam::LayerVersion& l,
+                                               const std::string& template_dir);
+
 // The folder a function's code comes from ("" for InlineCode or a .zip file).
 std::string code_folder(const sam::Function& f, const std::string& template_dir);
 

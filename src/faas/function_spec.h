@@ -15,6 +15,9 @@ struct FunctionSpec {
   std::string runtime;              // "python3.11", "nodejs20.x", "provided.al2023", ...
   std::string handler;
   std::string code_dir;  // host directory with the extracted code (read-only to instances)
+  // Host directory with the function's layers merged (in order, later ones
+  // overwriting earlier ones), seen read-only at /opt; empty: no layers.
+  std::string opt_dir;
   int memory_mb = 128;
   int timeout_seconds = 3;
   int ephemeral_storage_mb = 512;

@@ -38,7 +38,8 @@ struct LaunchRequest {
   const FunctionSpec* function = nullptr;
   std::string instance_id;
   // The Lambda environment minus the paths, which depend on the launcher's view
-  // (LAMBDA_TASK_ROOT, LAMBDA_RUNTIME_DIR are added by the launcher).
+  // (LAMBDA_TASK_ROOT, LAMBDA_RUNTIME_DIR, PATH, LD_LIBRARY_PATH and
+  // NIMBUS_OPT_DIR are added by the launcher).
   std::vector<std::string> env;
   int output_fd = -1;   // becomes the instance's stdout and stderr
   int channel_fd = -1;  // becomes fd 3: the runtime channel (faas/runtime_channel.h)

@@ -238,7 +238,6 @@ class ProcessInstance final : public Instance,
     add("_HANDLER", spec_.handler);
     add("TZ", ":UTC");
     add("LANG", "en_US.UTF-8");
-    add("PATH", "/usr/local/bin:/usr/bin:/bin:/opt/bin");
     add("HOME", "/tmp");
     add("AWS_ACCESS_KEY_ID", env_.access_key_id);
     add("AWS_SECRET_ACCESS_KEY", env_.secret_access_key);

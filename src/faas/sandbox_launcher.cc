@@ -81,8 +81,13 @@ Result<std::unique_ptr<Process>> SandboxLauncher::launch(const LaunchRequest& re
   spec.cgroup_name = req.instance_id;
   spec.hostname = "nimbus-" + req.instance_id.substr(0, 8);
 
+  // Layers: the merged directory is /opt, read-only. Isolation off has no
+  // mount namespace, so the instance is pointed at the host directory instead
+  // (the runtimes read NIMBUS_OPT_DIR; PATH and LD_LIBRARY_PATH name it).
+  if (!fn.opt_dir.empty()) spec.extra_mounts.push_back({fn.opt_dir, "/opt", true});
   std::string task_root = spec.isolate ? "/var/task" : fn.code_dir;
   std::string runtime_dir = spec.isolate ? "/var/runtime" : options_.runtime_dir;
+  std::string opt = spec.isolate ? "/opt" : sandbox::host_path(spec, "/opt");
   for (auto& a : cmd->argv)
     spec.argv.push_back(
         replace_all(replace_all(a, "{runtime_dir}", runtime_dir), "{task_root}", task_root));
@@ -90,6 +95,11 @@ Result<std::unique_ptr<Process>> SandboxLauncher::launch(const LaunchRequest& re
   spec.env = req.env;
   spec.env.push_back("LAMBDA_TASK_ROOT=" + task_root);
   spec.env.push_back("LAMBDA_RUNTIME_DIR=" + runtime_dir);
+  // As Lambda sets them: /opt/bin last on PATH, the task's and the layers'
+  // lib folders on LD_LIBRARY_PATH.
+  spec.env.push_back("PATH=/usr/local/bin:/usr/bin:/bin:" + opt + "/bin");
+  spec.env.push_back("LD_LIBRARY_PATH=" + task_root + ":" + task_root + "/lib:" + opt + "/lib");
+  spec.env.push_back("NIMBUS_OPT_DIR=" + opt);
   if (!cmd->execution_env.empty()) spec.env.push_back("AWS_EXECUTION_ENV=" + cmd->execution_env);
 
   uid_t uid = 0;

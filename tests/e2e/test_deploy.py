@@ -227,20 +227,28 @@ def test_failed_first_deploy_deletes_what_it_created(nimbus, tmp_path, stack):
     assert stack_functions(nimbus, stack) == {}
 
 
-def test_layers_are_refused_before_anything_is_touched(nimbus, tmp_path, stack):
+def test_failed_deploy_deletes_the_layer_version_it_published(nimbus, tmp_path, stack):
+    # CloudFormation: a failed stack operation rolls back what it created; here
+    # the layer version published before Lambda refused the function (the same
+    # layer twice is an InvalidParameterValueException on AWS).
+    layer = f"L{stack}"
+    (tmp_path / "libs").mkdir()
+    (tmp_path / "libs" / "a.txt").write_text("a")
     t = tmp_path / "template.yaml"
     t.write_text("Transform: AWS::Serverless-2016-10-31\n"
                  "Resources:\n"
                  "  Libs:\n"
                  "    Type: AWS::Serverless::LayerVersion\n"
-                 "    Properties: {ContentUri: libs/}\n"
+                 f"    Properties: {{ContentUri: libs/, LayerName: {layer}}}\n"
                  "  Fn:\n"
                  "    Type: AWS::Serverless::Function\n"
                  "    Properties: {Handler: index.h, Runtime: python3.11, InlineCode: x,"
-                 " Layers: [!Ref Libs]}\n")
+                 " Layers: [!Ref Libs, !Ref Libs]}\n")
     r = deploy(nimbus, t, stack=stack)
     assert r.returncode != 0
-    assert re.search(r"template\.yaml:3:\d+: .*LayerVersion.*not supported yet", r.stderr), r.stderr
+    assert "Two different versions of the same layer" in r.stdout + r.stderr
+    assert "ROLLBACK_COMPLETE" in r.stdout
+    assert nimbus.lambda_.list_layer_versions(LayerName=layer)["LayerVersions"] == []
     assert stack_functions(nimbus, stack) == {}
 
 

@@ -227,3 +227,21 @@ def test_example_hello_node(api, start_function):
     assert body["message"] == "Hello, Nimbus!"
     assert body["requestId"] == request_id
     assert f"{request_id}\tINFO\t" in result.output
+
+
+def test_layer_node_modules_from_nimbus_opt_dir(api, start_function, tmp_path):
+    # AWS: NODE_PATH has /opt/nodejs/nodeXX/node_modules and
+    # /opt/nodejs/node_modules. Nimbus without isolation names /opt's host
+    # folder in NIMBUS_OPT_DIR; the bootstrap reads it.
+    opt = tmp_path / "opt"
+    (opt / "nodejs" / "node_modules" / "shared").mkdir(parents=True)
+    (opt / "nodejs" / "node_modules" / "shared" / "index.js").write_text("module.exports = 'shared';")
+    for major in range(16, 26):
+        d = opt / "nodejs" / f"node{major}" / "node_modules" / "versioned"
+        d.mkdir(parents=True)
+        (d / "index.js").write_text(f"module.exports = '{major}';")
+    app = ("exports.handler = async () => [require('shared'), require('versioned'),"
+           " process.versions.node.split('.')[0]];")
+    start_function(NODE_CMD, "index.handler", {"index.js": app}, env={"NIMBUS_OPT_DIR": str(opt)})
+    shared, versioned, major = api.result(api.invoke({})).json
+    assert (shared, versioned) == ("shared", major)

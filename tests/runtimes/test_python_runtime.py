@@ -252,3 +252,17 @@ def test_logging_configured_even_after_find_spec_probe(api, start_function):
     result = api.result(api.invoke({}))
     assert result.json == 1
     assert "[WARNING]\t" in result.output and "\tafter probe" in result.output
+
+
+def test_layer_folders_on_sys_path(api, start_function, tmp_path):
+    # AWS: /opt/python and /opt/python/lib/pythonX.Y/site-packages are on
+    # sys.path after the task root. Nimbus without isolation names /opt's host
+    # folder in NIMBUS_OPT_DIR; the bootstrap reads it.
+    opt = tmp_path / "opt"
+    version = "python{}.{}".format(*__import__("sys").version_info[:2])
+    (opt / "python" / "lib" / version / "site-packages").mkdir(parents=True)
+    (opt / "python" / "top.py").write_text("VALUE = 'top'\n")
+    (opt / "python" / "lib" / version / "site-packages" / "site_mod.py").write_text("VALUE = 'site'\n")
+    app = "import top, site_mod\ndef handler(e, c):\n    return [top.VALUE, site_mod.VALUE]\n"
+    start_function(PYTHON_CMD, "app.handler", {"app.py": app}, env={"NIMBUS_OPT_DIR": str(opt)})
+    assert api.result(api.invoke({})).json == ["top", "site"]

@@ -124,7 +124,66 @@ Result<void, aws::ApiError> extract(archive* a, const fs::path& root, const Unpa
   return {};
 }
 
+// Places `from` (a layer's entry) at `to`, replacing whatever an earlier
+// layer put there.
+Status place(const fs::path& from, const fs::path& to, fs::file_type type) {
+  std::error_code ec;
+  auto existing = fs::symlink_status(to, ec);
+  if (!ec && fs::exists(existing)) {
+    if (type == fs::file_type::directory && fs::is_directory(existing)) return {};
+    fs::remove_all(to, ec);
+    if (ec) return fail(SysError{"remove " + to.string() + ": " + ec.message()});
+  }
+  ec.clear();
+  if (type == fs::file_type::directory) {
+    fs::create_directory(to, ec);
+    ::chmod(to.c_str(), 0755);
+  } else if (type == fs::file_type::symlink) {
+    fs::copy_symlink(from, to, ec);
+  } else {
+    fs::create_hard_link(from, to, ec);
+    if (ec) {
+      ec.clear();
+      fs::copy_file(from, to, ec);
+    }
+  }
+  if (ec) return fail(SysError{"place " + to.string() + ": " + ec.message()});
+  return {};
+}
+
 }  // namespace
+
+Result<void, aws::ApiError> merge_layers(std::span<const std::string> layer_dirs,
+                                         const std::string& dest_dir) {
+  std::error_code ec;
+  if (fs::is_directory(dest_dir, ec)) return {};
+  fs::path tmp = dest_dir + ".tmp-" + random_hex(6);
+  auto failed = [&](std::string why) -> Result<void, aws::ApiError> {
+    fs::remove_all(tmp, ec);
+    return fail(aws::ApiError::service_failure("cannot prepare the layers: " + why));
+  };
+  fs::create_directories(tmp, ec);
+  if (ec) return failed(ec.message());
+  ::chmod(tmp.c_str(), 0755);
+  for (const auto& dir : layer_dirs) {
+    // Layer directories come from unpack_zip: no link leads out of them, and
+    // symlinks are copied as links, never followed.
+    for (auto it = fs::recursive_directory_iterator(dir, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      auto type = it->symlink_status(ec).type();
+      if (ec) break;
+      fs::path to = tmp / it->path().lexically_relative(dir);
+      if (auto st = place(it->path(), to, type); !st) return failed(st.error().message);
+    }
+    if (ec) return failed(dir + ": " + ec.message());
+  }
+  fs::rename(tmp, dest_dir, ec);
+  if (ec) {
+    fs::remove_all(tmp, ec);
+    if (!fs::is_directory(dest_dir)) return failed("cannot place " + dest_dir);
+  }
+  return {};
+}
 
 Result<void, aws::ApiError> unpack_zip(std::string_view zip, const std::string& dest_dir,
                                        const UnpackLimits& limits) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -24,5 +25,15 @@ struct UnpackLimits {
 // InvalidParameterValueException ("Could not unzip uploaded file...").
 Result<void, aws::ApiError> unpack_zip(std::string_view zip, const std::string& dest_dir,
                                        const UnpackLimits& limits = {});
+
+// Builds what a function sees at /opt: the unpacked layer directories merged
+// into `dest_dir` in order, a later layer's file replacing an earlier one's at
+// the same path (Lambda extracts layers in order into /opt). Files are hard
+// links to the layers' unpacked files where the filesystem allows (copies
+// otherwise), so a merged set costs directory entries, not data. Built in a
+// temp directory renamed into place; an existing `dest_dir` is kept (the
+// name is derived from the layers' content, so it is already right).
+Result<void, aws::ApiError> merge_layers(std::span<const std::string> layer_dirs,
+                                         const std::string& dest_dir);
 
 }  // namespace nimbus::services::lambda

@@ -12,6 +12,8 @@ namespace {
 
 constexpr std::string_view kPrefix = "lambda/fn/";
 
+}  // namespace
+
 json::object code_to_json(const CodeInfo& c) {
   return {{"sha256", c.sha256_b64}, {"size", c.size}, {"dir", c.dir}, {"blob", c.blob}};
 }
@@ -25,12 +27,18 @@ CodeInfo code_from_json(const json::object& o) {
   return c;
 }
 
+namespace {
+
 json::object version_to_json(const VersionRecord& v) {
-  return {{"config", v.config}, {"code", code_to_json(v.code)}};
+  json::object o{{"config", v.config}, {"code", code_to_json(v.code)}};
+  if (!v.opt_dir.empty()) o["opt_dir"] = v.opt_dir;
+  return o;
 }
 
 VersionRecord version_from_json(const json::object& o) {
-  return VersionRecord{o.at("config").as_object(), code_from_json(o.at("code").as_object())};
+  VersionRecord v{o.at("config").as_object(), code_from_json(o.at("code").as_object()), {}};
+  if (auto* d = o.if_contains("opt_dir"); d && d->is_string()) v.opt_dir = d->as_string();
+  return v;
 }
 
 std::string str(const json::object& o, std::string_view key, std::string_view fallback = {}) {
@@ -203,6 +211,7 @@ std::shared_ptr<const faas::FunctionSpec> FunctionRegistry::make_spec(
   s->runtime = str(c, "Runtime");
   s->handler = str(c, "Handler");
   s->code_dir = v.code.dir;
+  s->opt_dir = v.opt_dir;
   s->memory_mb = static_cast<int>(num(c, "MemorySize", 128));
   s->timeout_seconds = static_cast<int>(num(c, "Timeout", 3));
   if (auto* e = c.if_contains("EphemeralStorage"); e && e->is_object())

@@ -27,9 +27,18 @@ struct CodeInfo {
   std::string blob;        // BlobStore id of the zip; empty for a local-directory source
 };
 
+// Storage form of CodeInfo (shared by functions and layers).
+boost::json::object code_to_json(const CodeInfo& c);
+CodeInfo code_from_json(const boost::json::object& o);
+
 struct VersionRecord {
   boost::json::object config;  // the FunctionConfiguration shape, as returned to clients
   CodeInfo code;
+  // Host directory of the merged layers (Configuration.Layers, in order),
+  // mounted read-only at /opt; empty when the version has no layers. Kept
+  // with the version, so a deleted layer version goes on working for the
+  // functions that use it, as on Lambda.
+  std::string opt_dir;
 };
 
 struct FunctionRecord {

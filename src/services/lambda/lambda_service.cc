@@ -177,9 +177,6 @@ Result<void, ApiError> apply_configuration(const json::object& in, json::object&
   }
   if (auto* t = in.if_contains("TracingConfig"); t && t->is_object())
     cfg["TracingConfig"] = json::object{{"Mode", str(t->as_object(), "Mode", "PassThrough")}};
-  if (auto* l = in.if_contains("Layers"); l && l->is_array() && !l->as_array().empty())
-    return fail(ApiError::invalid_parameter(
-        "Layers are not supported yet by Nimbus (they arrive with SAM deploy)"));
   if (auto* p = in.if_contains("PackageType"); p && p->is_string() && p->as_string() != "Zip")
     return fail(ApiError::invalid_parameter("Nimbus supports only the Zip package type"));
   return {};
@@ -218,7 +215,8 @@ LambdaService::LambdaService(store::Store& store, store::BlobStore& blobs, faas:
       clock_(clock),
       worker_(std::move(worker)),
       options_(std::move(options)),
-      registry_(store) {}
+      registry_(store),
+      layers_(store) {}
 
 LambdaService::~LambdaService() {
   alive_.reset();
@@ -228,6 +226,7 @@ Status LambdaService::start() {
   std::error_code ec;
   std::filesystem::create_directories(options_.code_dir, ec);
   if (auto st = registry_.load(); !st) return st;
+  if (auto st = layers_.load(); !st) return st;
   pool_.set_reserved_total(registry_.reserved_total());
   // Event invocations acknowledged before a restart still run.
   std::lock_guard lk(events_mu_);
@@ -255,6 +254,7 @@ void LambdaService::reset() {
   }
   (void)store_.delete_prefix("lambda/");
   registry_.clear();
+  layers_.clear();
   pool_.set_reserved_total(0);
 }
 
@@ -337,6 +337,15 @@ void LambdaService::handle(aws::Call call) {
     if (m == "POST") r.op = "TagResource";
     if (m == "GET") r.op = "ListTags";
     if (m == "DELETE") r.op = "UntagResource";
+  } else if (n >= 2 && seg[0] == "2018-10-31" && seg[1] == "layers") {
+    if (n >= 3) r.layer = seg[2];
+    if (n >= 5) r.layer_version = seg[4];
+    bool by_arn = http::query_value(call.http.query, "find") == "LayerVersion";
+    if (n == 2 && m == "GET") r.op = by_arn ? "GetLayerVersionByArn" : "ListLayers";
+    if (n == 4 && seg[3] == "versions" && m == "POST") r.op = "PublishLayerVersion";
+    if (n == 4 && seg[3] == "versions" && m == "GET") r.op = "ListLayerVersions";
+    if (n == 5 && seg[3] == "versions" && m == "GET") r.op = "GetLayerVersion";
+    if (n == 5 && seg[3] == "versions" && m == "DELETE") r.op = "DeleteLayerVersion";
   } else if (n == 2 && seg[1] == "account-settings" && m == "GET") {
     r.op = "GetAccountSettings";
   }
@@ -370,27 +379,40 @@ void LambdaService::dispatch(aws::Call& call, const Route& r) {
   if (op == "PutFunctionConcurrency") return put_concurrency(call, r);
   if (op == "GetFunctionConcurrency") return get_concurrency(call, r);
   if (op == "DeleteFunctionConcurrency") return delete_concurrency(call, r);
+  if (op == "PublishLayerVersion") return publish_layer_version(call, r);
+  if (op == "GetLayerVersion") return get_layer_version(call, r);
+  if (op == "GetLayerVersionByArn") return get_layer_version_by_arn(call);
+  if (op == "ListLayers") return list_layers(call);
+  if (op == "ListLayerVersions") return list_layer_versions(call, r);
+  if (op == "DeleteLayerVersion") return delete_layer_version(call, r);
+}
+
+Result<CodeInfo, ApiError> LambdaService::store_zip(const json::value& zip) {
+  std::string bytes;
+  if (!zip.is_string() || !base64_decode(zip.as_string(), bytes))
+    return fail(ApiError::invalid_parameter("ZipFile is not valid base64"));
+  if (bytes.size() > 50ull * 1024 * 1024)
+    return fail(ApiError::make(413, "RequestEntityTooLargeException",
+                               "Zipped file size exceeds the maximum of 52428800 bytes"));
+  auto blob = blobs_.put(bytes);
+  if (!blob) return fail(ApiError::service_failure(blob.error().message));
+  CodeInfo info;
+  info.blob = blob.value();
+  info.dir = options_.code_dir + "/" + info.blob;
+  if (!std::filesystem::exists(info.dir))
+    if (auto r = unpack_zip(bytes, info.dir); !r) return fail(r.take_error());
+  info.sha256_b64 = sha256_base64(bytes);
+  info.size = static_cast<int64_t>(bytes.size());
+  return info;
+}
+
+std::string LambdaService::code_location(const std::string& blob) const {
+  return options_.edge_url + "/_nimbus/lambda/code/" + blob;
 }
 
 Result<CodeInfo, ApiError> LambdaService::store_code(const json::object& code) {
   CodeInfo info;
-  if (auto* zip = code.if_contains("ZipFile"); zip && zip->is_string()) {
-    std::string bytes;
-    if (!base64_decode(zip->as_string(), bytes))
-      return fail(ApiError::invalid_parameter("ZipFile is not valid base64"));
-    if (bytes.size() > 50ull * 1024 * 1024)
-      return fail(ApiError::make(413, "RequestEntityTooLargeException",
-                                 "Zipped file size exceeds the maximum of 52428800 bytes"));
-    auto blob = blobs_.put(bytes);
-    if (!blob) return fail(ApiError::service_failure(blob.error().message));
-    info.blob = blob.value();
-    info.dir = options_.code_dir + "/" + info.blob;
-    if (!std::filesystem::exists(info.dir))
-      if (auto r = unpack_zip(bytes, info.dir); !r) return fail(r.take_error());
-    info.sha256_b64 = sha256_base64(bytes);
-    info.size = static_cast<int64_t>(bytes.size());
-    return info;
-  }
+  if (auto* zip = code.if_contains("ZipFile"); zip && zip->is_string()) return store_zip(*zip);
   // Development convenience (LocalStack's convention): S3Bucket "hot-reload"
   // with S3Key naming a local directory mounts that directory as the code,
   // so edits show up on the next cold start without an upload.
@@ -418,8 +440,7 @@ json::object LambdaService::with_code_location(const FunctionRecord& rec, const 
   json::object out;
   out["Configuration"] = v.config;
   json::object code{{"RepositoryType", "S3"}};
-  if (!v.code.blob.empty())
-    code["Location"] = options_.edge_url + "/_nimbus/lambda/code/" + v.code.blob;
+  if (!v.code.blob.empty()) code["Location"] = code_location(v.code.blob);
   out["Code"] = std::move(code);
   if (!rec.tags.empty()) out["Tags"] = rec.tags;
   if (rec.reserved)
@@ -461,7 +482,11 @@ void LambdaService::create_function(aws::Call& call) {
   cfg["State"] = "Active";
   cfg["LastUpdateStatus"] = "Successful";
   FunctionRecord rec;
-  rec.latest = VersionRecord{cfg, info.value()};
+  rec.latest = VersionRecord{cfg, info.value(), {}};
+  if (auto* layers = in.if_contains("Layers"))
+    if (auto l = apply_layers(*layers, call, rec.latest.config, rec.latest); !l)
+      return reply_error(call, l.error());
+  cfg = rec.latest.config;
   if (auto* tags = in.if_contains("Tags"); tags && tags->is_object()) rec.tags = tags->as_object();
   bool publish = in.contains("Publish") && in.at("Publish").is_bool() && in.at("Publish").as_bool();
   json::object published;
@@ -616,6 +641,13 @@ void LambdaService::update_function_configuration(aws::Call& call, const Route& 
   auto& in = body.value();
   auto ref = parse_function_ref(r.function);
   if (!ref) return reply_error(call, ref.error());
+  // Layers are resolved (and their /opt prepared) outside the registry lock.
+  const json::value* layers = in.if_contains("Layers");
+  json::object layers_cfg;
+  VersionRecord layers_version;
+  if (layers)
+    if (auto l = apply_layers(*layers, call, layers_cfg, layers_version); !l)
+      return reply_error(call, l.error());
   json::object out;
   auto res = registry_.update(ref->name, [&](FunctionRecord& rec) -> Result<void, ApiError> {
     if (auto c = check_revision(in, rec.latest.config); !c) return c;
@@ -624,6 +656,13 @@ void LambdaService::update_function_configuration(aws::Call& call, const Route& 
     cfg["LastModified"] = iso_lambda_time(clock_.wall_ms());
     cfg["RevisionId"] = new_uuid();
     cfg["LastUpdateStatus"] = "Successful";
+    if (layers) {
+      if (auto* l = layers_cfg.if_contains("Layers"))
+        cfg["Layers"] = *l;
+      else
+        cfg.erase("Layers");
+      rec.latest.opt_dir = layers_version.opt_dir;
+    }
     rec.latest.config = cfg;
     out = cfg;
     return {};
@@ -922,6 +961,226 @@ void LambdaService::get_account_settings(aws::Call& call) {
                         {"UnreservedConcurrentExecutions", limit - registry_.reserved_total()}}},
           {"AccountUsage", json::object{{"TotalCodeSize", total_code},
                                         {"FunctionCount", static_cast<int64_t>(names.size())}}}});
+}
+
+// ---------------------------------------------------------------------------
+// Layers
+
+static ApiError layer_version_not_found() {
+  return ApiError::resource_not_found("The resource you requested does not exist.");
+}
+
+// The LayerVersionsListItem shape (GetLayerVersion minus Content and LayerArn).
+static json::object layer_list_item(const LayerVersionRecord& v) {
+  json::object item;
+  for (auto key : {"LayerVersionArn", "Version", "Description", "CreatedDate", "CompatibleRuntimes",
+                   "LicenseInfo", "CompatibleArchitectures"})
+    if (auto* m = v.info.if_contains(key)) item[key] = *m;
+  return item;
+}
+
+// Whether a version lists the runtime and architecture asked for ("" = any).
+static bool layer_matches(const LayerVersionRecord& v, std::string_view runtime,
+                          std::string_view architecture) {
+  auto lists = [&](std::string_view key, std::string_view want) {
+    if (want.empty()) return true;
+    auto* l = v.info.if_contains(key);
+    if (!l || !l->is_array()) return false;
+    for (const auto& x : l->as_array())
+      if (x.is_string() && x.as_string() == want) return true;
+    return false;
+  };
+  return lists("CompatibleRuntimes", runtime) && lists("CompatibleArchitectures", architecture);
+}
+
+// Reads CompatibleRuntimes / CompatibleArchitectures: a list of at most `max`
+// strings (architectures: x86_64 or arm64).
+static Result<std::optional<json::array>, ApiError> string_list(const json::object& in,
+                                                                std::string_view key,
+                                                                std::string_view member,
+                                                                size_t max) {
+  auto* v = in.if_contains(key);
+  if (!v || v->is_null()) return std::optional<json::array>{};
+  if (!v->is_array())
+    return fail(ApiError::invalid_parameter(std::string(key) + " must be a list"));
+  if (v->as_array().size() > max)
+    return fail(
+        constraint_error(json::serialize(*v), member,
+                         "Member must have length less than or equal to " + std::to_string(max)));
+  for (const auto& x : v->as_array()) {
+    bool arch = key == "CompatibleArchitectures";
+    if (!x.is_string() || x.as_string().empty() ||
+        (arch && x.as_string() != "x86_64" && x.as_string() != "arm64"))
+      return fail(constraint_error(json::serialize(*v), member,
+                                   arch ? "Member must satisfy enum value set: [x86_64, arm64]"
+                                        : "Member must satisfy enum value set of Runtime"));
+  }
+  return std::optional<json::array>{v->as_array()};
+}
+
+void LambdaService::publish_layer_version(aws::Call& call, const Route& r) {
+  auto name = parse_layer_name(r.layer);
+  if (!name) return reply_error(call, name.error());
+  auto body = parse_body(call);
+  if (!body) return reply_error(call, body.error());
+  auto& in = body.value();
+  std::string description = str(in, "Description");
+  if (description.size() > 256)
+    return reply_error(call, constraint_error(description, "description",
+                                              "Member must have length less than or equal to 256"));
+  std::string license = str(in, "LicenseInfo");
+  if (license.size() > 512)
+    return reply_error(call, constraint_error(license, "licenseInfo",
+                                              "Member must have length less than or equal to 512"));
+  auto runtimes = string_list(in, "CompatibleRuntimes", "compatibleRuntimes", 15);
+  if (!runtimes) return reply_error(call, runtimes.error());
+  auto archs = string_list(in, "CompatibleArchitectures", "compatibleArchitectures", 2);
+  if (!archs) return reply_error(call, archs.error());
+  auto* content = in.if_contains("Content");
+  if (!content || !content->is_object())
+    return reply_error(call, ApiError::invalid_parameter("Content is required"));
+  const auto& c = content->as_object();
+  if (!c.contains("ZipFile"))
+    // Nimbus has no S3 service yet: a layer's archive comes inline.
+    return reply_error(call, ApiError::invalid_parameter(
+                                 c.contains("S3Bucket") || c.contains("S3Key")
+                                     ? "Nimbus has no S3 service yet: publish the layer with "
+                                       "Content.ZipFile (aws lambda publish-layer-version "
+                                       "--zip-file fileb://layer.zip)"
+                                     : "Content.ZipFile is required"));
+  auto code = store_zip(c.at("ZipFile"));
+  if (!code) return reply_error(call, code.error());
+  std::string layer = layer_arn(call.region, call.account_id, *name);
+  std::string created = iso_lambda_time(clock_.wall_ms());
+  auto published = layers_.publish(*name, [&](int version) {
+    json::object info{
+        {"LayerArn", layer},
+        {"LayerVersionArn", layer_arn(call.region, call.account_id, *name, version)},
+        {"Description", description},
+        {"CreatedDate", created},
+        {"Version", version},
+        {"Content", json::object{{"CodeSha256", code->sha256_b64}, {"CodeSize", code->size}}}};
+    if (*runtimes) info["CompatibleRuntimes"] = **runtimes;
+    if (*archs) info["CompatibleArchitectures"] = **archs;
+    if (!license.empty()) info["LicenseInfo"] = license;
+    return LayerVersionRecord{std::move(info), code.value()};
+  });
+  if (!published) return reply_error(call, published.error());
+  json::object out = published->info;
+  out["Content"].as_object()["Location"] = code_location(published->code.blob);
+  answer(call, 201, out);
+}
+
+// Answers one layer version (GetLayerVersion / GetLayerVersionByArn).
+static json::object layer_version_answer(const LayerVersionRecord& v, std::string location) {
+  json::object out = v.info;
+  out["Content"].as_object()["Location"] = std::move(location);
+  return out;
+}
+
+void LambdaService::get_layer_version(aws::Call& call, const Route& r) {
+  auto name = parse_layer_name(r.layer);
+  if (!name) return reply_error(call, name.error());
+  if (!is_version_number(r.layer_version)) return reply_error(call, layer_version_not_found());
+  auto v = layers_.get(*name, std::stoi(r.layer_version));
+  if (!v) return reply_error(call, layer_version_not_found());
+  answer(call, 200, layer_version_answer(*v, code_location(v->code.blob)));
+}
+
+void LambdaService::get_layer_version_by_arn(aws::Call& call) {
+  std::string arn = http::query_value(call.http.query, "Arn");
+  auto ref = parse_layer_version_arn(arn);
+  if (!ref) return reply_error(call, ref.error());
+  auto v = layers_.get(ref->name, ref->version);
+  if (!v || str(v->info, "LayerVersionArn") != arn)
+    return reply_error(call, layer_version_not_found());
+  answer(call, 200, layer_version_answer(*v, code_location(v->code.blob)));
+}
+
+void LambdaService::list_layers(aws::Call& call) {
+  std::string runtime = http::query_value(call.http.query, "CompatibleRuntime");
+  std::string arch = http::query_value(call.http.query, "CompatibleArchitecture");
+  std::vector<json::value> items;
+  for (const auto& [name, layer] : layers_.layers()) {
+    // LatestMatchingVersion: the newest version that passes the filters.
+    for (auto it = layer.versions.rbegin(); it != layer.versions.rend(); ++it) {
+      if (!layer_matches(it->second, runtime, arch)) continue;
+      items.emplace_back(json::object{{"LayerName", name},
+                                      {"LayerArn", str(it->second.info, "LayerArn")},
+                                      {"LatestMatchingVersion", layer_list_item(it->second)}});
+      break;
+    }
+  }
+  answer(call, 200, paginate(call, std::move(items), "Layers"));
+}
+
+void LambdaService::list_layer_versions(aws::Call& call, const Route& r) {
+  auto name = parse_layer_name(r.layer);
+  if (!name) return reply_error(call, name.error());
+  std::string runtime = http::query_value(call.http.query, "CompatibleRuntime");
+  std::string arch = http::query_value(call.http.query, "CompatibleArchitecture");
+  std::vector<json::value> items;
+  auto all = layers_.layers();
+  if (auto l = all.find(*name); l != all.end())
+    for (auto it = l->second.versions.rbegin(); it != l->second.versions.rend();
+         ++it)  // newest first
+      if (layer_matches(it->second, runtime, arch)) items.emplace_back(layer_list_item(it->second));
+  answer(call, 200, paginate(call, std::move(items), "LayerVersions"));
+}
+
+void LambdaService::delete_layer_version(aws::Call& call, const Route& r) {
+  auto name = parse_layer_name(r.layer);
+  if (!name) return reply_error(call, name.error());
+  // Functions that use the version keep their merged /opt (Lambda: "functions
+  // that already use it keep working"); the unpacked files stay.
+  if (is_version_number(r.layer_version))
+    if (auto d = layers_.remove(*name, std::stoi(r.layer_version)); !d)
+      return reply_error(call, d.error());
+  answer_no_content(call);
+}
+
+Result<void, ApiError> LambdaService::apply_layers(const json::value& layers, const aws::Call& call,
+                                                   json::object& cfg, VersionRecord& version) {
+  if (!layers.is_null() && !layers.is_array())
+    return fail(ApiError::invalid_parameter("Layers must be a list of layer version ARNs"));
+  json::array out;
+  std::vector<std::string> dirs;
+  std::map<std::string, std::string> seen;  // layer ARN → version ARN
+  std::string key;
+  if (layers.is_array()) {
+    if (layers.as_array().size() > 5)
+      return fail(ApiError::invalid_parameter("Cannot reference more than 5 layers."));
+    for (const auto& l : layers.as_array()) {
+      std::string arn = l.is_string() ? std::string(l.as_string()) : json::serialize(l);
+      auto ref = parse_layer_version_arn(arn, "layers");
+      if (!ref) return fail(ref.take_error());
+      std::string layer = layer_arn(ref->region, ref->account_id, ref->name);
+      if (auto s = seen.find(layer); s != seen.end())
+        return fail(ApiError::invalid_parameter(
+            "Two different versions of the same layer are not allowed to be referenced in the "
+            "same function. " +
+            s->second + " and " + arn + " are versions of the same layer."));
+      seen[layer] = arn;
+      auto v = layers_.get(ref->name, ref->version);
+      if (!v || str(v->info, "LayerVersionArn") != arn)
+        return fail(ApiError::invalid_parameter("Layer version " + arn + " does not exist."));
+      out.push_back(json::object{{"Arn", arn}, {"CodeSize", v->code.size}});
+      dirs.push_back(v->code.dir);
+      key += v->code.blob + "/";
+    }
+  }
+  if (out.empty()) {
+    cfg.erase("Layers");
+    version.opt_dir.clear();
+    return {};
+  }
+  // One merged directory per ordered set of layer contents, shared by every
+  // function version that uses the same set.
+  std::string dir = options_.code_dir + "/opt-" + sha256_hex(key);
+  if (auto m = merge_layers(dirs, dir); !m) return m;
+  cfg["Layers"] = std::move(out);
+  version.opt_dir = std::move(dir);
+  return {};
 }
 
 }  // namespace nimbus::services::lambda

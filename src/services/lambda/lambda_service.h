@@ -14,6 +14,7 @@
 #include "faas/invocation.h"
 #include "faas/pool.h"
 #include "services/lambda/function_registry.h"
+#include "services/lambda/layer_registry.h"
 #include "store/blobs.h"
 #include "store/store.h"
 
@@ -52,8 +53,10 @@ class LambdaService final : public aws::Service {
   // The matched request: operation and path parameters.
   struct Route {
     std::string op;
-    std::string function;  // FunctionName path parameter (decoded)
-    std::string alias;     // Name path parameter of alias operations
+    std::string function;       // FunctionName path parameter (decoded)
+    std::string alias;          // Name path parameter of alias operations
+    std::string layer;          // LayerName path parameter (as sent)
+    std::string layer_version;  // VersionNumber path parameter
   };
   void dispatch(aws::Call& call, const Route& route);
   void on_worker(aws::Call call, std::function<void(aws::Call&)> work);
@@ -79,6 +82,18 @@ class LambdaService final : public aws::Service {
   void get_account_settings(aws::Call& call);
   void tags(aws::Call& call, const Route& r);
 
+  // Layers.
+  void publish_layer_version(aws::Call& call, const Route& r);
+  void get_layer_version(aws::Call& call, const Route& r);
+  void get_layer_version_by_arn(aws::Call& call);
+  void list_layers(aws::Call& call);
+  void list_layer_versions(aws::Call& call, const Route& r);
+  void delete_layer_version(aws::Call& call, const Route& r);
+  // Resolves a function's Layers member into Configuration.Layers and the
+  // merged /opt directory (version.opt_dir); an empty list removes the layers.
+  Result<void, aws::ApiError> apply_layers(const boost::json::value& layers, const aws::Call& call,
+                                           boost::json::object& cfg, VersionRecord& version);
+
   // Invoke path (lambda_invoke.cc).
   void invoke_api(aws::Call& call, const Route& r);
   void enqueue_event(aws::Call& call, const std::string& name, const std::string& qualifier,
@@ -87,6 +102,9 @@ class LambdaService final : public aws::Service {
   void answer(aws::Call& call, int status, const boost::json::object& body);
 
   Result<CodeInfo, aws::ApiError> store_code(const boost::json::object& code);
+  // Stores a base64 ZipFile member as a blob and unpacks it once (functions and layers).
+  Result<CodeInfo, aws::ApiError> store_zip(const boost::json::value& zip_file);
+  std::string code_location(const std::string& blob) const;
   boost::json::object with_code_location(const FunctionRecord& rec, const VersionRecord& v,
                                          const aws::Call& call) const;
 
@@ -97,6 +115,7 @@ class LambdaService final : public aws::Service {
   boost::asio::any_io_executor worker_;
   LambdaOptions options_;
   FunctionRegistry registry_;
+  LayerRegistry layers_;
 
   // Durable Event invocations waiting for capacity (keys of "lambda/event/...").
   struct QueuedEvent {

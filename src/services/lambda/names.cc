@@ -42,6 +42,26 @@ bool is_region(std::string_view r) {
   return true;
 }
 
+constexpr std::string_view kLayerVersionArnPattern =
+    "Member must satisfy regular expression pattern: "
+    "arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+";
+constexpr std::string_view kLayerNamePattern =
+    "Member must satisfy regular expression pattern: "
+    "(arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\\d{12}:layer:[a-zA-Z0-9-_]+)|[a-zA-Z0-9-_]+";
+
+bool is_arn_word_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-';
+}
+
+// "arn:P:lambda:R:ACCOUNT:layer:NAME" as split parts (the first 7).
+bool layer_arn_prefix(const std::vector<std::string_view>& parts) {
+  return parts.size() >= 7 && parts[0] == "arn" && !parts[1].empty() &&
+         all_of(parts[1], is_arn_word_char) && parts[2] == "lambda" && !parts[3].empty() &&
+         all_of(parts[3], is_arn_word_char) && parts[4].size() == 12 &&
+         all_of(parts[4], is_digit) && parts[5] == "layer" && !parts[6].empty() &&
+         all_of(parts[6], is_name_char);
+}
+
 bool valid_qualifier(std::string_view q) {
   return q == "$LATEST" || (!q.empty() && q.size() <= 128 && all_of(q, is_name_char));
 }
@@ -87,6 +107,37 @@ Result<FunctionRef, aws::ApiError> parse_function_ref(std::string_view input,
     ref.qualifier = std::string(parts[i + 1]);
   }
   return ref;
+}
+
+Result<LayerVersionRef, aws::ApiError> parse_layer_version_arn(std::string_view arn,
+                                                               std::string_view member) {
+  auto parts = split(arn, ':');
+  if (arn.size() > 140 || parts.size() != 8 || !layer_arn_prefix(parts) || parts[7].empty() ||
+      parts[7].size() > 9 || !all_of(parts[7], is_digit))
+    return fail(constraint_error(arn, member, kLayerVersionArnPattern));
+  LayerVersionRef ref{std::string(parts[3]), std::string(parts[4]), std::string(parts[6]), 0};
+  for (char c : parts[7]) ref.version = ref.version * 10 + (c - '0');
+  return ref;
+}
+
+Result<std::string, aws::ApiError> parse_layer_name(std::string_view input) {
+  auto bad = [&] { return fail(constraint_error(input, "layerName", kLayerNamePattern)); };
+  if (input.empty() || input.size() > 140) return bad();
+  auto parts = split(input, ':');
+  if (parts.size() == 1) {
+    if (!all_of(input, is_name_char)) return bad();
+    return std::string(input);
+  }
+  if (parts.size() != 7 || !layer_arn_prefix(parts)) return bad();
+  return std::string(parts[6]);
+}
+
+std::string layer_arn(std::string_view region, std::string_view account, std::string_view name,
+                      int version) {
+  std::string arn = "arn:aws:lambda:" + std::string(region) + ":" + std::string(account) +
+                    ":layer:" + std::string(name);
+  if (version > 0) arn += ":" + std::to_string(version);
+  return arn;
 }
 
 std::string function_arn(std::string_view region, std::string_view account, std::string_view name,

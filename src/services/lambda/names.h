@@ -33,6 +33,27 @@ bool is_valid_alias_name(std::string_view q);
 // Execution role ARN pattern of the Lambda model.
 bool is_valid_role_arn(std::string_view role);
 
+// A layer version: "arn:PARTITION:lambda:REGION:ACCOUNT:layer:NAME:VERSION".
+struct LayerVersionRef {
+  std::string region;
+  std::string account_id;
+  std::string name;
+  int version = 0;
+};
+
+// Parses a LayerVersionArn (model pattern
+// arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+, at
+// most 140 characters); ValidationException naming `member` otherwise.
+Result<LayerVersionRef, aws::ApiError> parse_layer_version_arn(std::string_view arn,
+                                                               std::string_view member = "arn");
+// Parses a LayerName parameter: a name ([a-zA-Z0-9-_]+) or a layer ARN without
+// version; at most 140 characters. Returns the plain name.
+Result<std::string, aws::ApiError> parse_layer_name(std::string_view input);
+
+// "arn:aws:lambda:REGION:ACCOUNT:layer:NAME" (+ ":VERSION" when > 0).
+std::string layer_arn(std::string_view region, std::string_view account, std::string_view name,
+                      int version = 0);
+
 // Lambda's "1 validation error detected: Value 'V' at 'MEMBER' failed to satisfy constraint: C".
 aws::ApiError constraint_error(std::string_view value, std::string_view member,
                                std::string_view constraint);

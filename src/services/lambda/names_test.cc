@@ -56,5 +56,36 @@ TEST(Names, VersionsAliasesAndRoles) {
             "arn:aws:lambda:us-east-1:000000000000:function:f:2");
 }
 
+// Layer version ARNs as the model's LayerVersionArn pattern accepts them.
+TEST(LayerNames, ParsesVersionArnsAndRejectsTheRest) {
+  auto a = parse_layer_version_arn("arn:aws:lambda:us-east-1:123456789012:layer:my-deps_1:12");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->region, "us-east-1");
+  EXPECT_EQ(a->account_id, "123456789012");
+  EXPECT_EQ(a->name, "my-deps_1");
+  EXPECT_EQ(a->version, 12);
+  for (auto bad : {"", "my-deps", "arn:aws:lambda:us-east-1:123456789012:layer:deps",
+                   "arn:aws:lambda:us-east-1:12345678901:layer:deps:1",
+                   "arn:aws:lambda:us-east-1:123456789012:function:deps:1",
+                   "arn:aws:lambda:us-east-1:123456789012:layer:de.ps:1",
+                   "arn:aws:lambda:us-east-1:123456789012:layer:deps:1:2",
+                   "arn:aws:lambda:us-east-1:123456789012:layer:deps:x"}) {
+    auto r = parse_layer_version_arn(bad, "layers");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code, "ValidationException");
+    EXPECT_NE(r.error().message.find("at 'layers'"), std::string::npos);
+  }
+}
+
+TEST(LayerNames, LayerNameIsANameOrAnUnversionedArn) {
+  EXPECT_EQ(parse_layer_name("deps").value(), "deps");
+  EXPECT_EQ(parse_layer_name("arn:aws:lambda:us-east-1:123456789012:layer:deps").value(), "deps");
+  EXPECT_FALSE(parse_layer_name("arn:aws:lambda:us-east-1:123456789012:layer:deps:1").ok());
+  EXPECT_FALSE(parse_layer_name("a/b").ok());
+  EXPECT_FALSE(parse_layer_name(std::string(141, 'a')).ok());
+  EXPECT_EQ(layer_arn("us-east-1", "000000000000", "deps", 3),
+            "arn:aws:lambda:us-east-1:000000000000:layer:deps:3");
+}
+
 }  // namespace
 }  // namespace nimbus::services::lambda
