@@ -88,11 +88,6 @@ double epoch_seconds(int64_t ms) {
   return static_cast<double>(ms / 1000);
 }
 
-// Stable id of a REST resource path (GetResources).
-std::string resource_id(const std::string& api_id, const std::string& path) {
-  return sha256_hex(api_id + path).substr(0, 10);
-}
-
 // The body an import answered with ("mode" query and OpenAPI checks aside).
 Result<ApiSpec, ApiError> compile_body(const std::string& body, ApiKind kind) {
   auto spec = import_openapi(body, kind);
@@ -379,6 +374,8 @@ void ApiGatewayService::publish() {
     api->stage_variables = stage_vars(vars);
     api->spec = std::move(spec.value());
     api->table = build_route_table(api->spec, kind).value();
+    for (const auto& route : api->spec.routes)
+      api->resource_ids.push_back(rest_resource_id(id, route.path));
     api->usage_plans = plans_of_stage[id + "/" + stage];
     return api;
   };
@@ -431,7 +428,7 @@ json::object ApiGatewayService::rest_view(const Obj& rec) const {
     if (auto* v = rec.if_contains(k)) o[k] = *v;
   o["endpointConfiguration"] = json::object{{"types", json::array{"EDGE"}}};
   o["disableExecuteApiEndpoint"] = false;
-  o["rootResourceId"] = resource_id(str(rec, "id"), "/");
+  o["rootResourceId"] = rest_resource_id(str(rec, "id"), "/");
   return o;
 }
 
@@ -564,11 +561,11 @@ ApiGatewayService::Out ApiGatewayService::get_resources(const std::string& id) {
   }
   json::array items;
   for (auto& [path, methods] : methods_by_path) {
-    json::object res{{"id", resource_id(id, path)}, {"path", path}};
+    json::object res{{"id", rest_resource_id(id, path)}, {"path", path}};
     if (path != "/") {
       auto cut = path.rfind('/');
       std::string parent = cut == 0 ? "/" : path.substr(0, cut);
-      res["parentId"] = resource_id(id, parent);
+      res["parentId"] = rest_resource_id(id, parent);
       res["pathPart"] = path.substr(cut + 1);
     }
     if (!methods.empty()) res["resourceMethods"] = methods;

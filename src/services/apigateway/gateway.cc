@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
+#include <boost/json/monotonic_resource.hpp>
 #include <charconv>
 
 #include "base/ids.h"
@@ -25,7 +26,6 @@ http::Response message(int status, std::string_view text) {
 struct Pending {
   std::mutex mu;
   bool done = false;
-  TimerHandle timer;
   http::Reply reply;
 
   // True for the one caller that gets to answer.
@@ -35,13 +35,18 @@ struct Pending {
   }
 };
 
+// Event JSON is built in a stack arena and serialised at once: its dozens of
+// small strings and objects then cost no malloc/free each.
+constexpr size_t kEventArenaBytes = 8192;
+
 }  // namespace
 
 Gateway::Gateway(Clock& clock, InvokeFn invoke, std::string account_id, std::string region)
     : clock_(clock),
       invoke_(std::move(invoke)),
       account_id_(std::move(account_id)),
-      region_(std::move(region)) {
+      region_(std::move(region)),
+      timeouts_(clock) {
   snapshot_.store(std::make_shared<const GatewaySnapshot>());
 }
 
@@ -150,6 +155,7 @@ void Gateway::serve(std::shared_ptr<const GatewaySnapshot> snap,
   ctx.stage = flow->api->stage;
   ctx.stage_variables = flow->api->stage_variables;
   ctx.request_id = new_uuid();
+  if (index < flow->api->resource_ids.size()) ctx.resource_id = flow->api->resource_ids[index];
   ctx.source_ip = flow->req.remote_ip;
   ctx.epoch_ms = clock_.wall_ms();
   ctx.binary_media_types = flow->api->spec.binary_media_types;
@@ -308,9 +314,16 @@ void Gateway::proceed(std::shared_ptr<Flow> flow) {
 
   const EventContext& ctx = flow->ctx;
   PayloadVersion version = route.integration.version;
-  json::object event = version == PayloadVersion::k1_0
-                           ? build_event_v1(req, flow->match, ctx, api->kind)
-                           : build_event_v2(req, flow->match, ctx);
+  faas::Invocation inv;
+  {
+    unsigned char arena[kEventArenaBytes];
+    json::monotonic_resource mr(arena, sizeof arena);
+    json::storage_ptr sp(&mr);
+    json::object event = version == PayloadVersion::k1_0
+                             ? build_event_v1(req, flow->match, ctx, api->kind, sp)
+                             : build_event_v2(req, flow->match, ctx, sp);
+    inv.payload = json::serialize(event);
+  }
 
   ResponseOptions opts;
   opts.kind = api->kind;
@@ -330,43 +343,29 @@ void Gateway::proceed(std::shared_ptr<Flow> flow) {
   };
   pending->reply = std::move(reply);
 
-  {
-    std::weak_ptr<Pending> weak = pending;
-    auto timer = clock_.call_after(
-        std::chrono::milliseconds(route.integration.timeout_ms), [weak, finish, opts] {
-          auto p = weak.lock();
-          if (!p || !p->claim()) return;
-          p->reply(finish(to_http_response(InvokeStatus::kTimeout, {}, opts)));
-        });
-    std::lock_guard lk(pending->mu);
-    if (!pending->done) pending->timer = std::move(timer);
-  }
+  // The integration timeout: whoever claims the request first answers.
+  auto timeout =
+      timeouts_.add(std::chrono::milliseconds(route.integration.timeout_ms),
+                    [weak = std::weak_ptr<Pending>(pending), finish, opts] {
+                      auto p = weak.lock();
+                      if (!p || !p->claim()) return;
+                      p->reply(finish(to_http_response(InvokeStatus::kTimeout, {}, opts)));
+                    });
 
-  faas::Invocation inv;
   inv.request_id = request_id;
-  inv.payload = json::serialize(event);
   invoke_(
       route.integration.function, route.integration.qualifier, std::move(inv),
-      [pending, finish, opts](faas::InvokeResult res) {
+      [this, pending, finish, opts, timeout](faas::InvokeResult res) {
         if (!pending->claim()) return;
-        TimerHandle timer;
-        {
-          std::lock_guard lk(pending->mu);
-          timer = std::move(pending->timer);
-        }
-        timer.cancel();
+        timeouts_.cancel(timeout);
         auto status = res.status == faas::InvokeResult::Status::kOk ? InvokeStatus::kOk
                                                                     : InvokeStatus::kFunctionError;
         pending->reply(finish(to_http_response(status, res.payload, opts)));
       },
-      [pending, finish, kind = api->kind, fn = route.integration.function](aws::ApiError e) {
+      [this, pending, finish, timeout, kind = api->kind,
+       fn = route.integration.function](aws::ApiError e) {
         if (!pending->claim()) return;
-        TimerHandle timer;
-        {
-          std::lock_guard lk(pending->mu);
-          timer = std::move(pending->timer);
-        }
-        timer.cancel();
+        timeouts_.cancel(timeout);
         spdlog::warn("apigateway: invoking {} failed: {} {}", fn, e.code, e.message);
         // Lambda throttling shows as 429 on REST APIs; anything else is the
         // integration's failure.

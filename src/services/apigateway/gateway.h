@@ -19,6 +19,7 @@
 
 #include "aws/api_error.h"
 #include "base/clock.h"
+#include "base/timeout_set.h"
 #include "faas/invocation.h"
 #include "http/message.h"
 #include "services/apigateway/authorizer.h"
@@ -37,6 +38,8 @@ struct DeployedApi {
   std::vector<std::pair<std::string, std::string>> stage_variables;
   ApiSpec spec;
   RouteTable table{ApiKind::kRest};
+  // requestContext.resourceId of each of spec.routes, computed once here.
+  std::vector<std::string> resource_ids;
   // Usage plans attached to this stage (API keys are checked against them).
   std::vector<std::string> usage_plans;
 };
@@ -94,6 +97,7 @@ class Gateway {
   std::string account_id_;
   std::string region_;
   AuthorizerCache auth_cache_;
+  TimeoutSet timeouts_;  // integration timeouts of requests in flight
   std::atomic<std::shared_ptr<const GatewaySnapshot>> snapshot_;
   UsageMeter usage_;
 };

@@ -63,10 +63,10 @@ void put_single_and_multi(json::object& ev, std::string_view single, std::string
     ev[multi] = nullptr;
     return;
   }
-  json::object one, many;
+  json::object one(ev.storage()), many(ev.storage());
   for (const auto& g : groups) {
     one[g.name] = g.values.back();
-    json::array vals;
+    json::array vals(ev.storage());
     for (const auto& v : g.values) vals.emplace_back(v);
     many[g.name] = std::move(vals);
   }
@@ -74,9 +74,10 @@ void put_single_and_multi(json::object& ev, std::string_view single, std::string
   ev[multi] = std::move(many);
 }
 
-json::value string_map_or_null(const std::vector<std::pair<std::string, std::string>>& kv) {
+json::value string_map_or_null(const std::vector<std::pair<std::string, std::string>>& kv,
+                               const json::storage_ptr& sp) {
   if (kv.empty()) return nullptr;
-  json::object o;
+  json::object o(sp);
   for (const auto& [k, v] : kv) o[k] = v;
   return o;
 }
@@ -93,15 +94,11 @@ std::string domain_prefix(std::string_view domain) {
   return std::string(domain.substr(0, domain.find('.')));
 }
 
-json::value header_or_null(const http::Request& req, std::string_view name) {
+json::value header_or_null(const http::Request& req, std::string_view name,
+                           const json::storage_ptr& sp) {
   auto v = req.headers.get(name);
   if (!v) return nullptr;
-  return json::string(*v);
-}
-
-// Stable stand-in for the id API Gateway gives each REST resource.
-std::string derived_resource_id(const EventContext& ctx, std::string_view resource_path) {
-  return sha256_hex(ctx.api_id + " " + std::string(resource_path)).substr(0, 6);
+  return json::string(*v, sp);
 }
 
 // Body and isBase64Encoded, shared by both formats. Returns false when empty.
@@ -113,15 +110,16 @@ bool put_body(json::object& ev, ApiKind kind, const http::Request& req, const Ev
   return binary;
 }
 
-json::object identity_v1(const http::Request& req, const EventContext& ctx) {
-  json::object id;
+json::object identity_v1(const http::Request& req, const EventContext& ctx,
+                         const json::storage_ptr& sp) {
+  json::object id(sp);
   for (const char* k : {"accessKey", "accountId", "caller", "cognitoAuthenticationProvider",
                         "cognitoAuthenticationType", "cognitoIdentityId", "cognitoIdentityPoolId",
                         "principalOrgId"})
     id[k] = nullptr;
   id["sourceIp"] = ctx.source_ip;
   id["user"] = nullptr;
-  id["userAgent"] = header_or_null(req, "User-Agent");
+  id["userAgent"] = header_or_null(req, "User-Agent", sp);
   id["userArn"] = nullptr;
   return id;
 }
@@ -209,10 +207,14 @@ bool is_binary_body(ApiKind kind, std::string_view content_type, std::string_vie
   return !text;
 }
 
+std::string rest_resource_id(std::string_view api_id, std::string_view resource_path) {
+  return sha256_hex(std::string(api_id) + std::string(resource_path)).substr(0, 10);
+}
+
 json::object build_event_v1(const http::Request& req, const RouteMatch& match,
-                            const EventContext& ctx, ApiKind kind) {
+                            const EventContext& ctx, ApiKind kind, json::storage_ptr sp) {
   const Route& route = match.route;
-  json::object ev;
+  json::object ev(16, sp);
   if (kind == ApiKind::kHttp) ev["version"] = "1.0";
   ev["resource"] = route.path;
   ev["path"] = req.path.empty() ? "/" : req.path;
@@ -221,11 +223,11 @@ json::object build_event_v1(const http::Request& req, const RouteMatch& match,
                        group(req.headers.all(), /*case_insensitive=*/true));
   put_single_and_multi(ev, "queryStringParameters", "multiValueQueryStringParameters",
                        group(http::parse_query(req.query), /*case_insensitive=*/false));
-  ev["pathParameters"] = string_map_or_null(match.path_params);
-  ev["stageVariables"] = string_map_or_null(ctx.stage_variables);
+  ev["pathParameters"] = string_map_or_null(match.path_params, sp);
+  ev["stageVariables"] = string_map_or_null(ctx.stage_variables, sp);
 
   std::string domain = domain_name(req, ctx);
-  json::object rc;
+  json::object rc(18, sp);
   rc["accountId"] = ctx.account_id;
   rc["apiId"] = ctx.api_id;
   if (ctx.authorizer) rc["authorizer"] = *ctx.authorizer;
@@ -234,7 +236,7 @@ json::object build_event_v1(const http::Request& req, const RouteMatch& match,
   rc["extendedRequestId"] =
       ctx.extended_request_id.empty() ? ctx.request_id : ctx.extended_request_id;
   rc["httpMethod"] = req.method;
-  rc["identity"] = identity_v1(req, ctx);
+  rc["identity"] = identity_v1(req, ctx, sp);
   rc["path"] = path_with_stage(req, ctx);
   rc["protocol"] = ctx.protocol;
   rc["requestId"] = ctx.request_id;
@@ -242,7 +244,7 @@ json::object build_event_v1(const http::Request& req, const RouteMatch& match,
   rc["requestTimeEpoch"] = ctx.epoch_ms;
   if (kind == ApiKind::kRest)
     rc["resourceId"] =
-        ctx.resource_id.empty() ? derived_resource_id(ctx, route.path) : ctx.resource_id;
+        ctx.resource_id.empty() ? rest_resource_id(ctx.api_id, route.path) : ctx.resource_id;
   else
     rc["resourceId"] = nullptr;
   rc["resourcePath"] = route.path;
@@ -255,8 +257,8 @@ json::object build_event_v1(const http::Request& req, const RouteMatch& match,
 }
 
 json::object build_event_v2(const http::Request& req, const RouteMatch& match,
-                            const EventContext& ctx) {
-  json::object ev;
+                            const EventContext& ctx, json::storage_ptr sp) {
+  json::object ev(14, sp);
   ev["version"] = "2.0";
   ev["routeKey"] = match.route.key();
   std::string raw_path = path_with_stage(req, ctx);
@@ -265,7 +267,7 @@ json::object build_event_v2(const http::Request& req, const RouteMatch& match,
 
   // Cookies travel in their own array, one element per cookie, and not as a
   // header.
-  json::array cookies;
+  json::array cookies(sp);
   std::vector<std::pair<std::string, std::string>> headers;
   for (const auto& [name, value] : req.headers.all()) {
     if (!http::iequals(name, "Cookie")) {
@@ -281,25 +283,25 @@ json::object build_event_v2(const http::Request& req, const RouteMatch& match,
     }
   }
   if (!cookies.empty()) ev["cookies"] = std::move(cookies);
-  json::object hdrs;
+  json::object hdrs(sp);
   for (const auto& g : group(headers, /*case_insensitive=*/false))
     hdrs[g.name] = join(g.values, ",");
   ev["headers"] = std::move(hdrs);
   auto query = group(http::parse_query(req.query), /*case_insensitive=*/false);
   if (!query.empty()) {
-    json::object q;
+    json::object q(sp);
     for (const auto& g : query) q[g.name] = join(g.values, ",");
     ev["queryStringParameters"] = std::move(q);
   }
 
   std::string domain = domain_name(req, ctx);
-  json::object rc;
+  json::object rc(12, sp);
   rc["accountId"] = ctx.account_id;
   rc["apiId"] = ctx.api_id;
   if (ctx.authorizer) rc["authorizer"] = *ctx.authorizer;
   rc["domainName"] = domain;
   rc["domainPrefix"] = domain_prefix(domain);
-  json::object http_obj;
+  json::object http_obj(sp);
   http_obj["method"] = req.method;
   http_obj["path"] = raw_path;
   http_obj["protocol"] = ctx.protocol;
@@ -314,9 +316,10 @@ json::object build_event_v2(const http::Request& req, const RouteMatch& match,
   ev["requestContext"] = std::move(rc);
 
   bool b64 = put_body(ev, ApiKind::kHttp, req, ctx);
-  if (!match.path_params.empty()) ev["pathParameters"] = string_map_or_null(match.path_params);
+  if (!match.path_params.empty()) ev["pathParameters"] = string_map_or_null(match.path_params, sp);
   ev["isBase64Encoded"] = b64;
-  if (!ctx.stage_variables.empty()) ev["stageVariables"] = string_map_or_null(ctx.stage_variables);
+  if (!ctx.stage_variables.empty())
+    ev["stageVariables"] = string_map_or_null(ctx.stage_variables, sp);
   return ev;
 }
 

@@ -29,7 +29,7 @@ struct EventContext {
   std::vector<std::pair<std::string, std::string>> stage_variables;  // none: null / absent
   std::string request_id;
   std::string extended_request_id;  // 1.0 only; empty: the request id
-  std::string resource_id;          // REST only; empty: derived from api id and resource path
+  std::string resource_id;          // REST only; empty: rest_resource_id(api_id, resource path)
   std::string domain_name;          // empty: the Host header, else "localhost"
   std::string source_ip;
   std::string protocol = "HTTP/1.1";
@@ -43,14 +43,22 @@ struct EventContext {
   std::vector<std::string> binary_media_types;
 };
 
+// The id API Gateway's management API gives a REST resource (GetResources),
+// which is also the event's requestContext.resourceId: derived from the API id
+// and the resource path, so it is stable across imports and restarts.
+std::string rest_resource_id(std::string_view api_id, std::string_view resource_path);
+
 // Payload format 1.0. `kind` picks the REST shape (no "version"; resourceId
-// set) or the HTTP API one ("version": "1.0"; resourceId null).
+// set) or the HTTP API one ("version": "1.0"; resourceId null). Every value is
+// allocated from `sp` (the gateway passes a per-request monotonic arena: the
+// event lives only until it is serialised).
 boost::json::object build_event_v1(const http::Request& req, const RouteMatch& match,
-                                   const EventContext& ctx, ApiKind kind = ApiKind::kRest);
+                                   const EventContext& ctx, ApiKind kind = ApiKind::kRest,
+                                   boost::json::storage_ptr sp = {});
 
 // Payload format 2.0 (HTTP APIs).
 boost::json::object build_event_v2(const http::Request& req, const RouteMatch& match,
-                                   const EventContext& ctx);
+                                   const EventContext& ctx, boost::json::storage_ptr sp = {});
 
 // "09/Apr/2015:12:34:56 +0000": the time format of requestTime and time.
 std::string clf_time(int64_t epoch_ms);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <boost/json/monotonic_resource.hpp>
 
 namespace nimbus::services::apigateway {
 namespace {
@@ -79,7 +80,9 @@ TEST(ProxyEventV1, RestShapeWithNulls) {
   EXPECT_EQ(rc.at("protocol"), "HTTP/1.1");
   EXPECT_EQ(rc.at("requestTime"), "09/Apr/2015:12:34:56 +0000");
   EXPECT_EQ(rc.at("requestTimeEpoch"), 1428582896000);
-  EXPECT_EQ(rc.at("resourceId").as_string().size(), 6u);
+  // Without an id from the caller: the one GetResources reports for /orders.
+  EXPECT_EQ(rc.at("resourceId").as_string(), rest_resource_id("abc123", "/orders"));
+  EXPECT_EQ(rc.at("resourceId").as_string().size(), 10u);
   EXPECT_EQ(rc.at("resourcePath"), "/orders");
   EXPECT_EQ(rc.at("stage"), "Prod");
   const auto& id = rc.at("identity").as_object();
@@ -132,6 +135,26 @@ TEST(ProxyEventV1, StageVariablesAuthorizerAndIds) {
   EXPECT_EQ(rc.at("path"), "/Prod/");
   EXPECT_TRUE(rc.at("identity").at("userAgent").is_null());  // no User-Agent header
   EXPECT_TRUE(ev["headers"].is_null());                      // no headers at all
+}
+
+// The gateway builds events in a per-request arena; the text must be the same
+// as with the default allocator (every nested value on the arena, none lost).
+TEST(ProxyEvent, ArenaStorageGivesTheSameEvent) {
+  auto ctx = context();
+  ctx.stage_variables = {{"v", "1"}};
+  ctx.authorizer = json::object{{"principalId", "user-1"}, {"lambda", json::object{{"a", 1}}}};
+  auto req = request("POST", "/hello/world", "a=1&a=2&b");
+  req.headers.add("Cookie", "c1=x; c2=y");
+  req.headers.add("Accept", "text/html");
+  req.body = R"({"order":1})";
+  auto m = match_of("ANY", "/{proxy+}", {{"proxy", "hello/world"}});
+  unsigned char buf[512];  // smaller than the event: the arena must also grow
+  json::monotonic_resource mr(buf, sizeof buf);
+  json::storage_ptr sp(&mr);
+  EXPECT_EQ(json::serialize(build_event_v1(req, m, ctx, ApiKind::kRest, sp)),
+            json::serialize(build_event_v1(req, m, ctx, ApiKind::kRest)));
+  EXPECT_EQ(json::serialize(build_event_v2(req, m, ctx, sp)),
+            json::serialize(build_event_v2(req, m, ctx)));
 }
 
 // REST APIs base64-encode a request body only when its Content-Type matches binaryMediaTypes.
