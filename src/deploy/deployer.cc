@@ -904,6 +904,8 @@ Result<void, StepError> Deployment::apply_rest_api(const Resource& r, const Node
   if (u.burst_limit) usage["burst"] = *u.burst_limit;
   if (u.rate_limit) usage["rate"] = *u.rate_limit;
   plan_doc["usage"] = usage;
+  if (api.cache_cluster_enabled || !api.method_settings.empty())
+    plan_doc["cache"] = rest_stage_cache_patch(api, json::object{});
   ApiState want{r.logical_id, std::string(sam::kApi), "", sha256_hex(json::serialize(plan_doc))};
 
   auto existing = existing_apis_.find(r.logical_id);
@@ -948,6 +950,22 @@ Result<void, StepError> Deployment::apply_rest_api(const Resource& r, const Node
   auto d =
       aws_.call("apigateway", "POST", "/restapis/" + id + "/deployments", json::serialize(dep));
   if (!d) return fail(StepError{"CreateDeployment: " + d.error().to_string()});
+  // The stage's cache settings: exactly the template's.
+  if (!creating || api.cache_cluster_enabled || !api.method_settings.empty()) {
+    std::string stage_path = "/restapis/" + id + "/stages/" + http::url_encode(api.stage_name);
+    json::object current;
+    if (!creating) {
+      auto g = aws_.call("apigateway", "GET", stage_path);
+      if (!g) return fail(StepError{"GetStage: " + g.error().to_string()});
+      current = obj(g.value());
+    }
+    auto ops = rest_stage_cache_patch(api, current);
+    if (!ops.empty()) {
+      auto u = aws_.call("apigateway", "PATCH", stage_path,
+                         json::serialize(json::object{{"patchOperations", std::move(ops)}}));
+      if (!u) return fail(StepError{"UpdateStage: " + u.error().to_string()});
+    }
+  }
   if (!creating) {
     std::string arn = "arn:aws:apigateway:" + opts_.region + "::/restapis/" + id;
     auto tg = aws_.call("apigateway", "PUT", "/tags/" + http::url_encode(arn),

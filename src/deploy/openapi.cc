@@ -126,6 +126,13 @@ json::object rest_openapi(const sam::RestApi& api, const std::vector<RestRoute>&
     json::object op;
     op["x-amazon-apigateway-integration"] =
         integration(region, r.function_arn, "1.0", std::nullopt);
+    // RequestParameters marked `Caching: true` are the method's cache key, as SAM generates them.
+    json::array cache_keys;
+    for (const auto& p : e.request_parameters)
+      if (p.caching) cache_keys.emplace_back(p.name);
+    if (!cache_keys.empty())
+      op["x-amazon-apigateway-integration"].as_object()["cacheKeyParameters"] =
+          std::move(cache_keys);
     json::array security;
     bool key = e.api_key_required.value_or(api.api_key_required);
     if (key) {
@@ -204,6 +211,67 @@ json::object rest_openapi(const sam::RestApi& api, const std::vector<RestRoute>&
     doc["x-amazon-apigateway-cors"] = std::move(cors);
   }
   return doc;
+}
+
+namespace {
+
+// A MethodSettings entry's key in the stage: "*/*", or the ~1-escaped
+// resource path and the method. CloudFormation spells ResourcePath
+// "/~1orders~1{id}"; a plain "/orders/{id}" is taken to mean the same.
+std::string method_setting_key(const sam::MethodSetting& s) {
+  std::string method = s.http_method;
+  for (auto& c : method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (s.resource_path == "/*" || s.resource_path == "*") return "*/" + method;
+  std::string path = s.resource_path;
+  if (path.starts_with("/~1")) {
+    std::string plain;
+    for (size_t i = 1; i < path.size(); ++i) {
+      if (path.compare(i, 2, "~1") == 0) {
+        plain += '/';
+        ++i;
+      } else {
+        plain += path[i];
+      }
+    }
+    path = plain;
+  }
+  std::string key;
+  for (char c : path) key += c == '/' ? std::string("~1") : std::string(1, c);
+  return key + "/" + method;
+}
+
+}  // namespace
+
+json::array rest_stage_cache_patch(const sam::RestApi& api, const json::object& current_stage) {
+  json::array ops;
+  auto op = [&](const char* kind, std::string path, std::string value = {}) {
+    json::object o{{"op", kind}, {"path", std::move(path)}};
+    if (std::string_view(kind) != "remove") o["value"] = std::move(value);
+    ops.push_back(std::move(o));
+  };
+  auto* on = current_stage.if_contains("cacheClusterEnabled");
+  bool enabled = on && on->is_bool() && on->as_bool();
+  if (enabled != api.cache_cluster_enabled)
+    op("replace", "/cacheClusterEnabled", api.cache_cluster_enabled ? "true" : "false");
+  auto* size = current_stage.if_contains("cacheClusterSize");
+  if (!api.cache_cluster_size.empty() &&
+      (!size || !size->is_string() || size->as_string() != api.cache_cluster_size))
+    op("replace", "/cacheClusterSize", api.cache_cluster_size);
+  if (auto* ms = current_stage.if_contains("methodSettings"); ms && ms->is_object())
+    for (const auto& [key, _] : ms->as_object()) op("remove", "/" + std::string(key));
+  std::vector<const sam::MethodSetting*> settings;
+  for (const auto& s : api.method_settings) settings.push_back(&s);
+  std::stable_partition(settings.begin(), settings.end(), [](const sam::MethodSetting* s) {
+    return method_setting_key(*s) == "*/*";
+  });
+  for (const auto* s : settings) {
+    std::string key = "/" + method_setting_key(*s);
+    if (s->caching_enabled)
+      op("replace", key + "/caching/enabled", *s->caching_enabled ? "true" : "false");
+    if (s->cache_ttl_in_seconds)
+      op("replace", key + "/caching/ttlInSeconds", std::to_string(*s->cache_ttl_in_seconds));
+  }
+  return ops;
 }
 
 json::object http_openapi(const sam::HttpApi& api, const std::vector<HttpRoute>& routes,

@@ -31,6 +31,13 @@ struct HttpRoute {
 boost::json::object rest_openapi(const sam::RestApi& api, const std::vector<RestRoute>& routes,
                                  const std::string& region);
 
+// The UpdateStage patch operations that give a REST API's stage exactly the
+// template's cache: cacheClusterEnabled, cacheClusterSize and MethodSettings
+// (every method setting of `current_stage`, a GetStage answer, is removed
+// first, then the template's are set, `*/*` before the overrides).
+boost::json::array rest_stage_cache_patch(const sam::RestApi& api,
+                                          const boost::json::object& current_stage);
+
 // The HTTP API's document: routes with aws_proxy integrations (payload 2.0 by
 // default), Lambda authorizers and CORS.
 boost::json::object http_openapi(const sam::HttpApi& api, const std::vector<HttpRoute>& routes,

@@ -312,5 +312,68 @@ Resources:
       "allowMethods":["GET"],"exposeHeaders":["x-id"],"maxAge":600})"));
 }
 
+// SAM's RequestParameters with `Caching: true` become the integration's
+// cacheKeyParameters; CacheClusterEnabled/Size and MethodSettings become
+// UpdateStage patch operations (CloudFormation's ~1-escaped ResourcePath or a
+// plain one, `*/*` first, the stage's old method settings removed).
+TEST(OpenApi, StageCacheFromSam) {
+  Loaded l = load(R"(
+Resources:
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: prod
+      CacheClusterEnabled: true
+      CacheClusterSize: "1.6"
+      MethodSettings:
+        - {ResourcePath: "/~1orders~1{id}", HttpMethod: get, CacheTtlInSeconds: 5}
+        - {ResourcePath: "/orders", HttpMethod: GET, CachingEnabled: false}
+        - {ResourcePath: "/*", HttpMethod: "*", CachingEnabled: true, CacheTtlInSeconds: 60}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: a.h
+      Runtime: python3.11
+      InlineCode: x
+      Events:
+        Get:
+          Type: Api
+          Properties:
+            RestApiId: !Ref Api
+            Path: /orders/{id}
+            Method: get
+            RequestParameters:
+              - method.request.path.id: {Caching: true}
+              - method.request.querystring.color: {Caching: true}
+              - method.request.querystring.page
+)");
+  auto f = function(l, "Fn");
+  auto api = rest_api(l, "Api");
+  std::vector<RestRoute> routes;
+  for (auto& e : f.api_events) routes.push_back({e, std::string(kArn)});
+  auto doc = json::value(rest_openapi(api, routes, "us-east-1"));
+  EXPECT_EQ(at(doc, {"paths", "/orders/{id}", "get", "x-amazon-apigateway-integration",
+                     "cacheKeyParameters"}),
+            json::parse(R"(["method.request.path.id","method.request.querystring.color"])"));
+
+  auto ops = rest_stage_cache_patch(api, json::object{});
+  EXPECT_EQ(json::value(ops), json::parse(R"([
+      {"op":"replace","path":"/cacheClusterEnabled","value":"true"},
+      {"op":"replace","path":"/cacheClusterSize","value":"1.6"},
+      {"op":"replace","path":"/*/*/caching/enabled","value":"true"},
+      {"op":"replace","path":"/*/*/caching/ttlInSeconds","value":"60"},
+      {"op":"replace","path":"/~1orders~1{id}/GET/caching/ttlInSeconds","value":"5"},
+      {"op":"replace","path":"/~1orders/GET/caching/enabled","value":"false"}])"));
+
+  // A redeploy without any cache settings turns the cache off and removes the old settings.
+  sam::RestApi plain;
+  auto current = json::parse(R"({"cacheClusterEnabled":true,"cacheClusterSize":"0.5",
+      "methodSettings":{"*/*":{},"~1orders/GET":{}}})");
+  EXPECT_EQ(json::value(rest_stage_cache_patch(plain, current.as_object())), json::parse(R"([
+      {"op":"replace","path":"/cacheClusterEnabled","value":"false"},
+      {"op":"remove","path":"/*/*"},
+      {"op":"remove","path":"/~1orders/GET"}])"));
+}
+
 }  // namespace
 }  // namespace nimbus::deploy

@@ -2,9 +2,11 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
+#include <charconv>
 #include <set>
 
 #include "base/ids.h"
+#include "base/text.h"
 #include "base/time_format.h"
 
 namespace nimbus::services::apigateway {
@@ -86,6 +88,171 @@ Result<std::vector<std::pair<std::string, std::string>>, ApiError> string_map(
 
 double epoch_seconds(int64_t ms) {
   return static_cast<double>(ms / 1000);
+}
+
+// --- stage cache settings ----------------------------------------------------
+
+bool flag(const json::object& o, std::string_view k) {
+  auto* v = o.if_contains(k);
+  return v && v->is_bool() && v->as_bool();
+}
+
+// JSON Pointer escaping, which AWS uses for resource paths in method setting
+// keys and patch paths: "/orders/{id}" ⇄ "~1orders~1{id}".
+std::string escape_pointer(std::string_view s) {
+  std::string out;
+  for (char c : s) out += c == '/' ? "~1" : c == '~' ? "~0" : std::string(1, c);
+  return out;
+}
+std::string unescape_pointer(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '~' && i + 1 < s.size() && (s[i + 1] == '1' || s[i + 1] == '0')) {
+      out += s[++i] == '1' ? '/' : '~';
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// The caching members of a new method setting, with AWS's defaults.
+json::object default_method_setting() {
+  return json::object{{"cachingEnabled", false},
+                      {"cacheTtlInSeconds", 300},
+                      {"cacheDataEncrypted", false},
+                      {"requireAuthorizationForCacheControl", true},
+                      {"unauthorizedCacheControlHeaderStrategy", "SUCCEED_WITH_RESPONSE_HEADER"}};
+}
+
+// The stage as GetStage shows it: the cache cluster's state and the method settings always present.
+json::object stage_view(const json::object& st) {
+  json::object o = st;
+  bool on = flag(st, "cacheClusterEnabled");
+  o["cacheClusterEnabled"] = on;
+  o["cacheClusterStatus"] = on ? "AVAILABLE" : "NOT_AVAILABLE";
+  if (!o.contains("methodSettings")) o["methodSettings"] = json::object{};
+  return o;
+}
+
+// cacheClusterEnabled and cacheClusterSize of CreateStage / CreateDeployment.
+Result<void, ApiError> set_cache_cluster(json::object& st, const json::object& in) {
+  if (auto* e = in.if_contains("cacheClusterEnabled"); e && !e->is_null()) {
+    if (!e->is_bool()) return fail(bad_request("cacheClusterEnabled must be a boolean"));
+    st["cacheClusterEnabled"] = e->as_bool();
+  }
+  if (auto size = str(in, "cacheClusterSize"); !size.empty()) {
+    if (!valid_cache_cluster_size(size))
+      return fail(bad_request("Invalid cache cluster size specified: " + size));
+    st["cacheClusterSize"] = size;
+  }
+  if (flag(st, "cacheClusterEnabled") && !st.contains("cacheClusterSize"))
+    st["cacheClusterSize"] = "0.5";
+  return {};
+}
+
+Result<bool, ApiError> patch_bool(std::string_view path, const std::string& v) {
+  if (v == "true") return true;
+  if (v == "false") return false;
+  return fail(
+      bad_request("Invalid value for " + std::string(path) + ": '" + v + "' is not a boolean"));
+}
+
+// One UpdateStage operation on a method setting:
+// /{resource_path}/{http_method}/caching/{member}, or `remove` of
+// /{resource_path}/{http_method}. Keys are "*/*" (every method) or a method of
+// the stage's deployment.
+Result<void, ApiError> patch_method_setting(json::object& st, const ApiSpec* deployed,
+                                            std::string_view op, std::string_view path,
+                                            const std::string& value) {
+  auto parts = split(path.substr(1), '/');
+  if (parts.size() != 2 && parts.size() != 4)
+    return fail(bad_request("Invalid patch path '" + std::string(path) + "'"));
+  std::string key = std::string(parts[0]) + "/" + std::string(parts[1]);
+  if (key != "*/*") {
+    std::string resource = unescape_pointer(parts[0]);
+    bool found = false;
+    if (deployed)
+      for (const auto& r : deployed->routes) found |= r.path == resource && r.method == parts[1];
+    if (!found)
+      return fail(bad_request("Invalid method setting path '" + std::string(path) +
+                              "': the stage's deployment has no method " + std::string(parts[1]) +
+                              " " + resource + " (keys are */* or ~1-escaped resource paths)"));
+  }
+  if (!st["methodSettings"].is_object()) st["methodSettings"] = json::object{};
+  auto& settings = st["methodSettings"].as_object();
+  if (parts.size() == 2) {
+    if (op != "remove")
+      return fail(bad_request("Invalid patch operation '" + std::string(op) + "' on " +
+                              std::string(path) + " (remove)"));
+    settings.erase(key);
+    return {};
+  }
+  if (parts[2] != "caching")
+    return fail(bad_request("Method setting '" + std::string(parts[2]) +
+                            "' is not supported by Nimbus (caching only)"));
+  if (op != "replace")
+    return fail(bad_request("Invalid patch operation '" + std::string(op) + "' on " +
+                            std::string(path) + " (replace)"));
+  // A new override starts from the stage-wide settings.
+  json::object s = obj(settings, key);
+  if (s.empty()) s = settings.contains("*/*") ? obj(settings, "*/*") : default_method_setting();
+  std::string_view member = parts[3];
+  auto boolean = [&](const char* field) -> Result<void, ApiError> {
+    auto b = patch_bool(path, value);
+    if (!b) return fail(b.error());
+    s[field] = *b;
+    return {};
+  };
+  Result<void, ApiError> r;
+  if (member == "enabled") {
+    r = boolean("cachingEnabled");
+  } else if (member == "dataEncrypted") {
+    r = boolean("cacheDataEncrypted");
+  } else if (member == "requireAuthorizationForCacheControl") {
+    r = boolean("requireAuthorizationForCacheControl");
+  } else if (member == "ttlInSeconds") {
+    int ttl = -1;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), ttl);
+    if (ec != std::errc{} || end != value.data() + value.size() || ttl < 0 || ttl > 3600)
+      return fail(bad_request("Invalid cache TTL '" + value + "': an integer from 0 to 3600"));
+    s["cacheTtlInSeconds"] = ttl;
+  } else if (member == "unauthorizedCacheControlHeaderStrategy") {
+    if (value != "FAIL_WITH_403" && value != "SUCCEED_WITH_RESPONSE_HEADER" &&
+        value != "SUCCEED_WITHOUT_RESPONSE_HEADER")
+      return fail(bad_request("Invalid unauthorizedCacheControlHeaderStrategy '" + value + "'"));
+    s["unauthorizedCacheControlHeaderStrategy"] = value;
+  } else {
+    return fail(bad_request("Invalid patch path '" + std::string(path) + "'"));
+  }
+  if (!r) return r;
+  settings[key] = std::move(s);
+  return {};
+}
+
+// The TTL a stage's method settings give a route: its own
+// `{resource_path}/{METHOD}` entry, else `*/*` for GET methods only (AWS
+// caches other methods only when their own setting says so); 0 = not cached.
+int route_cache_ttl(const json::object& settings, const RouteSpec& r) {
+  json::object s = obj(settings, escape_pointer(r.path) + "/" + r.method);
+  if (s.empty() && r.method == "GET") s = obj(settings, "*/*");
+  if (!flag(s, "cachingEnabled")) return 0;
+  auto* ttl = s.if_contains("cacheTtlInSeconds");
+  return ttl && ttl->is_int64() ? static_cast<int>(ttl->as_int64()) : 300;
+}
+
+// The cache of a compiled REST stage: the previous snapshot's while the
+// cluster size stays (a resize starts empty, as AWS recreates the cluster).
+void attach_cache(DeployedApi& api, const json::object& stage, const GatewaySnapshot& before) {
+  if (!flag(stage, "cacheClusterEnabled")) return;
+  auto settings = obj(stage, "methodSettings");
+  for (const auto& r : api.spec.routes) api.cache_ttl.push_back(route_cache_ttl(settings, r));
+  api.cache_size = str(stage, "cacheClusterSize");
+  auto old = before.stages.find(api.id + "/" + api.stage);
+  if (old != before.stages.end() && old->second->cache && old->second->cache_size == api.cache_size)
+    api.cache = old->second->cache;
+  else
+    api.cache = std::make_shared<ResponseCache>(cache_budget_bytes(api.cache_size));
 }
 
 // The body an import answered with ("mode" query and OpenAPI checks aside).
@@ -240,6 +407,12 @@ Result<ApiGatewayService::Answer, ApiError> ApiGatewayService::dispatch(const st
       if (n == 3 && method == "GET") return get_stages(id);
       if (n == 4 && method == "GET") return get_stage(id, s[3]);
       if (n == 4 && method == "DELETE") return delete_stage(id, s[3]);
+      if (n == 4 && method == "PATCH") {
+        NIMBUS_BODY(b);
+        return update_stage(id, s[3], b);
+      }
+      if (n == 6 && s[4] == "cache" && s[5] == "data" && method == "DELETE")
+        return flush_stage_cache(id, s[3]);
     }
     return unknown();
   }
@@ -359,6 +532,7 @@ void ApiGatewayService::publish() {
     snap->keys[str(k, "value")] = std::move(key);
   }
 
+  auto before = gateway_.snapshot();
   auto deploy = [&](const std::string& id, ApiKind kind, const std::string& stage,
                     const std::string& body, const json::object& vars,
                     bool on_port) -> std::shared_ptr<DeployedApi> {
@@ -390,6 +564,7 @@ void ApiGatewayService::publish() {
       auto api = deploy(id, ApiKind::kRest, std::string(name), str(d, "body"), obj(st, "variables"),
                         !on_port);
       if (!api) continue;
+      attach_cache(*api, st, *before);
       snap->stages[id + "/" + std::string(name)] = api;
       // The API port serves one stage of each REST API (the first by name).
       if (!on_port) {
@@ -604,6 +779,7 @@ ApiGatewayService::Out ApiGatewayService::create_deployment(const std::string& i
     for (auto& [k, val] : *vars) v[k] = val;
     st["variables"] = std::move(v);
     if (auto d = str(in, "stageDescription"); !d.empty()) st["description"] = d;
+    if (auto r = set_cache_cluster(st, in); !r) return fail(r.error());
     stages[stage] = std::move(st);
   }
   // Deployments no stage points at are dropped: only what is served is kept.
@@ -640,12 +816,13 @@ ApiGatewayService::Out ApiGatewayService::create_stage(const std::string& id, co
                   {"createdDate", epoch_seconds(clock_.wall_ms())},
                   {"lastUpdatedDate", epoch_seconds(clock_.wall_ms())}};
   if (auto d = str(in, "description"); !d.empty()) st["description"] = d;
+  if (auto r = set_cache_cluster(st, in); !r) return fail(r.error());
   stages[stage] = st;
   if (auto r = save(std::string(kRestPrefix) + id, *rec); !r) {
     stages.erase(stage);
     return fail(r.error());
   }
-  return Answer{201, st};
+  return Answer{201, stage_view(st)};
 }
 
 ApiGatewayService::Out ApiGatewayService::get_stage(const std::string& id,
@@ -654,14 +831,14 @@ ApiGatewayService::Out ApiGatewayService::get_stage(const std::string& id,
   if (!rec) return fail(rec.error());
   auto st = obj(obj(**rec, "stages"), stage);
   if (st.empty()) return fail(not_found("Invalid stage identifier specified"));
-  return Answer{200, st};
+  return Answer{200, stage_view(st)};
 }
 
 ApiGatewayService::Out ApiGatewayService::get_stages(const std::string& id) {
   auto rec = rest_api(id);
   if (!rec) return fail(rec.error());
   json::array items;
-  for (auto& [n, st] : obj(**rec, "stages")) items.push_back(st);
+  for (auto& [n, st] : obj(**rec, "stages")) items.push_back(stage_view(st.as_object()));
   return Answer{200, json::object{{"item", std::move(items)}}};
 }
 
@@ -673,6 +850,80 @@ ApiGatewayService::Out ApiGatewayService::delete_stage(const std::string& id,
   if (!stages.contains(stage)) return fail(not_found("Invalid stage identifier specified"));
   stages.erase(stage);
   if (auto r = save(std::string(kRestPrefix) + id, *rec); !r) return fail(r.error());
+  return Answer{202, nullptr};
+}
+
+ApiGatewayService::Out ApiGatewayService::update_stage(const std::string& id,
+                                                       const std::string& stage, const Obj& in) {
+  auto rec = rest_api(id);
+  if (!rec) return fail(rec.error());
+  auto& stages = (**rec)["stages"].as_object();
+  auto* current = stages.if_contains(stage);
+  if (!current) return fail(not_found("Invalid stage identifier specified"));
+  auto* ops = in.if_contains("patchOperations");
+  if (ops && !ops->is_array()) return fail(bad_request("patchOperations must be a list"));
+  // Every operation applies to a copy: one bad operation changes nothing.
+  json::object st = current->as_object();
+  auto deployments = obj(**rec, "deployments");
+  auto body = str(obj(deployments, str(st, "deploymentId")), "body");
+  auto deployed = import_openapi(body, ApiKind::kRest);
+  for (const auto& opv : ops ? ops->as_array() : json::array{}) {
+    if (!opv.is_object()) return fail(bad_request("patchOperations must be a list of objects"));
+    const auto& o = opv.as_object();
+    std::string op = str(o, "op"), path = str(o, "path"), value = str(o, "value");
+    if (op != "replace" && op != "add" && op != "remove")
+      return fail(bad_request("Invalid patch operation '" + op + "' on " + path));
+    if (path == "/cacheClusterEnabled" || path == "/cacheClusterSize") {
+      if (op != "replace")
+        return fail(bad_request("Invalid patch operation '" + op + "' on " + path + " (replace)"));
+      json::object in2;
+      if (path == "/cacheClusterSize") {
+        in2["cacheClusterSize"] = value;
+      } else {
+        auto b = patch_bool(path, value);
+        if (!b) return fail(b.error());
+        in2["cacheClusterEnabled"] = *b;
+      }
+      if (auto r = set_cache_cluster(st, in2); !r) return fail(r.error());
+    } else if (path == "/description") {
+      st["description"] = value;
+    } else if (path == "/deploymentId") {
+      if (!deployments.contains(value))
+        return fail(not_found("Invalid Deployment identifier specified"));
+      st["deploymentId"] = value;
+    } else if (path.starts_with("/variables/") && path.size() > 11) {
+      if (!st["variables"].is_object()) st["variables"] = json::object{};
+      std::string name = unescape_pointer(std::string_view(path).substr(11));
+      if (op == "remove")
+        st["variables"].as_object().erase(name);
+      else
+        st["variables"].as_object()[name] = value;
+    } else if (path.starts_with("/") && path.find('/', 1) != std::string::npos) {
+      if (auto r =
+              patch_method_setting(st, deployed ? &deployed.value() : nullptr, op, path, value);
+          !r)
+        return fail(r.error());
+    } else {
+      return fail(bad_request("Invalid patch path '" + path + "'"));
+    }
+  }
+  st["lastUpdatedDate"] = epoch_seconds(clock_.wall_ms());
+  json::object before = current->as_object();
+  stages[stage] = st;
+  if (auto r = save(std::string(kRestPrefix) + id, *rec); !r) {
+    stages[stage] = std::move(before);
+    return fail(r.error());
+  }
+  return Answer{200, stage_view(st)};
+}
+
+ApiGatewayService::Out ApiGatewayService::flush_stage_cache(const std::string& id,
+                                                            const std::string& stage) {
+  auto rec = rest_api(id);
+  if (!rec) return fail(rec.error());
+  if (!obj(**rec, "stages").contains(stage))
+    return fail(not_found("Invalid stage identifier specified"));
+  gateway_.flush_cache(id, stage);
   return Answer{202, nullptr};
 }
 
@@ -1044,19 +1295,20 @@ ApiGatewayService::Out ApiGatewayService::create_stage_v2(const std::string& id,
                   {"lastUpdatedDate", now},
                   {"tags", json::object{}}};
   if (auto d = str(in, "description"); !d.empty()) st["description"] = d;
+  if (auto r = set_cache_cluster(st, in); !r) return fail(r.error());
   stages[stage] = st;
   if (auto r = save(std::string(kHttpPrefix) + id, *rec); !r) {
     stages.erase(stage);
     return fail(r.error());
   }
-  return Answer{201, st};
+  return Answer{201, stage_view(st)};
 }
 
 ApiGatewayService::Out ApiGatewayService::get_stages_v2(const std::string& id) {
   auto rec = http_api(id);
   if (!rec) return fail(rec.error());
   json::array items;
-  for (auto& [n, st] : obj(**rec, "stages")) items.push_back(st);
+  for (auto& [n, st] : obj(**rec, "stages")) items.push_back(stage_view(st.as_object()));
   return Answer{200, json::object{{"items", std::move(items)}}};
 }
 

@@ -57,6 +57,8 @@ class ApiGatewayService final : public aws::Service {
   Out get_stage(const std::string& id, const std::string& stage);
   Out get_stages(const std::string& id);
   Out delete_stage(const std::string& id, const std::string& stage);
+  Out update_stage(const std::string& id, const std::string& stage, const Obj& in);
+  Out flush_stage_cache(const std::string& id, const std::string& stage);
   Out tags(const std::string& method, const std::string& arn, const Obj& in,
            const std::string& query, bool v2);
   // API keys and usage plans.

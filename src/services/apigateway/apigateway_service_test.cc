@@ -64,12 +64,16 @@ struct ApiGatewayTest : ::testing::Test {
     ok("POST", "/restapis/" + id + "/deployments", R"({"stageName":"Prod","variables":{"v":"1"}})");
     return id;
   }
+  // Sends a request; an invocation it causes is answered with `payload`.
   http::Response request(const std::string& method, const std::string& path,
-                         std::vector<std::pair<std::string, std::string>> headers = {}) {
+                         std::vector<std::pair<std::string, std::string>> headers = {},
+                         const std::string& query = "",
+                         const std::string& payload = R"({"statusCode":200,"body":"hi"})") {
     http::Request req;
     req.method = method;
     req.path = path;
-    req.target = path;
+    req.query = query;
+    req.target = path + (query.empty() ? "" : "?" + query);
     for (auto& [k, v] : headers) req.headers.add(k, v);
     std::optional<http::Response> out;
     gateway.handle(req, [&](http::Response r) { out = std::move(r); });
@@ -77,7 +81,7 @@ struct ApiGatewayTest : ::testing::Test {
       auto done = std::move(calls.back().second);
       calls.pop_back();
       faas::InvokeResult res;
-      res.payload = R"({"statusCode":200,"body":"hi"})";
+      res.payload = payload;
       done(std::move(res));
     }
     EXPECT_TRUE(out.has_value());
@@ -308,6 +312,133 @@ TEST_F(ApiGatewayTest, TokenAuthorizerAllowDenyAndCache) {
   answer("fn", R"({"statusCode":200,"body":"ok"})");
   EXPECT_EQ((*again)->status, 200);
   EXPECT_TRUE(calls.empty());
+}
+
+// Stage caching as AWS configures it: the cache cluster and a method setting
+// (UpdateStage patch operations), the key from the integration's
+// cacheKeyParameters; hits do not invoke, max-age=0 refreshes,
+// FlushStageCache empties, the TTL runs on the clock.
+TEST_F(ApiGatewayTest, StageCacheThroughUpdateStage) {
+  auto doc = json::parse(openapi("/orders/{id}", "fn")).as_object();
+  doc["paths"]
+      .as_object()["/orders/{id}"]
+      .as_object()["get"]
+      .as_object()["x-amazon-apigateway-integration"]
+      .as_object()["cacheKeyParameters"] =
+      json::array{"method.request.path.id", "method.request.querystring.color"};
+  auto api = ok("POST", "/restapis", R"({"name":"a"})");
+  std::string id(api["id"].as_string());
+  ok("PUT", "/restapis/" + id, json::serialize(doc), "mode=overwrite");
+  ok("POST", "/restapis/" + id + "/deployments", R"({"stageName":"Prod"})");
+  const std::string stage = "/restapis/" + id + "/stages/Prod";
+  auto st = ok("GET", stage);
+  EXPECT_EQ(st["cacheClusterEnabled"], false);
+  EXPECT_EQ(st["cacheClusterStatus"], "NOT_AVAILABLE");
+
+  int n = 0;
+  // Each invocation answers "call N".
+  auto send = [&](const std::string& path, const std::string& query = "",
+                  std::vector<std::pair<std::string, std::string>> headers = {}) {
+    std::string payload = R"({"statusCode":200,"body":"call )" + std::to_string(n + 1) + "\"}";
+    size_t before = events.size();
+    auto body = request("GET", path, std::move(headers), query, payload).body;
+    if (events.size() > before) ++n;
+    return body;
+  };
+  // Not cached yet: every request invokes.
+  EXPECT_EQ(send("/orders/1"), "call 1");
+  EXPECT_EQ(send("/orders/1"), "call 2");
+
+  auto patched = ok("PATCH", stage, R"({"patchOperations":[
+      {"op":"replace","path":"/cacheClusterEnabled","value":"true"},
+      {"op":"replace","path":"/*/*/caching/enabled","value":"true"},
+      {"op":"replace","path":"/~1orders~1{id}/GET/caching/ttlInSeconds","value":"60"}]})");
+  EXPECT_EQ(patched["cacheClusterEnabled"], true);
+  EXPECT_EQ(patched["cacheClusterSize"], "0.5");
+  EXPECT_EQ(patched["cacheClusterStatus"], "AVAILABLE");
+  auto ms = patched["methodSettings"].as_object();
+  EXPECT_EQ(ms["*/*"].as_object()["cachingEnabled"], true);
+  EXPECT_EQ(ms["*/*"].as_object()["cacheTtlInSeconds"], 300);
+  // A new override starts from */*.
+  EXPECT_EQ(ms["~1orders~1{id}/GET"].as_object()["cachingEnabled"], true);
+  EXPECT_EQ(ms["~1orders~1{id}/GET"].as_object()["cacheTtlInSeconds"], 60);
+  EXPECT_EQ(ms["~1orders~1{id}/GET"].as_object()["requireAuthorizationForCacheControl"], true);
+  EXPECT_EQ(json::value(ok("GET", stage)["methodSettings"]), json::value(ms));
+
+  EXPECT_EQ(send("/orders/1", "color=red"), "call 3");
+  EXPECT_EQ(send("/orders/1", "color=red&size=L"), "call 3");  // size is not in the key
+  EXPECT_EQ(send("/orders/1", "color=blue"), "call 4");
+  EXPECT_EQ(send("/orders/2", "color=red"), "call 5");  // the path parameter is
+  EXPECT_EQ(send("/orders/1", "color=red", {{"Cache-Control", "max-age=0"}}), "call 6");
+  EXPECT_EQ(send("/orders/1", "color=red"), "call 6");
+  clock.advance(std::chrono::seconds(60));
+  EXPECT_EQ(send("/orders/1", "color=red"), "call 7");
+  EXPECT_EQ(send("/orders/1", "color=red"), "call 7");
+  // Publishing other changes keeps the entries.
+  ok("POST", "/restapis", R"({"name":"other"})");
+  EXPECT_EQ(send("/orders/1", "color=red"), "call 7");
+  EXPECT_EQ(svc.dispatch("DELETE", stage + "/cache/data", "", "")->status, 202);
+  EXPECT_EQ(send("/orders/1", "color=red"), "call 8");
+
+  // Bad operations change nothing.
+  EXPECT_EQ(
+      err("PATCH", stage,
+          R"({"patchOperations":[{"op":"replace","path":"/~1nope/GET/caching/enabled","value":"true"}]})")
+          .code,
+      "BadRequestException");
+  EXPECT_EQ(
+      err("PATCH", stage,
+          R"({"patchOperations":[{"op":"replace","path":"/*/*/caching/ttlInSeconds","value":"3601"}]})")
+          .code,
+      "BadRequestException");
+  EXPECT_EQ(err("PATCH", stage,
+                R"({"patchOperations":[{"op":"replace","path":"/cacheClusterSize","value":"2"}]})")
+                .code,
+            "BadRequestException");
+  EXPECT_EQ(err("DELETE", "/restapis/" + id + "/stages/nope/cache/data").code, "NotFoundException");
+
+  // TTL 0 disables caching for the method; so does disabling the cluster.
+  ok("PATCH", stage,
+     R"({"patchOperations":[{"op":"replace","path":"/~1orders~1{id}/GET/caching/ttlInSeconds","value":"0"}]})");
+  EXPECT_EQ(send("/orders/1", "color=red"), "call 9");
+  EXPECT_EQ(send("/orders/1", "color=red"), "call 10");
+  ok("PATCH", stage, R"({"patchOperations":[{"op":"remove","path":"/~1orders~1{id}/GET"},
+      {"op":"replace","path":"/cacheClusterEnabled","value":"false"}]})");
+  EXPECT_EQ(send("/orders/1", "color=red"), "call 11");
+  EXPECT_EQ(send("/orders/1", "color=red"), "call 12");
+  st = ok("GET", stage);
+  EXPECT_FALSE(st["methodSettings"].as_object().contains("~1orders~1{id}/GET"));
+  EXPECT_EQ(st["cacheClusterStatus"], "NOT_AVAILABLE");
+}
+
+// Only GET methods are cached by `*/*`; other methods need their own setting,
+// and only successful answers are cached.
+TEST_F(ApiGatewayTest, StageCacheGetOnlyByDefaultAndSuccessOnly) {
+  auto doc = json::parse(openapi("/c", "fn")).as_object();
+  auto& item = doc["paths"].as_object()["/c"].as_object();
+  item["post"] = item["get"];
+  auto api = ok("POST", "/restapis", R"({"name":"a"})");
+  std::string id(api["id"].as_string());
+  ok("PUT", "/restapis/" + id, json::serialize(doc), "mode=overwrite");
+  ok("POST", "/restapis/" + id + "/deployments",
+     R"({"stageName":"Prod","cacheClusterEnabled":true,"cacheClusterSize":"1.6"})");
+  const std::string stage = "/restapis/" + id + "/stages/Prod";
+  EXPECT_EQ(ok("GET", stage)["cacheClusterSize"], "1.6");
+  ok("PATCH", stage,
+     R"({"patchOperations":[{"op":"replace","path":"/*/*/caching/enabled","value":"true"}]})");
+  auto send = [&](const std::string& method, int status) {
+    return request(method, "/c", {}, "", R"({"statusCode":)" + std::to_string(status) + "}").status;
+  };
+  EXPECT_EQ(send("GET", 404), 404);  // not cached
+  EXPECT_EQ(send("GET", 200), 200);
+  EXPECT_EQ(send("GET", 500), 200);  // cached
+  EXPECT_EQ(send("POST", 201), 201);
+  EXPECT_EQ(send("POST", 202), 202);  // POST is not cached by */*
+  ok("PATCH", stage,
+     R"({"patchOperations":[{"op":"replace","path":"/~1c/POST/caching/enabled","value":"true"}]})");
+  EXPECT_EQ(send("POST", 203), 203);
+  EXPECT_EQ(send("POST", 204), 203);  // now it is
+  EXPECT_EQ(send("GET", 500), 200);   // and GET kept its entry
 }
 
 }  // namespace

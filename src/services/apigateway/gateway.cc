@@ -59,6 +59,12 @@ void Gateway::reset_usage() {
   auth_cache_.clear();
 }
 
+void Gateway::flush_cache(std::string_view api_id, std::string_view stage) {
+  auto snap = snapshot_.load();
+  auto it = snap->stages.find(std::string(api_id) + "/" + std::string(stage));
+  if (it != snap->stages.end() && it->second->cache) it->second->cache->flush();
+}
+
 struct Gateway::Flow {
   std::shared_ptr<const GatewaySnapshot> snap;
   std::shared_ptr<const DeployedApi> api;
@@ -313,6 +319,33 @@ void Gateway::proceed(std::shared_ptr<Flow> flow) {
   }
 
   const EventContext& ctx = flow->ctx;
+  std::string request_id = ctx.request_id;
+  // What the client gets, whoever answers: the mapped result with CORS and ids.
+  auto finish = [flow, request_id](http::Response resp) {
+    auto& api = *flow->api;
+    if (api.spec.cors) apply_cors(*api.spec.cors, flow->req, resp);
+    resp.headers.set(api.kind == ApiKind::kRest ? "x-amzn-RequestId" : "apigw-requestid",
+                     request_id);
+    return resp;
+  };
+
+  // The stage cache answers a hit without invoking. `Cache-Control:
+  // max-age=0` skips the entry and refreshes it (IAM is not enforced, so every
+  // caller may invalidate, as one with execute-api:InvalidateCache could).
+  std::shared_ptr<ResponseCache> cache;
+  std::string cache_key;
+  int cache_ttl = 0;
+  if (size_t i = static_cast<size_t>(flow->route - api->spec.routes.data());
+      api->cache && i < api->cache_ttl.size() && api->cache_ttl[i] > 0) {
+    cache = api->cache;
+    cache_ttl = api->cache_ttl[i];
+    cache_key = apigateway::cache_key(
+        route.cache_namespace.empty() ? std::string_view(route.path) : route.cache_namespace,
+        req.method, route.cache_key_parameters, req, flow->match.path_params);
+    if (!asks_to_invalidate(req))
+      if (auto hit = cache->get(cache_key, clock_.now())) return reply(finish(std::move(*hit)));
+  }
+
   PayloadVersion version = route.integration.version;
   faas::Invocation inv;
   {
@@ -332,15 +365,6 @@ void Gateway::proceed(std::shared_ptr<Flow> flow) {
   opts.accept = req.headers.get_or("Accept");
 
   auto pending = std::make_shared<Pending>();
-  std::string request_id = ctx.request_id;
-  // What the client gets, whoever answers: the mapped result with CORS and ids.
-  auto finish = [flow, request_id](http::Response resp) {
-    auto& api = *flow->api;
-    if (api.spec.cors) apply_cors(*api.spec.cors, flow->req, resp);
-    resp.headers.set(api.kind == ApiKind::kRest ? "x-amzn-RequestId" : "apigw-requestid",
-                     request_id);
-    return resp;
-  };
   pending->reply = std::move(reply);
 
   // The integration timeout: whoever claims the request first answers.
@@ -355,12 +379,18 @@ void Gateway::proceed(std::shared_ptr<Flow> flow) {
   inv.request_id = request_id;
   invoke_(
       route.integration.function, route.integration.qualifier, std::move(inv),
-      [this, pending, finish, opts, timeout](faas::InvokeResult res) {
+      [this, pending, finish, opts, timeout, cache, cache_key = std::move(cache_key),
+       cache_ttl](faas::InvokeResult res) mutable {
         if (!pending->claim()) return;
         timeouts_.cancel(timeout);
         auto status = res.status == faas::InvokeResult::Status::kOk ? InvokeStatus::kOk
                                                                     : InvokeStatus::kFunctionError;
-        pending->reply(finish(to_http_response(status, res.payload, opts)));
+        http::Response resp = to_http_response(status, res.payload, opts);
+        // Only the function's successful (2xx) answers are cached; errors,
+        // timeouts and the gateway's own answers are not.
+        if (cache && status == InvokeStatus::kOk && resp.status >= 200 && resp.status < 300)
+          cache->put(std::move(cache_key), resp, clock_.now() + std::chrono::seconds(cache_ttl));
+        pending->reply(finish(std::move(resp)));
       },
       [this, pending, finish, timeout, kind = api->kind,
        fn = route.integration.function](aws::ApiError e) {

@@ -4,8 +4,9 @@
 //
 // What it serves is an immutable snapshot compiled by the management API on
 // every import or deployment and swapped atomically; the request path only
-// reads it. A request: route → CORS preflight → API key and usage plan →
-// proxy event → Lambda invoke (integration timeout) → result mapping → CORS.
+// reads it. A request: route → CORS preflight → authorizer → API key and
+// usage plan → request validation → stage cache → proxy event → Lambda invoke
+// (integration timeout) → result mapping → CORS.
 #pragma once
 
 #include <atomic>
@@ -25,6 +26,7 @@
 #include "services/apigateway/authorizer.h"
 #include "services/apigateway/openapi_import.h"
 #include "services/apigateway/proxy_event.h"
+#include "services/apigateway/response_cache.h"
 #include "services/apigateway/routes.h"
 #include "services/apigateway/usage.h"
 
@@ -42,6 +44,14 @@ struct DeployedApi {
   std::vector<std::string> resource_ids;
   // Usage plans attached to this stage (API keys are checked against them).
   std::vector<std::string> usage_plans;
+  // The stage cache (REST stages with cacheClusterEnabled), else null. A new
+  // snapshot takes over the previous one's cache while the stage's cache
+  // settings stay, so publishing does not flush it.
+  std::shared_ptr<ResponseCache> cache;
+  std::string cache_size;  // its cacheClusterSize: a resize starts an empty cache, as on AWS
+  // Per route (index into spec.routes): cacheTtlInSeconds when the route's
+  // method settings enable caching, else 0.
+  std::vector<int> cache_ttl;
 };
 
 struct UsagePlanLimits {
@@ -83,6 +93,8 @@ class Gateway {
 
   // Drops usage counters and cached authorizer results (reset).
   void reset_usage();
+  // FlushStageCache: empties the stage's response cache, if it has one.
+  void flush_cache(std::string_view api_id, std::string_view stage);
 
   struct Flow;  // one request on its way through the pipeline
 

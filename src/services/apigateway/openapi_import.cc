@@ -243,6 +243,34 @@ Result<void, std::string> read_parameters(const json::object& doc, const json::v
   return {};
 }
 
+// The integration's cacheKeyParameters and cacheNamespace (REST APIs only:
+// HTTP APIs have no cache). A path parameter must be one of the route's.
+Result<void, std::string> read_cache_settings(const json::object& integ, const std::string& where,
+                                              ApiKind kind, RouteSpec& r) {
+  std::string what = where + ".x-amazon-apigateway-integration.";
+  if (auto* ns = integ.if_contains("cacheNamespace")) {
+    if (kind != ApiKind::kRest) return fail(what + "cacheNamespace: REST APIs only");
+    if (!ns->is_string()) return fail(what + "cacheNamespace must be a string");
+    r.cache_namespace = std::string(ns->as_string());
+  }
+  auto* keys = integ.if_contains("cacheKeyParameters");
+  if (!keys) return {};
+  if (kind != ApiKind::kRest) return fail(what + "cacheKeyParameters: REST APIs only");
+  auto names = string_list(*keys, what + "cacheKeyParameters");
+  if (!names) return fail(names.error());
+  for (const auto& name : *names) {
+    auto p = parse_cache_key_parameter(name);
+    if (!p) return fail(what + "cacheKeyParameters: " + p.error());
+    if (p->source == CacheKeyParameter::Source::kPath &&
+        r.path.find("{" + p->name + "}") == std::string::npos &&
+        r.path.find("{" + p->name + "+}") == std::string::npos)
+      return fail(what + "cacheKeyParameters: '" + name + "' is not a parameter of the path " +
+                  r.path);
+    r.cache_key_parameters.push_back(std::move(p.value()));
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<Integration, std::string> parse_integration_uri(std::string_view uri) {
@@ -390,7 +418,8 @@ Result<ApiSpec, std::string> import_openapi(std::string_view body, ApiKind kind)
       auto& io = integ->as_object();
       for (auto& [k, val] : io) {
         if (k != "type" && k != "httpMethod" && k != "uri" && k != "payloadFormatVersion" &&
-            k != "timeoutInMillis" && k != "passthroughBehavior" && k != "connectionType")
+            k != "timeoutInMillis" && k != "passthroughBehavior" && k != "connectionType" &&
+            k != "cacheKeyParameters" && k != "cacheNamespace")
           return fail("Unsupported member " + where + ".x-amazon-apigateway-integration." +
                       std::string(k));
       }
@@ -423,6 +452,7 @@ Result<ApiSpec, std::string> import_openapi(std::string_view body, ApiKind kind)
                       (kind == ApiKind::kRest ? "29000" : "30000"));
         r.integration.timeout_ms = static_cast<int>(ms);
       }
+      if (auto rr = read_cache_settings(io, where, kind, r); !rr) return fail(rr.error());
       if (auto* sec = op.if_contains("security")) {
         if (!sec->is_array()) return fail(where + ".security must be a list");
         for (auto& req : sec->as_array()) {

@@ -9,7 +9,8 @@
 // x-amazon-apigateway-authorizer), request validators
 // (x-amazon-apigateway-request-validators / -validator, with models from
 // components.schemas or definitions and required parameters), `x-amazon-apigateway-cors`,
-// `x-amazon-apigateway-binary-media-types`, and the documentation-only members (info, tags,
+// `x-amazon-apigateway-binary-media-types`, the integration's cacheKeyParameters
+// and cacheNamespace (REST), and the documentation-only members (info, tags,
 // summary, responses, ...). Everything else that changes behaviour is refused with a message naming
 // it, never silently ignored.
 #pragma once
@@ -25,6 +26,7 @@
 #include "services/apigateway/cors.h"
 #include "services/apigateway/json_schema.h"
 #include "services/apigateway/proxy_response.h"
+#include "services/apigateway/response_cache.h"
 #include "services/apigateway/routes.h"
 
 namespace nimbus::services::apigateway {
@@ -49,6 +51,10 @@ struct RouteSpec {
   bool validate_parameters = false;
   std::optional<JsonSchema> body_schema;
   RequiredParameters required;
+  // Stage cache (REST): the integration's cacheKeyParameters and
+  // cacheNamespace (empty: the resource path, as on AWS).
+  std::vector<CacheKeyParameter> cache_key_parameters;
+  std::string cache_namespace;
 };
 
 struct ApiSpec {

@@ -201,5 +201,29 @@ TEST(OpenApiImport, RefusesWhatItCannotServe) {
           ApiKind::kHttp, "x-amazon-apigateway-cors");
 }
 
+// The integration's cacheKeyParameters and cacheNamespace (REST APIs only);
+// a path key parameter must be a variable of the path.
+TEST(OpenApiImport, CacheKeyParameters) {
+  std::string keyed = op().substr(0, op().size() - 2) +
+                      R"(,"cacheNamespace":"ns","cacheKeyParameters":["method.request.path.id",)"
+                      R"("method.request.querystring.color","method.request.header.Accept"]}})";
+  auto spec = import_openapi(doc(R"({"/users/{id}":{"get":)" + keyed + "}}"), ApiKind::kRest);
+  ASSERT_TRUE(spec.ok()) << spec.error();
+  const auto& r = spec->routes[0];
+  EXPECT_EQ(r.cache_namespace, "ns");
+  ASSERT_EQ(r.cache_key_parameters.size(), 3u);
+  EXPECT_EQ(r.cache_key_parameters[0], (CacheKeyParameter{CacheKeyParameter::Source::kPath, "id"}));
+  EXPECT_EQ(r.cache_key_parameters[2],
+            (CacheKeyParameter{CacheKeyParameter::Source::kHeader, "Accept"}));
+  auto bad_path = import_openapi(doc(R"({"/users":{"get":)" + keyed + "}}"), ApiKind::kRest);
+  ASSERT_FALSE(bad_path.ok());
+  EXPECT_NE(bad_path.error().find("not a parameter of the path /users"), std::string::npos);
+  EXPECT_FALSE(
+      import_openapi(doc(R"({"/users/{id}":{"get":)" + keyed + "}}"), ApiKind::kHttp).ok());
+  std::string odd =
+      op().substr(0, op().size() - 2) + R"(,"cacheKeyParameters":["method.request.body.x"]}})";
+  EXPECT_FALSE(import_openapi(doc(R"({"/u":{"get":)" + odd + "}}"), ApiKind::kRest).ok());
+}
+
 }  // namespace
 }  // namespace nimbus::services::apigateway
