@@ -1,6 +1,7 @@
 #include "http/message.h"
 
 #include <cctype>
+#include <charconv>
 
 namespace nimbus::http {
 
@@ -47,6 +48,133 @@ Response Response::text(int status, std::string body) {
   r.headers.set("Content-Type", "text/plain");
   r.body = std::move(body);
   return r;
+}
+
+namespace {
+
+bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (unsigned char c : s) {
+    bool ok = std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
+                                     std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool is_field_value(std::string_view s) {
+  return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 206:
+      return "Partial Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 303:
+      return "See Other";
+    case 304:
+      return "Not Modified";
+    case 307:
+      return "Temporary Redirect";
+    case 308:
+      return "Permanent Redirect";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 406:
+      return "Not Acceptable";
+    case 409:
+      return "Conflict";
+    case 410:
+      return "Gone";
+    case 411:
+      return "Length Required";
+    case 412:
+      return "Precondition Failed";
+    case 413:
+      return "Request Entity Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 416:
+      return "Range Not Satisfiable";
+    case 422:
+      return "Unprocessable Entity";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Unknown";  // any code a function returns is passed on
+  }
+}
+
+}  // namespace
+
+std::string response_head(Response& r, bool keep_alive, std::string_view date) {
+  std::string head;
+  head.reserve(128 + 48 * r.headers.all().size());
+  char num[16];
+  int status = r.status >= 100 && r.status <= 999 ? r.status : 500;
+  head += "HTTP/1.1 ";
+  head.append(num, std::to_chars(num, num + sizeof num, status).ptr);
+  head += ' ';
+  head += reason_phrase(status);
+  head += "\r\n";
+  bool has_date = false;
+  for (const auto& [name, value] : r.headers.all()) {
+    if (iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding") ||
+        iequals(name, "Connection") || !is_token(name) || !is_field_value(value))
+      continue;
+    has_date = has_date || iequals(name, "Date");
+    head += name;
+    head += ": ";
+    head += value;
+    head += "\r\n";
+  }
+  if (!has_date) {
+    head += "Date: ";
+    head += date;
+    head += "\r\n";
+  }
+  if (status / 100 == 1 || status == 204 || status == 304) {
+    r.body.clear();
+  } else {
+    head += "Content-Length: ";
+    head.append(num, std::to_chars(num, num + sizeof num, r.body.size()).ptr);
+    head += "\r\n";
+  }
+  if (!keep_alive) head += "Connection: close\r\n";
+  head += "\r\n";
+  return head;
 }
 
 static int hex_value(char c) {

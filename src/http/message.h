@@ -47,6 +47,14 @@ struct Response {
   static Response text(int status, std::string body);
 };
 
+// The status line and header block of `r` on the wire (HTTP/1.1, ending with
+// the blank line). Content-Length is the body's size (none for 1xx, 204 and
+// 304, whose body is cleared); Transfer-Encoding, Content-Length and
+// Connection headers in `r` are the server's to set and are skipped, as is any
+// header whose name is not an RFC 9110 token or whose value holds CR, LF or
+// NUL (it would split the response). `date` is added unless `r` has a Date.
+std::string response_head(Response& r, bool keep_alive, std::string_view date);
+
 // Answers a request. Must be called exactly once, from any thread.
 using Reply = std::function<void(Response)>;
 // Handles one request. Runs on an I/O thread and must not block: long work is
