@@ -498,15 +498,36 @@ def _flush_output():
     sys.stderr.flush()
 
 
+def _set_trace_id_env(trace_id):
+    """_X_AMZN_TRACE_ID for the invocation, in os.environ only.
+
+    ``os.environ[k] = v`` also calls the C library's setenv, and glibc keeps
+    every value ever set in a search tree it never frees (so that old
+    ``getenv`` pointers stay valid): one unique trace id per invocation made a
+    long-lived instance grow by ~100 bytes per call and slowed every setenv as
+    the tree deepened. Code reading os.environ (the X-Ray SDK, the user's) sees
+    the value; a subprocess started without an explicit env does not.
+    """
+    data = getattr(os.environ, "_data", None)
+    if data is None:  # not CPython's os._Environ: the portable, leaking way
+        if trace_id:
+            os.environ["_X_AMZN_TRACE_ID"] = trace_id
+        else:
+            os.environ.pop("_X_AMZN_TRACE_ID", None)
+    elif trace_id:
+        data[_TRACE_ENV_KEY] = os.environ.encodevalue(trace_id)
+    else:
+        data.pop(_TRACE_ENV_KEY, None)
+
+
+_TRACE_ENV_KEY = os.environ.encodekey("_X_AMZN_TRACE_ID") if hasattr(os.environ, "encodekey") else None
+
+
 def _invoke(api, handler, body, headers):
     global _current_request_id
     request_id = headers.get("lambda-runtime-aws-request-id", "")
     _current_request_id = request_id
-    trace_id = headers.get("lambda-runtime-trace-id")
-    if trace_id:
-        os.environ["_X_AMZN_TRACE_ID"] = trace_id
-    else:
-        os.environ.pop("_X_AMZN_TRACE_ID", None)
+    _set_trace_id_env(headers.get("lambda-runtime-trace-id"))
 
     error = payload = None
     try:
