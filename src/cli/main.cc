@@ -242,6 +242,11 @@ int main(int argc, char** argv) {
   serve->add_option("--node", so.node, "Node.js binary for nodejs functions");
   serve->add_option("--max-concurrency", so.account_concurrency,
                     "Account-wide concurrent executions");
+  serve
+      ->add_option("--scaling", so.scaling,
+                   "adaptive (calls queue while instances wait for a CPU) | lambda (one "
+                   "instance per concurrent call)")
+      ->check(CLI::IsMember({"adaptive", "lambda"}));
   serve->add_option("--keep-alive", so.keep_alive_seconds, "Idle instance lifetime, seconds");
   serve->add_option("--threads", so.io_threads, "I/O threads (0: half the cores, at least 1)");
   serve->add_option("--log-level", log_level, "debug | info | warn | error");

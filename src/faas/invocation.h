@@ -1,6 +1,7 @@
 // One invocation as it travels through the pool to an instance and back.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -30,6 +31,12 @@ struct InvokeResult {
   // The instance died with this invocation (timeout, crash, out of memory):
   // the pool must not hand it more work.
   bool instance_lost = false;
+  // Now and then, a contention sample for the pool's concurrency limit
+  // (faas/concurrency_limit.h): the summed duration of the instance's
+  // invocations since its previous sample, and how long its runtime waited
+  // for a CPU in that time. Zero: no sample with this result.
+  std::chrono::nanoseconds sample_busy{0};
+  std::chrono::nanoseconds sample_run_delay{0};
 };
 
 using InvokeCallback = std::function<void(InvokeResult)>;

@@ -32,6 +32,13 @@ class Process {
   virtual uid_t uid() const = 0;
   // Changes the CPU quota of the running process (cores; <= 0: unlimited).
   virtual void set_cpu_cores(double cores) = 0;
+  // The runtime process's CPU time and run-queue wait so far (ns), for the
+  // pool's concurrency limit; nullopt when unknown.
+  struct SchedStat {
+    uint64_t cpu_ns = 0;
+    uint64_t run_delay_ns = 0;
+  };
+  virtual std::optional<SchedStat> sched_stat() const { return std::nullopt; }
 };
 
 struct LaunchRequest {

@@ -1,11 +1,23 @@
 #include "faas/pool.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <thread>
 
 namespace nimbus::faas {
 
 Pool::Pool(InstanceFactory& factory, Clock& clock, KeepAlivePolicy& keep_alive, PoolOptions options)
-    : factory_(factory), clock_(clock), keep_alive_(keep_alive), options_(options) {}
+    : factory_(factory), clock_(clock), keep_alive_(keep_alive), options_(options) {
+  if (options_.min_concurrency <= 0)
+    options_.min_concurrency = std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
+int Pool::busy_count(const Group& g) {
+  int busy = 0;
+  for (const auto& slot : g.slots) busy += slot->state == SlotState::kBusy;
+  return busy;
+}
 
 Pool::~Pool() {
   stop_all();
@@ -52,6 +64,12 @@ Admission Pool::invoke(const FunctionSpec& spec, std::optional<int> reserved, In
     if (!reserved) ++unreserved_in_flight_;
 
     Group& g = groups_[key];
+    if (!g.limit_set) {
+      g.limit = ConcurrencyLimit(options_.min_concurrency, options_.adaptive_concurrency
+                                                               ? options_.account_concurrency
+                                                               : std::numeric_limits<int>::max());
+      g.limit_set = true;
+    }
     if (g.spec.revision != spec.revision) {
       // Code or configuration changed: new invocations must see it, so instances
       // of the old revision are stopped (idle) or retired after their call (busy).
@@ -69,7 +87,15 @@ Admission Pool::invoke(const FunctionSpec& spec, std::optional<int> reserved, In
     }
     g.waiting.push_back(
         Waiter{std::move(inv), release_on_done(spec.name, reserved.has_value(), std::move(done))});
+    pump(key, g, fx);
+  }
+  for (auto& f : fx) f();
+  return Admission::kAdmitted;
+}
 
+void Pool::pump(const std::string& key, Group& g, Effects& fx) {
+  int busy = busy_count(g);
+  while (!g.waiting.empty() && busy < g.limit.value()) {
     // Warm path: the most recently used idle instance (LIFO lets surplus
     // instances age out under the keep-alive).
     std::shared_ptr<Slot> best;
@@ -77,21 +103,21 @@ Admission Pool::invoke(const FunctionSpec& spec, std::optional<int> reserved, In
       if (slot->state == SlotState::kIdle && !slot->retired &&
           (!best || slot->idle_since > best->idle_since))
         best = slot;
-    if (best) {
-      best->reap->clear();
-      dispatch_or_park(key, g, best, fx);
-    } else {
-      start_needed(key, g, fx);
-    }
+    if (!best) break;
+    best->reap->clear();
+    dispatch_or_park(key, g, best, fx);
+    ++busy;
   }
-  for (auto& f : fx) f();
-  return Admission::kAdmitted;
+  start_needed(key, g, fx);
 }
 
 void Pool::start_needed(const std::string& key, Group& g, Effects& fx) {
   // One instance per waiting invocation at most: many concurrent cold requests
-  // start only as many instances as there are requests not yet covered.
-  while (g.starting < static_cast<int>(g.waiting.size()) && !stopped_) {
+  // start only as many instances as there are requests not yet covered; and
+  // none beyond the concurrency limit, whose waiters the running instances
+  // serve next.
+  int room = g.limit.value() - busy_count(g);
+  while (g.starting < static_cast<int>(g.waiting.size()) && g.starting < room && !stopped_) {
     auto slot = std::make_shared<Slot>();
     slot->revision = g.spec.revision;
     slot->instance = factory_.create(g.spec);
@@ -124,10 +150,13 @@ void Pool::dispatch_or_park(const std::string& key, Group& g, const std::shared_
     slot->state = SlotState::kDead;
     fx.push_back([inst = slot->instance] { inst->stop(); });
     remove_slot(g, slot);
-    start_needed(key, g, fx);
+    pump(key, g, fx);
     return;
   }
-  if (g.waiting.empty()) {
+  // The slot itself may be busy (finishing an invocation): it does not count
+  // against the limit it would run the next one under.
+  int others_busy = busy_count(g) - (slot->state == SlotState::kBusy);
+  if (g.waiting.empty() || others_busy >= g.limit.value()) {
     slot->state = SlotState::kIdle;
     slot->idle_since = clock_.now();
     slot->reap->set(slot->idle_since + keep_alive_.keep_alive(key, slot->idle_since));
@@ -147,7 +176,7 @@ void Pool::dispatch_or_park(const std::string& key, Group& g, const std::shared_
                          [this, alive, key, weak, cold, done = std::move(w.done)](InvokeResult r) {
                            r.cold_start = cold;
                            auto s = weak.lock();
-                           if (alive.lock() && s) on_done(key, s, r.instance_lost);
+                           if (alive.lock() && s) on_done(key, s, r);
                            done(std::move(r));
                          });
       });
@@ -173,7 +202,7 @@ void Pool::on_ready(const std::string& key, const std::shared_ptr<Slot>& slot, b
         g.waiting.pop_front();
         ++g.counters.cold_starts;
       }
-      start_needed(key, g, fx);
+      pump(key, g, fx);
     } else {
       dispatch_or_park(key, g, slot, fx);
     }
@@ -188,19 +217,30 @@ void Pool::on_ready(const std::string& key, const std::shared_ptr<Slot>& slot, b
   }
 }
 
-void Pool::on_done(const std::string& key, const std::shared_ptr<Slot>& slot, bool lost) {
+void Pool::on_done(const std::string& key, const std::shared_ptr<Slot>& slot,
+                   const InvokeResult& r) {
   Effects fx;
   {
     std::lock_guard lk(mu_);
     auto it = groups_.find(key);
     if (it == groups_.end() || slot->state != SlotState::kBusy) return;
-    if (lost) {
+    Group& g = it->second;
+    bool grew = false;
+    if (options_.adaptive_concurrency && r.sample_busy > Duration::zero()) {
+      int before = g.limit.value();
+      grew = g.limit.on_sample(r.sample_busy, r.sample_run_delay, busy_count(g));
+      if (g.limit.value() != before)
+        spdlog::debug("pool: concurrency limit of {}: {} -> {} (CPU wait share {:.2f})", key,
+                      before, g.limit.value(), g.limit.contention());
+    }
+    if (r.instance_lost) {
       // The instance died with this call: waiting work needs a new one.
       slot->state = SlotState::kDead;
-      remove_slot(it->second, slot);
-      start_needed(key, it->second, fx);
+      remove_slot(g, slot);
+      pump(key, g, fx);
     } else {
-      dispatch_or_park(key, it->second, slot, fx);
+      dispatch_or_park(key, g, slot, fx);
+      if (grew) pump(key, g, fx);
     }
   }
   for (auto& f : fx) f();
@@ -216,7 +256,7 @@ void Pool::on_death(const std::string& key, const std::shared_ptr<Slot>& slot) {
     slot->state = SlotState::kDead;
     slot->reap->clear();
     remove_slot(it->second, slot);
-    start_needed(key, it->second, fx);
+    pump(key, it->second, fx);
   }
   for (auto& f : fx) f();
 }
@@ -292,6 +332,7 @@ PoolStats Pool::stats(const std::string& key) const {
   auto it = groups_.find(key);
   if (it == groups_.end()) return {};
   PoolStats s = it->second.counters;
+  s.concurrency_limit = it->second.limit.value();
   for (auto& slot : it->second.slots) {
     ++s.instances;
     if (slot->state == SlotState::kStarting) ++s.starting;

@@ -18,6 +18,7 @@
 
 #include "base/clock.h"
 #include "base/lazy_deadline.h"
+#include "faas/concurrency_limit.h"
 #include "faas/function_spec.h"
 #include "faas/instance.h"
 #include "faas/invocation.h"
@@ -27,6 +28,11 @@ namespace nimbus::faas {
 
 struct PoolOptions {
   int account_concurrency = 1000;  // Lambda's default account limit
+  // Adapt each function's concurrency to CPU contention (faas/concurrency_limit.h);
+  // off: one instance per concurrent invocation, as Lambda scales.
+  bool adaptive_concurrency = true;
+  // The adaptive limit's floor; 0: the host's cores (at least 2).
+  int min_concurrency = 0;
 };
 
 enum class Admission {
@@ -38,6 +44,7 @@ enum class Admission {
 struct PoolStats {
   int instances = 0, starting = 0, idle = 0, busy = 0, waiting = 0;
   int64_t cold_starts = 0, warm_starts = 0, reclaimed = 0;
+  int concurrency_limit = 0;  // the function's adaptive limit (0 in totals)
 };
 
 class Pool {
@@ -89,18 +96,25 @@ class Pool {
     std::deque<Waiter> waiting;
     int starting = 0;
     PoolStats counters;
+    ConcurrencyLimit limit{1, 1};  // set when the group is created
+    bool limit_set = false;
   };
   // Work decided under the lock and carried out after it is released.
   using Effects = std::vector<std::function<void()>>;
 
   void on_ready(const std::string& key, const std::shared_ptr<Slot>& slot, bool ok,
                 std::string init_error);
-  void on_done(const std::string& key, const std::shared_ptr<Slot>& slot, bool lost);
+  void on_done(const std::string& key, const std::shared_ptr<Slot>& slot, const InvokeResult& r);
   void on_death(const std::string& key, const std::shared_ptr<Slot>& slot);
   void on_reap(const std::string& key, const std::weak_ptr<Slot>& slot);
-  // Gives the slot the next waiter or parks it idle. Requires mu_.
+  // Gives the slot the next waiter (when the limit allows) or parks it idle.
+  // Requires mu_.
   void dispatch_or_park(const std::string& key, Group& g, const std::shared_ptr<Slot>& slot,
                         Effects& fx);
+  // Hands waiters to idle instances (most recently used first) and starts
+  // instances, within the group's concurrency limit. Requires mu_.
+  void pump(const std::string& key, Group& g, Effects& fx);
+  static int busy_count(const Group& g);
   // Starts instances while fewer are starting than invocations wait. Requires mu_.
   void start_needed(const std::string& key, Group& g, Effects& fx);
   void remove_slot(Group& g, const std::shared_ptr<Slot>& slot);

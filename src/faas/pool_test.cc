@@ -36,6 +36,13 @@ class FakeInstance final : public Instance {
     r.payload = std::move(payload);
     std::exchange(done_, nullptr)(std::move(r));
   }
+  // Completes with a contention sample: `waited` of `ran` spent waiting for a CPU.
+  void complete_with_sample(Duration ran, Duration waited) {
+    InvokeResult r;
+    r.sample_busy = ran;
+    r.sample_run_delay = waited;
+    std::exchange(done_, nullptr)(std::move(r));
+  }
   void crash() {
     if (done_) {
       InvokeResult r;
@@ -235,6 +242,110 @@ TEST_F(PoolTest, StopAllAnswersWaiters) {
   pool_.stop_all();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].status, InvokeResult::Status::kFunctionError);
+}
+
+// The adaptive concurrency limit (faas/concurrency_limit.h) in the pool: once
+// instances report that they mostly wait for a CPU, further invocations wait
+// for a running instance instead of starting or waking more.
+TEST(PoolConcurrency, ContendedFunctionQueuesInsteadOfScalingOut) {
+  ManualClock clock;
+  FakeFactory factory;
+  FixedKeepAlive keep_alive(std::chrono::minutes(15));
+  PoolOptions opts;
+  opts.min_concurrency = 2;
+  Pool pool(factory, clock, keep_alive, opts);
+  FunctionSpec spec;
+  spec.name = "cpu";
+  spec.revision = "r1";
+  std::vector<InvokeResult> out;
+  auto call = [&] {
+    Invocation inv;
+    inv.request_id = "r";
+    ASSERT_EQ(pool.invoke(spec, std::nullopt, inv, [&](InvokeResult r) { out.push_back(r); }),
+              Admission::kAdmitted);
+  };
+  // Eight concurrent calls start eight instances: nothing is measured yet.
+  for (int i = 0; i < 8; ++i) call();
+  ASSERT_EQ(factory.made.size(), 8u);
+  for (auto& inst : factory.made) inst->become_ready();
+  // They report heavy contention as they finish; the limit falls to the floor.
+  for (auto& inst : factory.made)
+    inst->complete_with_sample(std::chrono::microseconds(1000), std::chrono::microseconds(900));
+  EXPECT_EQ(pool.stats(pool_key(spec)).concurrency_limit, 2);
+  // Eight more calls: two run, six wait; no instance is started.
+  for (int i = 0; i < 8; ++i) call();
+  EXPECT_EQ(factory.made.size(), 8u);
+  auto st = pool.stats(pool_key(spec));
+  EXPECT_EQ(st.busy, 2);
+  EXPECT_EQ(st.waiting, 6);
+  // Each completion hands the next waiter to the instance that finished.
+  int served = 0;
+  while (served < 8) {
+    for (auto& inst : factory.made)
+      if (inst->busy()) {
+        inst->complete();
+        ++served;
+      }
+  }
+  EXPECT_EQ(out.size(), 16u);
+  EXPECT_EQ(pool.stats(pool_key(spec)).waiting, 0);
+}
+
+TEST(PoolConcurrency, CalmSamplesLetItScaleOutAgain) {
+  ManualClock clock;
+  FakeFactory factory;
+  FixedKeepAlive keep_alive(std::chrono::minutes(15));
+  PoolOptions opts;
+  opts.min_concurrency = 1;
+  Pool pool(factory, clock, keep_alive, opts);
+  FunctionSpec spec;
+  spec.name = "io";
+  spec.revision = "r1";
+  std::vector<InvokeResult> out;
+  auto call = [&] {
+    Invocation inv;
+    pool.invoke(spec, std::nullopt, inv, [&](InvokeResult r) { out.push_back(r); });
+  };
+  call();
+  factory.made[0]->become_ready();
+  factory.made[0]->complete_with_sample(std::chrono::microseconds(100),
+                                        std::chrono::microseconds(95));
+  ASSERT_EQ(pool.stats(pool_key(spec)).concurrency_limit, 1);
+  // Two calls: one runs, one waits.
+  call();
+  call();
+  EXPECT_EQ(pool.stats(pool_key(spec)).waiting, 1);
+  EXPECT_EQ(factory.made.size(), 1u);
+  // Calm samples (an I/O-bound call waits on the network, not on a CPU) raise
+  // the limit; the waiter then gets a new instance rather than waiting on.
+  for (int i = 0; i < 8 && factory.made.size() == 1; ++i) {
+    factory.made[0]->complete_with_sample(std::chrono::milliseconds(100),
+                                          std::chrono::microseconds(0));
+    call();
+  }
+  EXPECT_GE(factory.made.size(), 2u);
+}
+
+TEST(PoolConcurrency, OffMeansOneInstancePerConcurrentCall) {
+  ManualClock clock;
+  FakeFactory factory;
+  FixedKeepAlive keep_alive(std::chrono::minutes(15));
+  PoolOptions opts;
+  opts.adaptive_concurrency = false;
+  opts.min_concurrency = 1;
+  Pool pool(factory, clock, keep_alive, opts);
+  FunctionSpec spec;
+  spec.name = "f";
+  spec.revision = "r1";
+  std::vector<InvokeResult> out;
+  Invocation inv;
+  pool.invoke(spec, std::nullopt, inv, [&](InvokeResult r) { out.push_back(r); });
+  factory.made[0]->become_ready();
+  factory.made[0]->complete_with_sample(std::chrono::microseconds(100),
+                                        std::chrono::microseconds(95));
+  for (int i = 0; i < 3; ++i)
+    pool.invoke(spec, std::nullopt, inv, [&](InvokeResult r) { out.push_back(r); });
+  EXPECT_EQ(factory.made.size(), 3u);  // one idle reused, two started
 }
 
 }  // namespace

@@ -561,6 +561,7 @@ class ProcessInstance final : public Instance,
       drain_output_locked();
       PendingReport report{id, delivered_ ? clock_.now() - delivered_at_ : Duration::zero(),
                            std::nullopt};
+      take_contention_sample_locked(report.duration, result);
       if (!reported_init_) {
         report.init = init_duration_;
         reported_init_ = true;
@@ -598,6 +599,26 @@ class ProcessInstance final : public Instance,
         self->flush_logs();
       });
     }
+  }
+
+  // Every few invocations (or after a long one), the runtime's run-queue
+  // wait since the previous sample, for the pool's concurrency limit. Reading
+  // /proc/PID/schedstat is a pread, so it is not done on every call.
+  void take_contention_sample_locked(Duration duration, InvokeResult& result) {
+    constexpr int kSampleEvery = 4;
+    constexpr Duration kLongInvocation = std::chrono::milliseconds(20);
+    sample_busy_ += duration;
+    if (++since_sample_ < kSampleEvery && sample_busy_ < kLongInvocation) return;
+    auto stat = process_ ? process_->sched_stat() : std::nullopt;
+    if (!stat) return;
+    if (sampled_before_) {
+      result.sample_busy = sample_busy_;
+      result.sample_run_delay = std::chrono::nanoseconds(stat->run_delay_ns - last_run_delay_ns_);
+    }
+    sampled_before_ = true;
+    last_run_delay_ns_ = stat->run_delay_ns;
+    sample_busy_ = Duration::zero();
+    since_sample_ = 0;
   }
 
   struct PendingReport {
@@ -762,6 +783,11 @@ class ProcessInstance final : public Instance,
   // Moved on every invoke, so it must not touch the timer queue each time.
   // Created in start(), where weak_from_this() works.
   std::optional<LazyDeadline> timeout_;
+  // Contention sampling (take_contention_sample_locked).
+  Duration sample_busy_{};
+  int since_sample_ = 0;
+  bool sampled_before_ = false;
+  uint64_t last_run_delay_ns_ = 0;
 };
 
 }  // namespace

@@ -36,6 +36,11 @@ class SandboxProcess final : public Process {
   uint64_t peak_memory_bytes() const override { return inst_->peak_memory_bytes(); }
   bool oom_killed() const override { return inst_->oom_killed(); }
   void set_cpu_cores(double cores) override { (void)inst_->set_cpu_cores(cores); }
+  std::optional<SchedStat> sched_stat() const override {
+    auto s = inst_->sched_stat();
+    if (!s) return std::nullopt;
+    return SchedStat{s->cpu_ns, s->run_delay_ns};
+  }
   uid_t uid() const override { return uid_; }
 
  private:

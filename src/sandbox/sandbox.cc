@@ -1,5 +1,7 @@
 #include "sandbox/sandbox.h"
 
+#include <charconv>
+
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/seccomp.h>
@@ -855,7 +857,10 @@ Instance::Instance(Key, pid_t pid, UniqueFd pidfd, std::unique_ptr<Cgroup> cgrou
       pidfd_(std::move(pidfd)),
       cgroup_(std::move(cgroup)),
       isolated_(isolated),
-      timings_(timings) {}
+      timings_(timings) {
+  std::string path = "/proc/" + std::to_string(pid_) + "/schedstat";
+  schedstat_fd_ = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+}
 
 Instance::~Instance() {
   kill();
@@ -912,6 +917,21 @@ bool Instance::oom_killed() const {
 }
 uint64_t Instance::cpu_usage_ns() const {
   return cgroup_ ? cgroup_->cpu_usage_ns() : 0;
+}
+
+std::optional<Instance::SchedStat> Instance::sched_stat() const {
+  if (!schedstat_fd_.valid()) return std::nullopt;
+  char buf[96];
+  ssize_t n = ::pread(schedstat_fd_.get(), buf, sizeof buf - 1, 0);
+  if (n <= 0) return std::nullopt;
+  // "<ns on cpu> <ns waiting on a runqueue> <timeslices>\n"
+  SchedStat s;
+  const char* end = buf + n;
+  auto r = std::from_chars(buf, end, s.cpu_ns);
+  if (r.ec != std::errc() || r.ptr == end) return std::nullopt;
+  r = std::from_chars(r.ptr + 1, end, s.run_delay_ns);
+  if (r.ec != std::errc()) return std::nullopt;
+  return s;
 }
 
 Status Instance::set_cpu_cores(double cores) {

@@ -138,6 +138,14 @@ class Instance {
   bool oom_killed() const;
   // CPU time used by all processes of the instance so far (cpuacct / cpu.stat).
   uint64_t cpu_usage_ns() const;
+  // The instance's main process (the runtime): time on a CPU and time spent
+  // runnable but waiting for one, from /proc/PID/schedstat; nullopt when the
+  // kernel does not provide it. One pread on a file opened at spawn.
+  struct SchedStat {
+    uint64_t cpu_ns = 0;
+    uint64_t run_delay_ns = 0;
+  };
+  std::optional<SchedStat> sched_stat() const;
   // Changes the CPU quota of the running instance (e.g. a boost during init).
   Status set_cpu_cores(double cores);
 
@@ -153,6 +161,7 @@ class Instance {
   bool isolated_;
   SpawnTimings timings_;
   std::optional<int> status_;
+  UniqueFd schedstat_fd_;
 };
 
 // Starts the process described by `spec`. Returns once it has exec'd: a

@@ -155,8 +155,10 @@ Status Server::start() {
   }
   s.instances =
       std::make_unique<faas::ProcessInstanceFactory>(s.io, s.clock, *s.launcher, *s.logs, env);
-  s.pool = std::make_unique<faas::Pool>(*s.instances, s.clock, *s.keep_alive,
-                                        faas::PoolOptions{o.account_concurrency});
+  s.pool = std::make_unique<faas::Pool>(
+      *s.instances, s.clock, *s.keep_alive,
+      faas::PoolOptions{.account_concurrency = o.account_concurrency,
+                        .adaptive_concurrency = o.scaling != "lambda"});
   s.lambda = std::make_unique<services::lambda::LambdaService>(
       *s.store, *s.blobs, *s.pool, s.clock, s.workers.get_executor(),
       services::lambda::LambdaOptions{data + "/code", env.endpoint_url});

@@ -22,6 +22,10 @@ struct ServerOptions {
   std::string python = "/usr/bin/python3";
   std::string node = "/usr/bin/node";
   int account_concurrency = 1000;
+  // "adaptive": a function's concurrency follows CPU contention (instances
+  // that wait for a CPU make further calls queue); "lambda": one instance per
+  // concurrent call, however loaded the host is.
+  std::string scaling = "adaptive";
   int keep_alive_seconds = 15 * 60;
   int io_threads = 0;  // 0: half the cores (at least 1)
   std::string region = "us-east-1";

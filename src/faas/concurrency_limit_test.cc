@@ -1,0 +1,70 @@
+#include "faas/concurrency_limit.h"
+
+#include <gtest/gtest.h>
+
+namespace nimbus::faas {
+namespace {
+
+using std::chrono::microseconds;
+using std::chrono::milliseconds;
+
+TEST(ConcurrencyLimit, StartsAtTheCeilingLikeLambda) {
+  ConcurrencyLimit l(2, 1000);
+  EXPECT_EQ(l.value(), 1000);
+}
+
+TEST(ConcurrencyLimit, ShrinksWhileInstancesWaitForCpuDownToTheFloor) {
+  ConcurrencyLimit l(2, 1000);
+  int busy = 64;
+  for (int i = 0; i < 40 && l.value() > 2; ++i) {
+    // 80% of each invocation spent runnable but not running.
+    l.on_sample(microseconds(1000), microseconds(800), busy);
+    busy = std::min(busy, l.value());
+  }
+  EXPECT_EQ(l.value(), 2);
+  l.on_sample(microseconds(1000), microseconds(900), 2);
+  EXPECT_EQ(l.value(), 2);  // never below the floor
+  EXPECT_GT(l.contention(), ConcurrencyLimit::kShrinkAbove);
+}
+
+TEST(ConcurrencyLimit, TheFirstShrinkStartsFromWhatRuns) {
+  ConcurrencyLimit l(2, 1000);
+  l.on_sample(microseconds(1000), microseconds(900), 50);
+  EXPECT_EQ(l.value(), 40);  // busy 50 less a fifth, not 1000 less a fifth
+}
+
+TEST(ConcurrencyLimit, IoBoundFunctionsKeepScalingOut) {
+  // A function that sleeps or waits on the network is never runnable while
+  // it waits: no run delay, the limit stays where Lambda's would be.
+  ConcurrencyLimit l(2, 1000);
+  for (int i = 0; i < 100; ++i) l.on_sample(milliseconds(1000), microseconds(50), 500);
+  EXPECT_EQ(l.value(), 1000);
+}
+
+TEST(ConcurrencyLimit, GrowsBackOneStepPerCalmSample) {
+  ConcurrencyLimit l(2, 10);
+  for (int i = 0; i < 20; ++i) l.on_sample(microseconds(100), microseconds(90), l.value());
+  ASSERT_EQ(l.value(), 2);
+  int grew = 0;
+  for (int i = 0; i < 30; ++i) grew += l.on_sample(microseconds(100), microseconds(0), 2);
+  EXPECT_EQ(l.value(), 10);  // back at the ceiling, not past it
+  EXPECT_EQ(grew, 8);
+}
+
+TEST(ConcurrencyLimit, ModerateContentionHoldsTheLimit) {
+  // Between the thresholds neither direction: no oscillation around a
+  // working point.
+  ConcurrencyLimit l(2, 100);
+  for (int i = 0; i < 50; ++i) l.on_sample(microseconds(100), microseconds(35), 20);
+  EXPECT_EQ(l.value(), 100);
+}
+
+TEST(ConcurrencyLimit, EmptySamplesAreIgnored) {
+  ConcurrencyLimit l(2, 100);
+  EXPECT_FALSE(l.on_sample(Duration::zero(), microseconds(5), 10));
+  EXPECT_EQ(l.value(), 100);
+  EXPECT_EQ(l.contention(), 0);
+}
+
+}  // namespace
+}  // namespace nimbus::faas
