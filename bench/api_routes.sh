@@ -14,10 +14,17 @@ start_server
   --stack-name bench-api >/dev/null
 echo "server $NIMBUS_BIN; api port $API_PORT; ${DURATION}s per run; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 
+# One wrk run; also prints the CPU per request of the server and of the
+# function runtimes (µs), which on this 2-core machine decide the throughput.
 run() {  # LABEL THREADS CONNS SCRIPT URL
-  local out
+  local out before after n
+  before=$(cpu_ms)
   out=$(wrk -t"$2" -c"$3" -d"${DURATION}s" --timeout 10s --latency -s "$BENCH_DIR/$4" "$5" | grep '^RESULT')
-  printf '%-34s %s  load=%s\n' "$1" "${out#RESULT }" "$(cut -d' ' -f1 /proc/loadavg)"
+  after=$(cpu_ms)
+  n=$(sed 's/.*requests=\([0-9]*\).*/\1/' <<<"$out")
+  printf '%-34s %s  cpu_us/req server=%s runtimes=%s  load=%s\n' "$1" "${out#RESULT }" \
+    "$(( (${after% *} - ${before% *}) * 1000 / (n > 0 ? n : 1) ))" \
+    "$(( (${after#* } - ${before#* }) * 1000 / (n > 0 ? n : 1) ))" "$(cut -d' ' -f1 /proc/loadavg)"
 }
 
 for lang in python node; do

@@ -69,3 +69,16 @@ wait_invocable() {
   echo "$1 never answered 200" >&2
   exit 1
 }
+
+# CPU time used so far, in ms: "SERVER RUNTIMES" (the nimbus process, and every
+# live function runtime process: the bootstraps of Python and Node).
+cpu_ms() {
+  local hz s r=0 p t
+  hz=$(getconf CLK_TCK)
+  s=$(awk '{print $14 + $15}' "/proc/$SERVER_PID/stat")
+  for p in $(pgrep -f 'bootstrap\.(py|js)'); do
+    t=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null) && r=$((r + t))
+  done
+  echo "$((s * 1000 / hz)) $((r * 1000 / hz))"
+}
+
