@@ -13,7 +13,7 @@ constexpr double kAlpha = 0.25;
 ConcurrencyLimit::ConcurrencyLimit(int floor, int ceiling)
     : floor_(std::max(1, floor)), ceiling_(std::max(floor_, ceiling)), limit_(ceiling_) {}
 
-bool ConcurrencyLimit::on_sample(Duration busy_time, Duration run_delay, int busy) {
+bool ConcurrencyLimit::on_sample(Duration busy_time, Duration run_delay, int busy, int waiting) {
   if (busy_time <= Duration::zero()) return false;
   double share = std::clamp(
       static_cast<double>(run_delay.count()) / static_cast<double>(busy_time.count()), 0.0, 1.0);
@@ -26,7 +26,7 @@ bool ConcurrencyLimit::on_sample(Duration busy_time, Duration run_delay, int bus
     limit_ = std::max(floor_, std::min(limit_, target));
     return false;
   }
-  if (contention_ < kGrowBelow && limit_ < ceiling_) {
+  if (contention_ < kGrowBelow && limit_ < ceiling_ && waiting > 0) {
     ++limit_;
     return true;
   }

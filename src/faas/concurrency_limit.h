@@ -29,8 +29,10 @@ class ConcurrencyLimit {
 
   // One measurement over invocations of the function: their summed duration
   // and how much of it their processes were runnable but waiting for a CPU.
-  // `busy`: invocations running now. Returns true when the limit grew.
-  bool on_sample(Duration busy_time, Duration run_delay, int busy);
+  // `busy`: invocations running now; `waiting`: calls the limit holds back
+  // (the limit only grows while it holds some back: raising a limit nobody
+  // reaches would only delay the next shrink). Returns true when it grew.
+  bool on_sample(Duration busy_time, Duration run_delay, int busy, int waiting);
 
   // The smoothed share of invocation time spent waiting for a CPU (0..1).
   double contention() const { return contention_; }

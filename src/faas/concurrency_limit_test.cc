@@ -18,18 +18,18 @@ TEST(ConcurrencyLimit, ShrinksWhileInstancesWaitForCpuDownToTheFloor) {
   int busy = 64;
   for (int i = 0; i < 40 && l.value() > 2; ++i) {
     // 80% of each invocation spent runnable but not running.
-    l.on_sample(microseconds(1000), microseconds(800), busy);
+    l.on_sample(microseconds(1000), microseconds(800), busy, 1);
     busy = std::min(busy, l.value());
   }
   EXPECT_EQ(l.value(), 2);
-  l.on_sample(microseconds(1000), microseconds(900), 2);
+  l.on_sample(microseconds(1000), microseconds(900), 2, 1);
   EXPECT_EQ(l.value(), 2);  // never below the floor
   EXPECT_GT(l.contention(), ConcurrencyLimit::kShrinkAbove);
 }
 
 TEST(ConcurrencyLimit, TheFirstShrinkStartsFromWhatRuns) {
   ConcurrencyLimit l(2, 1000);
-  l.on_sample(microseconds(1000), microseconds(900), 50);
+  l.on_sample(microseconds(1000), microseconds(900), 50, 1);
   EXPECT_EQ(l.value(), 40);  // busy 50 less a fifth, not 1000 less a fifth
 }
 
@@ -37,16 +37,16 @@ TEST(ConcurrencyLimit, IoBoundFunctionsKeepScalingOut) {
   // A function that sleeps or waits on the network is never runnable while
   // it waits: no run delay, the limit stays where Lambda's would be.
   ConcurrencyLimit l(2, 1000);
-  for (int i = 0; i < 100; ++i) l.on_sample(milliseconds(1000), microseconds(50), 500);
+  for (int i = 0; i < 100; ++i) l.on_sample(milliseconds(1000), microseconds(50), 500, 1);
   EXPECT_EQ(l.value(), 1000);
 }
 
 TEST(ConcurrencyLimit, GrowsBackOneStepPerCalmSample) {
   ConcurrencyLimit l(2, 10);
-  for (int i = 0; i < 20; ++i) l.on_sample(microseconds(100), microseconds(90), l.value());
+  for (int i = 0; i < 20; ++i) l.on_sample(microseconds(100), microseconds(90), l.value(), 1);
   ASSERT_EQ(l.value(), 2);
   int grew = 0;
-  for (int i = 0; i < 30; ++i) grew += l.on_sample(microseconds(100), microseconds(0), 2);
+  for (int i = 0; i < 30; ++i) grew += l.on_sample(microseconds(100), microseconds(0), 2, 1);
   EXPECT_EQ(l.value(), 10);  // back at the ceiling, not past it
   EXPECT_EQ(grew, 8);
 }
@@ -55,13 +55,28 @@ TEST(ConcurrencyLimit, ModerateContentionHoldsTheLimit) {
   // Between the thresholds neither direction: no oscillation around a
   // working point.
   ConcurrencyLimit l(2, 100);
-  for (int i = 0; i < 50; ++i) l.on_sample(microseconds(100), microseconds(35), 20);
+  for (int i = 0; i < 50; ++i) l.on_sample(microseconds(100), microseconds(35), 20, 1);
   EXPECT_EQ(l.value(), 100);
+}
+
+TEST(ConcurrencyLimit, GrowsOnlyWhileItHoldsCallsBack) {
+  ConcurrencyLimit l(2, 100);
+  for (int i = 0; i < 10; ++i) l.on_sample(microseconds(100), microseconds(90), l.value(), 1);
+  // Calm, but nothing waits: once the smoothed contention has settled, a
+  // higher limit would change nothing, so it stays.
+  for (int i = 0; i < 10; ++i) l.on_sample(microseconds(100), microseconds(0), l.value(), 0);
+  ASSERT_LT(l.contention(), ConcurrencyLimit::kGrowBelow);
+  int low = l.value();
+  for (int i = 0; i < 10; ++i)
+    EXPECT_FALSE(l.on_sample(microseconds(100), microseconds(0), low, 0));
+  EXPECT_EQ(l.value(), low);
+  EXPECT_TRUE(l.on_sample(microseconds(100), microseconds(0), low, 3));
+  EXPECT_EQ(l.value(), low + 1);
 }
 
 TEST(ConcurrencyLimit, EmptySamplesAreIgnored) {
   ConcurrencyLimit l(2, 100);
-  EXPECT_FALSE(l.on_sample(Duration::zero(), microseconds(5), 10));
+  EXPECT_FALSE(l.on_sample(Duration::zero(), microseconds(5), 10, 1));
   EXPECT_EQ(l.value(), 100);
   EXPECT_EQ(l.contention(), 0);
 }

@@ -228,7 +228,8 @@ void Pool::on_done(const std::string& key, const std::shared_ptr<Slot>& slot,
     bool grew = false;
     if (options_.adaptive_concurrency && r.sample_busy > Duration::zero()) {
       int before = g.limit.value();
-      grew = g.limit.on_sample(r.sample_busy, r.sample_run_delay, busy_count(g));
+      grew = g.limit.on_sample(r.sample_busy, r.sample_run_delay, busy_count(g),
+                               static_cast<int>(g.waiting.size()));
       if (g.limit.value() != before)
         spdlog::debug("pool: concurrency limit of {}: {} -> {} (CPU wait share {:.2f})", key,
                       before, g.limit.value(), g.limit.contention());
