@@ -298,7 +298,7 @@ const std::map<std::string, TypeSupport, std::less<>>& type_support() {
         {"LicenseInfo", "RetentionPolicy", "PublishLambdaVersion"}}},
       {std::string(kApi),
        {{"StageName", "Cors", "Auth", "Models", "Variables", "CacheClusterEnabled",
-         "CacheClusterSize", "MethodSettings", "Name"},
+         "CacheClusterSize", "MethodSettings", "Name", "BinaryMediaTypes"},
         {"EndpointConfiguration", "Tags", "PropagateTags", "TracingEnabled", "OpenApiVersion",
          "Description", "AccessLogSetting", "AlwaysDeploy"}}},
       {std::string(kHttpApi),
@@ -898,6 +898,12 @@ Result<RestApi, TemplateError> parse_api(const Resource& r, const Node& props) {
   p.boolean("CacheClusterEnabled", api.cache_cluster_enabled);
   p.str("CacheClusterSize", api.cache_cluster_size);
   method_settings(p, api.method_settings);
+  p.strings("BinaryMediaTypes", api.binary_media_types);
+  // SAM writes a media type's "/" as "~1" (image~1png), as CloudFormation's
+  // patch paths do; API Gateway wants the plain type.
+  for (auto& t : api.binary_media_types)
+    for (size_t at = t.find("~1"); at != std::string::npos; at = t.find("~1", at + 1))
+      t.replace(at, 2, "/");
   return finish(std::move(api), err);
 }
 
