@@ -283,6 +283,10 @@ std::string fn_path(const std::string& name) {
   return "/2015-03-31/functions/" + http::url_encode(name);
 }
 
+std::string path_of_plan_keys(const std::string& plan_id) {
+  return "/usageplans/" + plan_id + "/keys";
+}
+
 std::string layer_versions_path(const std::string& layer) {
   return "/2018-10-31/layers/" + http::url_encode(layer) + "/versions";
 }
@@ -368,6 +372,37 @@ class Deployment {
   Result<void, StepError> apply_function(const Resource& r, const Node& props);
   Result<void, StepError> apply_rest_api(const Resource& r, const Node& props);
   Result<void, StepError> apply_http_api(const Resource& r, const Node& props);
+  // What differs between a REST and an HTTP API; apply_api does the rest
+  // (the diff, progress lines, the values Ref / GetAtt see).
+  struct ApiSteps {
+    std::string type;  // sam::kApi | sam::kHttpApi
+    std::string kind;  // "REST" | "HTTP" (the URL list)
+    std::string stage;
+    std::string definition_sha256;
+    std::map<std::string, std::string> atts;  // GetAtt values
+    // Creates the API (id "") or updates it (previous_sha: its definition tag
+    // before), journalling the undo; returns its id.
+    std::function<Result<std::string, StepError>(std::string id, const std::string& previous_sha)>
+        push;
+  };
+  Result<void, StepError> apply_api(const Resource& r, const ApiSteps& steps);
+  // Journals the restore of what an API served before this deploy updates it.
+  Result<void, StepError> journal_rest_api_update(const std::string& logical_id,
+                                                  const std::string& id, const std::string& stage,
+                                                  const std::string& previous_sha);
+  Result<void, StepError> journal_http_api_update(const std::string& logical_id,
+                                                  const std::string& id,
+                                                  const std::string& previous_sha);
+  Result<void, StepError> apply_usage_plan(const Resource& r, const sam::RestApi& api,
+                                           const std::string& id);
+  Result<void, StepError> tag_api(const std::string& type, const std::string& id,
+                                  const json::object& t);
+  // The stack's item of /apikeys or /usageplans made for an API's logical id.
+  std::optional<json::object> stack_item(const std::string& collection,
+                                         const std::string& logical_id);
+  // Journals the DELETE that undoes a create.
+  void record_delete(std::string type, std::string logical_id, std::string service,
+                     std::string path);
   Result<void, StepError> apply_layer(const Resource& r, const Node& props);
   bool read_layers();
   void delete_removed();
@@ -425,7 +460,8 @@ class Deployment {
   std::map<std::string, sam::Function> functions_;  // parsed, by logical id
   std::set<std::string> desired_functions_;         // logical ids deployed by this template
   std::set<std::string> desired_apis_;
-  std::set<std::string> replaced_;  // logical ids whose old physical resource goes
+  std::set<std::string> usage_plan_apis_;  // REST APIs whose template asks for a usage plan
+  std::set<std::string> replaced_;         // logical ids whose old physical resource goes
   Journal journal_;
   int changes_ = 0;
   struct ApiUrl {
@@ -696,12 +732,7 @@ Result<void, StepError> Deployment::publish_alias(const std::string& name,
         aws_.call("lambda", "POST", fn_path(name) + "/aliases",
                   json::serialize(json::object{{"Name", alias}, {"FunctionVersion", version}}));
     if (!c) return fail(StepError{"CreateAlias: " + c.error().to_string()});
-    journal_.record({"DELETE_COMPLETE", "AWS::Lambda::Alias", alias,
-                     [this, path]() -> Result<void, std::string> {
-                       auto r = aws_.call("lambda", "DELETE", path);
-                       if (!r && !r.error().not_found()) return fail(r.error().to_string());
-                       return {};
-                     }});
+    record_delete("AWS::Lambda::Alias", alias, "lambda", path);
   }
   return {};
 }
@@ -785,12 +816,7 @@ Result<void, StepError> Deployment::apply_function(const Resource& r, const Node
     if (want.settings.layers.empty()) req.erase("Layers");
     auto c = aws_.call("lambda", "POST", "/2015-03-31/functions", json::serialize(req));
     if (!c) return fail(StepError{"CreateFunction: " + c.error().to_string()});
-    journal_.record(
-        {"DELETE_COMPLETE", type, r.logical_id, [this, name]() -> Result<void, std::string> {
-           auto d = aws_.call("lambda", "DELETE", fn_path(name));
-           if (!d && !d.error().not_found()) return fail(d.error().to_string());
-           return {};
-         }});
+    record_delete(type, r.logical_id, "lambda", fn_path(name));
     if (auto w = wait_for_function(name); !w) return w;
     if (want.reserved_concurrency) {
       auto p = aws_.call(
@@ -882,12 +908,227 @@ Result<void, StepError> Deployment::require_apigateway(const Resource& r) {
                                     apigateway_unavailable_reason_, used_by)});
 }
 
-Result<void, StepError> Deployment::apply_rest_api(const Resource& r, const Node& props) {
+Result<void, StepError> Deployment::apply_api(const Resource& r, const ApiSteps& steps) {
   auto start = Clock::now();
+  desired_apis_.insert(r.logical_id);
+  ApiState want{r.logical_id, steps.type, "", steps.definition_sha256};
+  auto existing = existing_apis_.find(r.logical_id);
+  const ApiState* cur = existing == existing_apis_.end() ? nullptr : &existing->second.state;
+  Change change = diff_api(cur, want);
+  std::string id = cur && !change.replace ? cur->id : "";
+  auto deployed = [&] {
+    values_[r.logical_id] = Values{id, steps.atts};
+    result_.api_ids[r.logical_id] = id;
+    api_urls_.push_back({r.logical_id, id, steps.stage, steps.kind});
+  };
+  if (change.action == Action::kUnchanged) {
+    deployed();
+    return {};
+  }
+  if (auto a = require_apigateway(r); !a) return a;
+  ++changes_;
+  bool creating = change.action == Action::kCreate;
+  if (change.replace) replaced_.insert(r.logical_id);
+  progress(creating ? "CREATE_IN_PROGRESS" : "UPDATE_IN_PROGRESS", steps.type, r.logical_id, start);
+  auto pushed = steps.push(id, creating ? std::string() : cur->definition_sha256);
+  if (!pushed) return fail(pushed.error());
+  id = std::move(pushed.value());
+  deployed();
+  progress(creating ? "CREATE_COMPLETE" : "UPDATE_COMPLETE", steps.type, r.logical_id, start);
+  return {};
+}
+
+void Deployment::record_delete(std::string type, std::string logical_id, std::string service,
+                               std::string path) {
+  journal_.record({"DELETE_COMPLETE", std::move(type), std::move(logical_id),
+                   [this, service, path]() -> Result<void, std::string> {
+                     auto d = aws_.call(service, "DELETE", path);
+                     if (!d && !d.error().not_found()) return fail(d.error().to_string());
+                     return {};
+                   }});
+}
+
+Result<void, StepError> Deployment::tag_api(const std::string& type, const std::string& id,
+                                            const json::object& t) {
+  bool rest = type == sam::kApi;
+  std::string arn =
+      "arn:aws:apigateway:" + opts_.region + "::/" + (rest ? "restapis/" : "apis/") + id;
+  auto tg = rest ? aws_.call("apigateway", "PUT", "/tags/" + http::url_encode(arn),
+                             json::serialize(json::object{{"tags", t}}))
+                 : aws_.call("apigateway", "POST", "/v2/tags/" + http::url_encode(arn),
+                             json::serialize(json::object{{"tags", t}}));
+  if (!tg) return fail(StepError{"TagResource: " + tg.error().to_string()});
+  return {};
+}
+
+Result<void, StepError> Deployment::journal_rest_api_update(const std::string& logical_id,
+                                                            const std::string& id,
+                                                            const std::string& stage,
+                                                            const std::string& previous_sha) {
+  // What the API serves now: its stages (settings) and the document of the
+  // stage this deploy redeploys (else the first one), exported with its
+  // x-amazon-apigateway-* extensions so that PutRestApi takes it back.
+  auto list = aws_.call("apigateway", "GET", "/restapis/" + id + "/stages");
+  if (!list) return fail(StepError{"GetStages: " + list.error().to_string()});
+  std::vector<json::object> stages;
+  for (auto key : {"item", "items"})
+    if (auto* items = obj(list.value()).if_contains(key); items && items->is_array())
+      for (auto& s : items->as_array()) stages.push_back(obj(s));
+  if (stages.empty()) return {};
+  auto old = std::find_if(stages.begin(), stages.end(),
+                          [&](const json::object& s) { return str(s, "stageName") == stage; });
+  bool stage_existed = old != stages.end();
+  json::object old_stage = stage_existed ? *old : stages.front();
+  std::string old_name = str(old_stage, "stageName");
+  auto doc = aws_.call("apigateway", "GET",
+                       "/restapis/" + id + "/stages/" + http::url_encode(old_name) +
+                           "/exports/oas30?extensions=integrations%2Cauthorizers%2Capigateway");
+  if (!doc) return fail(StepError{"GetExport: " + doc.error().to_string()});
+  std::string body = json::serialize(doc.value());
+  journal_.record(
+      {"UPDATE_COMPLETE", std::string(sam::kApi), logical_id,
+       [this, id, body, old_stage, old_name, stage, stage_existed,
+        previous_sha]() -> Result<void, std::string> {
+         std::string base = "/restapis/" + id;
+         auto p = aws_.call("apigateway", "PUT", base + "?mode=overwrite", body);
+         if (!p) return fail("PutRestApi: " + p.error().to_string());
+         if (!stage_existed) {
+           auto d = aws_.call("apigateway", "DELETE", base + "/stages/" + http::url_encode(stage));
+           if (!d && !d.error().not_found()) return fail("DeleteStage: " + d.error().to_string());
+         }
+         auto dep = aws_.call("apigateway", "POST", base + "/deployments",
+                              json::serialize(json::object{{"stageName", old_name}}));
+         if (!dep) return fail("CreateDeployment: " + dep.error().to_string());
+         std::string stage_path = base + "/stages/" + http::url_encode(old_name);
+         auto now = aws_.call("apigateway", "GET", stage_path);
+         if (!now) return fail("GetStage: " + now.error().to_string());
+         auto ops = rest_stage_restore_patch(obj(now.value()), old_stage);
+         if (!ops.empty()) {
+           auto u = aws_.call("apigateway", "PATCH", stage_path,
+                              json::serialize(json::object{{"patchOperations", std::move(ops)}}));
+           if (!u) return fail("UpdateStage: " + u.error().to_string());
+         }
+         auto t = tag_api(std::string(sam::kApi), id,
+                          json::object{{std::string(kDefinitionTag), previous_sha}});
+         if (!t) return fail(t.error().message);
+         return {};
+       }});
+  return {};
+}
+
+Result<void, StepError> Deployment::journal_http_api_update(const std::string& logical_id,
+                                                            const std::string& id,
+                                                            const std::string& previous_sha) {
+  auto doc = aws_.call("apigateway", "GET", "/v2/apis/" + id + "/exports/OAS30?outputType=JSON");
+  if (!doc) return fail(StepError{"ExportApi: " + doc.error().to_string()});
+  std::string body = json::serialize(json::object{{"body", json::serialize(doc.value())}});
+  journal_.record({"UPDATE_COMPLETE", std::string(sam::kHttpApi), logical_id,
+                   [this, id, body, previous_sha]() -> Result<void, std::string> {
+                     auto p = aws_.call("apigateway", "PUT", "/v2/apis/" + id, body);
+                     if (!p) return fail("ReimportApi: " + p.error().to_string());
+                     auto t = tag_api(std::string(sam::kHttpApi), id,
+                                      json::object{{std::string(kDefinitionTag), previous_sha}});
+                     if (!t) return fail(t.error().message);
+                     return {};
+                   }});
+  return {};
+}
+
+std::optional<json::object> Deployment::stack_item(const std::string& collection,
+                                                   const std::string& logical_id) {
+  auto list = aws_.call("apigateway", "GET", collection + "?limit=500");
+  if (!list) return std::nullopt;
+  for (auto key : {"item", "items"})  // "item" on the wire, as botocore reads it
+    if (auto* items = obj(list.value()).if_contains(key); items && items->is_array())
+      for (auto& it : items->as_array()) {
+        const auto& t = member(obj(it), "tags");
+        if (str(t, kStackTag) == stack_ && str(t, kLogicalIdTag) == logical_id) return obj(it);
+      }
+  return std::nullopt;
+}
+
+Result<void, StepError> Deployment::apply_usage_plan(const Resource& r, const sam::RestApi& api,
+                                                     const std::string& id) {
+  // The API's Auth.UsagePlan as CloudFormation keeps it: an API key, a usage
+  // plan on the API's stage and the key in the plan, created when the
+  // template first asks for them, updated in place, and deleted (after a
+  // successful deploy, in delete_removed) when it no longer does.
+  const auto& u = api.usage_plan;
+  if (u.create == "NONE") return {};
+  json::object want{
+      {"apiStages", json::array{json::object{{"apiId", id}, {"stage", api.stage_name}}}}};
+  if (u.burst_limit || u.rate_limit) {
+    json::object throttle;
+    if (u.burst_limit) throttle["burstLimit"] = *u.burst_limit;
+    if (u.rate_limit) throttle["rateLimit"] = *u.rate_limit;
+    want["throttle"] = throttle;
+  }
+  if (u.quota_limit)
+    want["quota"] = json::object{{"limit", *u.quota_limit},
+                                 {"period", u.quota_period.empty() ? "DAY" : u.quota_period}};
+
+  std::string key_id;
+  if (auto key = stack_item("/apikeys", r.logical_id)) {
+    key_id = str(*key, "id");
+  } else {
+    auto k =
+        aws_.call("apigateway", "POST", "/apikeys",
+                  json::serialize(json::object{{"name", stack_ + "-" + r.logical_id + "-ApiKey"},
+                                               {"enabled", true},
+                                               {"tags", tags(r.logical_id)}}));
+    if (!k) return fail(StepError{"CreateApiKey: " + k.error().to_string()});
+    key_id = str(obj(k.value()), "id");
+    record_delete("AWS::ApiGateway::ApiKey", r.logical_id + "ApiKey", "apigateway",
+                  "/apikeys/" + key_id);
+  }
+
+  std::string plan_id;
+  if (auto plan = stack_item("/usageplans", r.logical_id)) {
+    plan_id = str(*plan, "id");
+    auto ops = usage_plan_patch(*plan, want);
+    if (!ops.empty()) {
+      std::string path = "/usageplans/" + plan_id;
+      auto up = aws_.call("apigateway", "PATCH", path,
+                          json::serialize(json::object{{"patchOperations", ops}}));
+      if (!up) return fail(StepError{"UpdateUsagePlan: " + up.error().to_string()});
+      json::array undo = usage_plan_patch(obj(up.value()), *plan);
+      journal_.record({"UPDATE_COMPLETE", "AWS::ApiGateway::UsagePlan", r.logical_id + "UsagePlan",
+                       [this, path, undo]() -> Result<void, std::string> {
+                         auto p =
+                             aws_.call("apigateway", "PATCH", path,
+                                       json::serialize(json::object{{"patchOperations", undo}}));
+                         if (!p) return fail(p.error().to_string());
+                         return {};
+                       }});
+    }
+    auto keys = aws_.call("apigateway", "GET", path_of_plan_keys(plan_id));
+    if (!keys) return fail(StepError{"GetUsagePlanKeys: " + keys.error().to_string()});
+    for (auto k : {"item", "items"})
+      if (auto* items = obj(keys.value()).if_contains(k); items && items->is_array())
+        for (auto& it : items->as_array())
+          if (str(obj(it), "id") == key_id) return {};
+  } else {
+    json::object create = want;
+    create["name"] = stack_ + "-" + r.logical_id + "-UsagePlan";
+    create["tags"] = tags(r.logical_id);
+    auto up = aws_.call("apigateway", "POST", "/usageplans", json::serialize(create));
+    if (!up) return fail(StepError{"CreateUsagePlan: " + up.error().to_string()});
+    plan_id = str(obj(up.value()), "id");
+    record_delete("AWS::ApiGateway::UsagePlan", r.logical_id + "UsagePlan", "apigateway",
+                  "/usageplans/" + plan_id);
+  }
+  auto pk = aws_.call("apigateway", "POST", path_of_plan_keys(plan_id),
+                      json::serialize(json::object{{"keyId", key_id}, {"keyType", "API_KEY"}}));
+  if (!pk) return fail(StepError{"CreateUsagePlanKey: " + pk.error().to_string()});
+  record_delete("AWS::ApiGateway::UsagePlanKey", r.logical_id + "UsagePlanKey", "apigateway",
+                path_of_plan_keys(plan_id) + "/" + key_id);
+  return {};
+}
+
+Result<void, StepError> Deployment::apply_rest_api(const Resource& r, const Node& props) {
   auto parsed = sam::parse_api(r, props);
   if (!parsed) return fail(StepError{parsed.error().to_string()});
   sam::RestApi api = std::move(parsed.value());
-  desired_apis_.insert(r.logical_id);
   if (api.name.empty()) api.name = r.generated ? stack_ : stack_ + "-" + r.logical_id;
   std::vector<RestRoute> routes;
   for (const auto& [id, f] : functions_)
@@ -906,125 +1147,66 @@ Result<void, StepError> Deployment::apply_rest_api(const Resource& r, const Node
   plan_doc["usage"] = usage;
   if (api.cache_cluster_enabled || !api.method_settings.empty())
     plan_doc["cache"] = rest_stage_cache_patch(api, json::object{});
-  ApiState want{r.logical_id, std::string(sam::kApi), "", sha256_hex(json::serialize(plan_doc))};
+  if (u.create != "NONE") usage_plan_apis_.insert(r.logical_id);
 
-  auto existing = existing_apis_.find(r.logical_id);
-  const ApiState* cur = existing == existing_apis_.end() ? nullptr : &existing->second.state;
-  Change change = diff_api(cur, want);
-  const std::string type(sam::kApi);
-  std::string id = cur && !change.replace ? cur->id : "";
-  if (change.action == Action::kUnchanged) {
-    values_[r.logical_id] = Values{id, {{"RootResourceId", ""}}};
-    api_urls_.push_back({r.logical_id, id, api.stage_name, "REST"});
-    result_.api_ids[r.logical_id] = id;
-    return {};
-  }
-  if (auto a = require_apigateway(r); !a) return a;
-  ++changes_;
-  bool creating = change.action == Action::kCreate;
-  if (change.replace) replaced_.insert(r.logical_id);
-  progress(creating ? "CREATE_IN_PROGRESS" : "UPDATE_IN_PROGRESS", type, r.logical_id, start);
-  json::object t = tags(r.logical_id);
-  t[std::string(kDefinitionTag)] = want.definition_sha256;
-  if (creating) {
-    auto c = aws_.call("apigateway", "POST", "/restapis",
-                       json::serialize(json::object{{"name", api.name}, {"tags", t}}));
-    if (!c) return fail(StepError{"CreateRestApi: " + c.error().to_string()});
-    id = str(obj(c.value()), "id");
-    journal_.record(
-        {"DELETE_COMPLETE", type, r.logical_id, [this, id]() -> Result<void, std::string> {
-           auto d = aws_.call("apigateway", "DELETE", "/restapis/" + id);
-           if (!d && !d.error().not_found()) return fail(d.error().to_string());
-           return {};
-         }});
-  }
-  auto p =
-      aws_.call("apigateway", "PUT", "/restapis/" + id + "?mode=overwrite", json::serialize(doc));
-  if (!p) return fail(StepError{"PutRestApi: " + p.error().to_string()});
-  json::object dep{{"stageName", api.stage_name}};
-  if (!variables.empty()) dep["variables"] = variables;
-  if (api.cache_cluster_enabled) {
-    dep["cacheClusterEnabled"] = true;
-    if (!api.cache_cluster_size.empty()) dep["cacheClusterSize"] = api.cache_cluster_size;
-  }
-  auto d =
-      aws_.call("apigateway", "POST", "/restapis/" + id + "/deployments", json::serialize(dep));
-  if (!d) return fail(StepError{"CreateDeployment: " + d.error().to_string()});
-  // The stage's cache settings: exactly the template's.
-  if (!creating || api.cache_cluster_enabled || !api.method_settings.empty()) {
-    std::string stage_path = "/restapis/" + id + "/stages/" + http::url_encode(api.stage_name);
-    json::object current;
-    if (!creating) {
-      auto g = aws_.call("apigateway", "GET", stage_path);
-      if (!g) return fail(StepError{"GetStage: " + g.error().to_string()});
-      current = obj(g.value());
+  ApiSteps steps{std::string(sam::kApi),   "REST",
+                 api.stage_name,           sha256_hex(json::serialize(plan_doc)),
+                 {{"RootResourceId", ""}}, {}};
+  steps.push = [&](std::string id,
+                   const std::string& previous_sha) -> Result<std::string, StepError> {
+    bool creating = id.empty();
+    json::object t = tags(r.logical_id);
+    t[std::string(kDefinitionTag)] = steps.definition_sha256;
+    if (creating) {
+      auto c = aws_.call("apigateway", "POST", "/restapis",
+                         json::serialize(json::object{{"name", api.name}, {"tags", t}}));
+      if (!c) return fail(StepError{"CreateRestApi: " + c.error().to_string()});
+      id = str(obj(c.value()), "id");
+      record_delete(steps.type, r.logical_id, "apigateway", "/restapis/" + id);
+    } else if (auto j = journal_rest_api_update(r.logical_id, id, api.stage_name, previous_sha);
+               !j) {
+      return fail(j.error());
     }
-    auto ops = rest_stage_cache_patch(api, current);
-    if (!ops.empty()) {
-      auto u = aws_.call("apigateway", "PATCH", stage_path,
-                         json::serialize(json::object{{"patchOperations", std::move(ops)}}));
-      if (!u) return fail(StepError{"UpdateStage: " + u.error().to_string()});
+    auto p =
+        aws_.call("apigateway", "PUT", "/restapis/" + id + "?mode=overwrite", json::serialize(doc));
+    if (!p) return fail(StepError{"PutRestApi: " + p.error().to_string()});
+    json::object dep{{"stageName", api.stage_name}};
+    if (!variables.empty()) dep["variables"] = variables;
+    if (api.cache_cluster_enabled) {
+      dep["cacheClusterEnabled"] = true;
+      if (!api.cache_cluster_size.empty()) dep["cacheClusterSize"] = api.cache_cluster_size;
     }
-  }
-  if (!creating) {
-    std::string arn = "arn:aws:apigateway:" + opts_.region + "::/restapis/" + id;
-    auto tg = aws_.call("apigateway", "PUT", "/tags/" + http::url_encode(arn),
-                        json::serialize(json::object{{"tags", t}}));
-    if (!tg) return fail(StepError{"TagResource: " + tg.error().to_string()});
-  }
-  if (creating && u.create != "NONE") {
-    auto k =
-        aws_.call("apigateway", "POST", "/apikeys",
-                  json::serialize(json::object{{"name", stack_ + "-" + r.logical_id + "-ApiKey"},
-                                               {"enabled", true},
-                                               {"tags", tags(r.logical_id)}}));
-    if (!k) return fail(StepError{"CreateApiKey: " + k.error().to_string()});
-    std::string key_id = str(obj(k.value()), "id");
-    journal_.record({"DELETE_COMPLETE", "AWS::ApiGateway::ApiKey", r.logical_id + "ApiKey",
-                     [this, key_id]() -> Result<void, std::string> {
-                       auto d = aws_.call("apigateway", "DELETE", "/apikeys/" + key_id);
-                       if (!d && !d.error().not_found()) return fail(d.error().to_string());
-                       return {};
-                     }});
-    json::object plan{
-        {"name", stack_ + "-" + r.logical_id + "-UsagePlan"},
-        {"apiStages", json::array{json::object{{"apiId", id}, {"stage", api.stage_name}}}},
-        {"tags", tags(r.logical_id)}};
-    if (u.burst_limit || u.rate_limit) {
-      json::object throttle;
-      if (u.burst_limit) throttle["burstLimit"] = *u.burst_limit;
-      if (u.rate_limit) throttle["rateLimit"] = *u.rate_limit;
-      plan["throttle"] = throttle;
+    auto d =
+        aws_.call("apigateway", "POST", "/restapis/" + id + "/deployments", json::serialize(dep));
+    if (!d) return fail(StepError{"CreateDeployment: " + d.error().to_string()});
+    // The stage's cache settings: exactly the template's.
+    if (!creating || api.cache_cluster_enabled || !api.method_settings.empty()) {
+      std::string stage_path = "/restapis/" + id + "/stages/" + http::url_encode(api.stage_name);
+      json::object current;
+      if (!creating) {
+        auto g = aws_.call("apigateway", "GET", stage_path);
+        if (!g) return fail(StepError{"GetStage: " + g.error().to_string()});
+        current = obj(g.value());
+      }
+      auto ops = rest_stage_cache_patch(api, current);
+      if (!ops.empty()) {
+        auto up = aws_.call("apigateway", "PATCH", stage_path,
+                            json::serialize(json::object{{"patchOperations", std::move(ops)}}));
+        if (!up) return fail(StepError{"UpdateStage: " + up.error().to_string()});
+      }
     }
-    if (u.quota_limit)
-      plan["quota"] = json::object{{"limit", *u.quota_limit},
-                                   {"period", u.quota_period.empty() ? "DAY" : u.quota_period}};
-    auto up = aws_.call("apigateway", "POST", "/usageplans", json::serialize(plan));
-    if (!up) return fail(StepError{"CreateUsagePlan: " + up.error().to_string()});
-    std::string plan_id = str(obj(up.value()), "id");
-    journal_.record({"DELETE_COMPLETE", "AWS::ApiGateway::UsagePlan", r.logical_id + "UsagePlan",
-                     [this, plan_id]() -> Result<void, std::string> {
-                       auto d = aws_.call("apigateway", "DELETE", "/usageplans/" + plan_id);
-                       if (!d && !d.error().not_found()) return fail(d.error().to_string());
-                       return {};
-                     }});
-    auto pk = aws_.call("apigateway", "POST", "/usageplans/" + plan_id + "/keys",
-                        json::serialize(json::object{{"keyId", key_id}, {"keyType", "API_KEY"}}));
-    if (!pk) return fail(StepError{"CreateUsagePlanKey: " + pk.error().to_string()});
-  }
-  values_[r.logical_id] = Values{id, {{"RootResourceId", ""}}};
-  result_.api_ids[r.logical_id] = id;
-  api_urls_.push_back({r.logical_id, id, api.stage_name, "REST"});
-  progress(creating ? "CREATE_COMPLETE" : "UPDATE_COMPLETE", type, r.logical_id, start);
-  return {};
+    if (!creating)
+      if (auto tg = tag_api(steps.type, id, t); !tg) return fail(tg.error());
+    if (auto up = apply_usage_plan(r, api, id); !up) return fail(up.error());
+    return id;
+  };
+  return apply_api(r, steps);
 }
 
 Result<void, StepError> Deployment::apply_http_api(const Resource& r, const Node& props) {
-  auto start = Clock::now();
   auto parsed = sam::parse_http_api(r, props);
   if (!parsed) return fail(StepError{parsed.error().to_string()});
   sam::HttpApi api = std::move(parsed.value());
-  desired_apis_.insert(r.logical_id);
   if (api.name.empty()) api.name = r.generated ? stack_ : stack_ + "-" + r.logical_id;
   std::vector<HttpRoute> routes;
   for (const auto& [id, f] : functions_)
@@ -1033,56 +1215,41 @@ Result<void, StepError> Deployment::apply_http_api(const Resource& r, const Node
   auto doc = http_openapi(api, routes, opts_.region);
   json::object variables;
   for (auto& [k, v] : api.stage_variables) variables[k] = v;
-  ApiState want{r.logical_id, std::string(sam::kHttpApi), "",
-                sha256_hex(json::serialize(json::object{
-                    {"doc", doc}, {"stage", api.stage_name}, {"variables", variables}}))};
-  auto existing = existing_apis_.find(r.logical_id);
-  const ApiState* cur = existing == existing_apis_.end() ? nullptr : &existing->second.state;
-  Change change = diff_api(cur, want);
-  const std::string type(sam::kHttpApi);
-  std::string id = cur && !change.replace ? cur->id : "";
-  if (change.action == Action::kUnchanged) {
-    values_[r.logical_id] = Values{id, {{"ApiEndpoint", opts_.endpoint}}};
-    api_urls_.push_back({r.logical_id, id, api.stage_name, "HTTP"});
-    result_.api_ids[r.logical_id] = id;
-    return {};
-  }
-  if (auto a = require_apigateway(r); !a) return a;
-  ++changes_;
-  bool creating = change.action == Action::kCreate;
-  if (change.replace) replaced_.insert(r.logical_id);
-  progress(creating ? "CREATE_IN_PROGRESS" : "UPDATE_IN_PROGRESS", type, r.logical_id, start);
-  json::object body{{"body", json::serialize(doc)}};
-  auto c = creating ? aws_.call("apigateway", "PUT", "/v2/apis", json::serialize(body))
-                    : aws_.call("apigateway", "PUT", "/v2/apis/" + id, json::serialize(body));
-  if (!c)
-    return fail(StepError{(creating ? "ImportApi: " : "ReimportApi: ") + c.error().to_string()});
-  if (creating) {
-    id = str(obj(c.value()), "apiId");
-    journal_.record(
-        {"DELETE_COMPLETE", type, r.logical_id, [this, id]() -> Result<void, std::string> {
-           auto d = aws_.call("apigateway", "DELETE", "/v2/apis/" + id);
-           if (!d && !d.error().not_found()) return fail(d.error().to_string());
-           return {};
-         }});
-  }
-  json::object t = tags(r.logical_id);
-  t[std::string(kDefinitionTag)] = want.definition_sha256;
-  std::string arn = "arn:aws:apigateway:" + opts_.region + "::/apis/" + id;
-  auto tg = aws_.call("apigateway", "POST", "/v2/tags/" + http::url_encode(arn),
-                      json::serialize(json::object{{"tags", t}}));
-  if (!tg) return fail(StepError{"TagResource: " + tg.error().to_string()});
-  if (creating) {
-    json::object stage{{"stageName", api.stage_name}, {"autoDeploy", true}};
-    if (!variables.empty()) stage["stageVariables"] = variables;
-    auto s = aws_.call("apigateway", "POST", "/v2/apis/" + id + "/stages", json::serialize(stage));
-    if (!s) return fail(StepError{"CreateStage: " + s.error().to_string()});
-  }
-  values_[r.logical_id] = Values{id, {{"ApiEndpoint", opts_.endpoint}}};
-  result_.api_ids[r.logical_id] = id;
-  api_urls_.push_back({r.logical_id, id, api.stage_name, "HTTP"});
-  progress(creating ? "CREATE_COMPLETE" : "UPDATE_COMPLETE", type, r.logical_id, start);
-  return {};
+  ApiSteps steps{std::string(sam::kHttpApi),
+                 "HTTP",
+                 api.stage_name,
+                 sha256_hex(json::serialize(json::object{
+                     {"doc", doc}, {"stage", api.stage_name}, {"variables", variables}})),
+                 {{"ApiEndpoint", opts_.endpoint}},
+                 {}};
+  steps.push = [&](std::string id,
+                   const std::string& previous_sha) -> Result<std::string, StepError> {
+    bool creating = id.empty();
+    if (!creating)
+      if (auto j = journal_http_api_update(r.logical_id, id, previous_sha); !j)
+        return fail(j.error());
+    json::object body{{"body", json::serialize(doc)}};
+    auto c = creating ? aws_.call("apigateway", "PUT", "/v2/apis", json::serialize(body))
+                      : aws_.call("apigateway", "PUT", "/v2/apis/" + id, json::serialize(body));
+    if (!c)
+      return fail(StepError{(creating ? "ImportApi: " : "ReimportApi: ") + c.error().to_string()});
+    if (creating) {
+      id = str(obj(c.value()), "apiId");
+      record_delete(steps.type, r.logical_id, "apigateway", "/v2/apis/" + id);
+    }
+    json::object t = tags(r.logical_id);
+    t[std::string(kDefinitionTag)] = steps.definition_sha256;
+    if (auto tg = tag_api(steps.type, id, t); !tg) return fail(tg.error());
+    if (creating) {
+      json::object stage{{"stageName", api.stage_name}, {"autoDeploy", true}};
+      if (!variables.empty()) stage["stageVariables"] = variables;
+      auto s =
+          aws_.call("apigateway", "POST", "/v2/apis/" + id + "/stages", json::serialize(stage));
+      if (!s) return fail(StepError{"CreateStage: " + s.error().to_string()});
+    }
+    return id;
+  };
+  return apply_api(r, steps);
 }
 
 Result<void, StepError> Deployment::apply_layer(const Resource& r, const Node& props) {
@@ -1130,12 +1297,7 @@ Result<void, StepError> Deployment::apply_layer(const Resource& r, const Node& p
   std::string arn = str(obj(p.value()), "LayerVersionArn");
   std::string version_path =
       layer_versions_path(name) + "/" + std::to_string(num(obj(p.value()), "Version").value_or(0));
-  journal_.record(
-      {"DELETE_COMPLETE", type, r.logical_id, [this, version_path]() -> Result<void, std::string> {
-         auto d = aws_.call("lambda", "DELETE", version_path);
-         if (!d && !d.error().not_found()) return fail(d.error().to_string());
-         return {};
-       }});
+  record_delete(type, r.logical_id, "lambda", version_path);
   values_[r.logical_id] = Values{arn, {}};
   desired_layers_[r.logical_id] = arn;
   progress(cur ? "UPDATE_COMPLETE" : "CREATE_COMPLETE", type, r.logical_id, start,
@@ -1167,32 +1329,27 @@ void Deployment::delete_removed() {
     if (!d && !d.error().not_found()) {
       progress("DELETE_FAILED", type, id, start, d.error().to_string());
       result_.ok = false;
-      return;
+      return false;
     }
     progress("DELETE_COMPLETE", type, id, start);
+    return true;
   };
   for (const auto& [id, a] : existing_apis_) {
-    if (desired_apis_.count(id) && !replaced_.count(id)) continue;
-    if (a.state.type == sam::kApi) {
-      // The usage plan and API key made for the API's Auth.UsagePlan go first.
+    bool api_goes = !desired_apis_.count(id) || replaced_.count(id);
+    if (a.state.type == sam::kApi && (api_goes || !usage_plan_apis_.count(id))) {
+      // The usage plan and API key made for the API's Auth.UsagePlan go
+      // first: with the API, or when the template no longer asks for them.
       for (auto [what, type, suffix] :
            {std::tuple{"/usageplans", "AWS::ApiGateway::UsagePlan", "UsagePlan"},
-            std::tuple{"/apikeys", "AWS::ApiGateway::ApiKey", "ApiKey"}}) {
-        auto list = aws_.call("apigateway", "GET", std::string(what) + "?limit=500");
-        if (!list) continue;
-        for (auto key : {"item", "items"})  // "item" on the wire, as botocore reads it
-          if (auto* items = obj(list.value()).if_contains(key); items && items->is_array())
-            for (auto& it : items->as_array()) {
-              const auto& t = member(obj(it), "tags");
-              if (str(t, kStackTag) == stack_ && str(t, kLogicalIdTag) == id)
-                del(type, id + suffix, "apigateway", "DELETE",
-                    std::string(what) + "/" + str(obj(it), "id"));
-            }
-      }
-      del(a.state.type, id, "apigateway", "DELETE", "/restapis/" + a.state.id);
-    } else {
-      del(a.state.type, id, "apigateway", "DELETE", "/v2/apis/" + a.state.id);
+            std::tuple{"/apikeys", "AWS::ApiGateway::ApiKey", "ApiKey"}})
+        while (auto item = stack_item(what, id))
+          if (!del(type, id + suffix, "apigateway", "DELETE",
+                   std::string(what) + "/" + str(*item, "id")))
+            break;
     }
+    if (!api_goes) continue;
+    del(a.state.type, id, "apigateway", "DELETE",
+        (a.state.type == sam::kApi ? "/restapis/" : "/v2/apis/") + a.state.id);
   }
   for (const auto& [id, f] : existing_functions_) {
     if (desired_functions_.count(id) && !replaced_.count(id)) continue;
@@ -1291,6 +1448,62 @@ DeployResult Deployment::run() {
 }
 
 }  // namespace
+
+boost::json::array usage_plan_patch(const json::object& current, const json::object& want) {
+  json::array ops;
+  auto op = [&](const char* kind, std::string path, std::string value = {}) {
+    json::object o{{"op", kind}, {"path", std::move(path)}};
+    if (!value.empty()) o["value"] = std::move(value);
+    ops.push_back(std::move(o));
+  };
+  auto number = [](const json::value* v) -> std::optional<double> {
+    if (!v || !v->is_number()) return std::nullopt;
+    return v->to_number<double>();
+  };
+  auto text = [](double d) { return fmt::format("{}", d); };
+  // A group that differs is removed and set again member by member, so a
+  // member the target lacks does not survive.
+  auto group = [&](const char* name, std::initializer_list<const char*> members) {
+    const auto* now = current.if_contains(name);
+    const auto* target = want.if_contains(name);
+    const auto& a = now && now->is_object() ? now->as_object() : json::object();
+    const auto& b = target && target->is_object() ? target->as_object() : json::object();
+    bool same = (now != nullptr) == (target != nullptr);
+    for (const char* m : members) {
+      if (std::string_view(m) == "period") {
+        same = same && str(a, m) == str(b, m);
+      } else if (std::string_view(m) == "offset") {
+        same = same && number(a.if_contains(m)).value_or(0) == number(b.if_contains(m)).value_or(0);
+      } else {
+        same = same && number(a.if_contains(m)) == number(b.if_contains(m));
+      }
+    }
+    if (same) return;
+    if (now) op("remove", std::string("/") + name);
+    for (const char* m : members) {
+      std::string path = std::string("/") + name + "/" + m;
+      if (std::string_view(m) == "period") {
+        if (!str(b, m).empty()) op("replace", path, str(b, m));
+      } else if (auto n = number(b.if_contains(m))) {
+        op("replace", path, text(*n));
+      }
+    }
+  };
+  group("throttle", {"burstLimit", "rateLimit"});
+  group("quota", {"limit", "offset", "period"});
+  auto stages = [](const json::object& o) {
+    std::set<std::string> out;
+    if (auto* a = o.if_contains("apiStages"); a && a->is_array())
+      for (auto& s : a->as_array()) out.insert(str(obj(s), "apiId") + ":" + str(obj(s), "stage"));
+    return out;
+  };
+  auto have = stages(current), need = stages(want);
+  for (auto& s : need)
+    if (!have.count(s)) op("add", "/apiStages", s);
+  for (auto& s : have)
+    if (!need.count(s)) op("remove", "/apiStages", s);
+  return ops;
+}
 
 DeployResult deploy(const DeployOptions& options, const Transport& transport, std::ostream& out,
                     std::ostream& err) {

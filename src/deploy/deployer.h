@@ -18,6 +18,9 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
 #include "base/result.h"
 #include "http/message.h"
 
@@ -100,6 +103,12 @@ Change diff_api(const ApiState* current, const ApiState& desired);
 // has (APIs first, then functions).
 std::vector<Change> plan(const StackState& current, const StackState& desired,
                          const std::vector<std::string>& order = {});
+
+// The UpdateUsagePlan patch operations that turn `current` (a GetUsagePlan
+// answer) into `want` (throttle, quota and apiStages as CreateUsagePlan takes
+// them); empty when they already agree. Used for an update and its undo.
+boost::json::array usage_plan_patch(const boost::json::object& current,
+                                    const boost::json::object& want);
 
 // ---------------------------------------------------------------------------
 // Rollback: undo steps recorded as the deploy changes things, run in reverse.

@@ -129,6 +129,29 @@ TEST(Journal, UndoesInReverseOrderAndKeepsGoingAfterAFailure) {
 // ---------------------------------------------------------------------------
 // Names
 
+TEST(UsagePlanPatch, UpdatesThrottleQuotaAndStagesAndUndoes) {
+  auto current = json::parse(R"({"id":"p","throttle":{"burstLimit":5,"rateLimit":2.0},
+      "quota":{"limit":100,"offset":0,"period":"DAY"},
+      "apiStages":[{"apiId":"a","stage":"old"}]})");
+  auto want = json::parse(R"({"quota":{"limit":50,"period":"WEEK"},
+      "apiStages":[{"apiId":"a","stage":"prod"}]})");
+  EXPECT_EQ(json::value(usage_plan_patch(current.as_object(), want.as_object())), json::parse(R"([
+      {"op":"remove","path":"/throttle"},
+      {"op":"remove","path":"/quota"},
+      {"op":"replace","path":"/quota/limit","value":"50"},
+      {"op":"replace","path":"/quota/period","value":"WEEK"},
+      {"op":"add","path":"/apiStages","value":"a:prod"},
+      {"op":"remove","path":"/apiStages","value":"a:old"}])"));
+  // The same settings (an absent offset is 0): nothing to patch.
+  auto same = json::parse(R"({"throttle":{"burstLimit":5,"rateLimit":2},
+      "quota":{"limit":100,"period":"DAY"},"apiStages":[{"apiId":"a","stage":"old"}]})");
+  EXPECT_TRUE(usage_plan_patch(current.as_object(), same.as_object()).empty());
+  // The undo of adding a throttle removes it.
+  auto bare = json::parse(R"({"apiStages":[{"apiId":"a","stage":"old"}]})");
+  EXPECT_EQ(json::value(usage_plan_patch(same.as_object(), bare.as_object())), json::parse(R"([
+      {"op":"remove","path":"/throttle"},{"op":"remove","path":"/quota"}])"));
+}
+
 TEST(Names, PhysicalFunctionNameIsStableBoundedAndValid) {
   auto a = physical_function_name("orders", "CreateOrder");
   EXPECT_EQ(a, physical_function_name("orders", "CreateOrder"));

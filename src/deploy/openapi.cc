@@ -1,6 +1,7 @@
 #include "deploy/openapi.h"
 
 #include <algorithm>
+#include <boost/json/serialize.hpp>
 #include <cctype>
 #include <cstring>
 
@@ -210,10 +211,19 @@ json::object rest_openapi(const sam::RestApi& api, const std::vector<RestRoute>&
     if (c.max_age) cors["maxAge"] = *c.max_age;
     doc["x-amazon-apigateway-cors"] = std::move(cors);
   }
+  if (!api.binary_media_types.empty())
+    doc["x-amazon-apigateway-binary-media-types"] = strings(api.binary_media_types);
   return doc;
 }
 
 namespace {
+
+// JSON Pointer escaping of a patch path segment (AWS's: "/" is "~1").
+std::string escape_pointer(std::string_view s) {
+  std::string out;
+  for (char c : s) out += c == '/' ? "~1" : c == '~' ? "~0" : std::string(1, c);
+  return out;
+}
 
 // A MethodSettings entry's key in the stage: "*/*", or the ~1-escaped
 // resource path and the method. CloudFormation spells ResourcePath
@@ -270,6 +280,57 @@ json::array rest_stage_cache_patch(const sam::RestApi& api, const json::object& 
       op("replace", key + "/caching/enabled", *s->caching_enabled ? "true" : "false");
     if (s->cache_ttl_in_seconds)
       op("replace", key + "/caching/ttlInSeconds", std::to_string(*s->cache_ttl_in_seconds));
+  }
+  return ops;
+}
+
+json::array rest_stage_restore_patch(const json::object& current, const json::object& previous) {
+  json::array ops;
+  auto op = [&](const char* kind, std::string path, std::string value = {}) {
+    json::object o{{"op", kind}, {"path", std::move(path)}};
+    if (std::string_view(kind) != "remove") o["value"] = std::move(value);
+    ops.push_back(std::move(o));
+  };
+  auto member = [](const json::object& o, std::string_view k) -> const json::object& {
+    static const json::object empty;
+    auto* v = o.if_contains(k);
+    return v && v->is_object() ? v->as_object() : empty;
+  };
+  auto text = [](const json::value* v) -> std::string {
+    if (!v) return "";
+    if (v->is_string()) return std::string(v->as_string());
+    if (v->is_bool()) return v->as_bool() ? "true" : "false";
+    return json::serialize(*v);
+  };
+  const auto &now_vars = member(current, "variables"), &old_vars = member(previous, "variables");
+  for (const auto& [k, v] : now_vars)
+    if (!old_vars.contains(k)) op("remove", "/variables/" + escape_pointer(k));
+  for (const auto& [k, v] : old_vars)
+    if (text(now_vars.if_contains(k)) != text(&v))
+      op("replace", "/variables/" + escape_pointer(k), text(&v));
+  for (auto k : {"cacheClusterEnabled", "cacheClusterSize"}) {
+    auto before = text(previous.if_contains(k));
+    if (!before.empty() && before != text(current.if_contains(k)))
+      op("replace", std::string("/") + k, before);
+  }
+  const auto& now_settings = member(current, "methodSettings");
+  const auto& old_settings = member(previous, "methodSettings");
+  if (json::serialize(now_settings) == json::serialize(old_settings)) return ops;
+  for (const auto& [key, _] : now_settings) op("remove", "/" + std::string(key));
+  // `*/*` first: a new override starts from it.
+  std::vector<std::string> keys;
+  for (const auto& [key, _] : old_settings) keys.emplace_back(key);
+  std::stable_partition(keys.begin(), keys.end(), [](const auto& k) { return k == "*/*"; });
+  for (const auto& key : keys) {
+    const auto& s = member(old_settings, key);
+    for (auto [field, path] : {std::pair{"cachingEnabled", "caching/enabled"},
+                               std::pair{"cacheTtlInSeconds", "caching/ttlInSeconds"},
+                               std::pair{"cacheDataEncrypted", "caching/dataEncrypted"},
+                               std::pair{"requireAuthorizationForCacheControl",
+                                         "caching/requireAuthorizationForCacheControl"},
+                               std::pair{"unauthorizedCacheControlHeaderStrategy",
+                                         "caching/unauthorizedCacheControlHeaderStrategy"}})
+      if (auto* v = s.if_contains(field)) op("replace", "/" + key + "/" + path, text(v));
   }
   return ops;
 }

@@ -38,6 +38,14 @@ boost::json::object rest_openapi(const sam::RestApi& api, const std::vector<Rest
 boost::json::array rest_stage_cache_patch(const sam::RestApi& api,
                                           const boost::json::object& current_stage);
 
+// The UpdateStage patch operations that give a REST stage (`current`, a
+// GetStage answer) back the settings of `previous` (another GetStage answer
+// of it): variables, cacheClusterEnabled / cacheClusterSize and every method
+// setting's caching members. A rollback's last step after redeploying the
+// previous document.
+boost::json::array rest_stage_restore_patch(const boost::json::object& current,
+                                            const boost::json::object& previous);
+
 // The HTTP API's document: routes with aws_proxy integrations (payload 2.0 by
 // default), Lambda authorizers and CORS.
 boost::json::object http_openapi(const sam::HttpApi& api, const std::vector<HttpRoute>& routes,

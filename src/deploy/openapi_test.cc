@@ -375,5 +375,44 @@ Resources:
       {"op":"remove","path":"/~1orders/GET"}])"));
 }
 
+TEST(OpenApi, BinaryMediaTypesFromSam) {
+  // SAM's BinaryMediaTypes (with its "~1" spelling of "/") becomes the
+  // extension PutRestApi reads, so the gateway base64-encodes those bodies.
+  Loaded l = load(R"(
+Resources:
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: prod
+      BinaryMediaTypes: ["image~1png", "application/octet-stream"]
+)");
+  auto api = rest_api(l, "Api");
+  auto doc = json::value(rest_openapi(api, {}, "us-east-1"));
+  EXPECT_EQ(at(doc, {"x-amazon-apigateway-binary-media-types"}),
+            json::parse(R"(["image/png","application/octet-stream"])"));
+  Loaded none =
+      load("Resources:\n  Api: {Type: AWS::Serverless::Api, Properties: {StageName: p}}\n");
+  EXPECT_FALSE(rest_openapi(rest_api(none, "Api"), {}, "us-east-1")
+                   .contains("x-amazon-apigateway-binary-media-types"));
+}
+
+TEST(OpenApi, StageRestorePatchGivesBackThePreviousSettings) {
+  auto previous = json::parse(R"({"variables":{"a":"1","b":"2"},"cacheClusterEnabled":false,
+      "cacheClusterSize":"0.5","methodSettings":{"*/*":{"cachingEnabled":true,
+      "cacheTtlInSeconds":60}}})");
+  auto current = json::parse(R"({"variables":{"a":"9","c":"3"},"cacheClusterEnabled":true,
+      "cacheClusterSize":"0.5","methodSettings":{"~1x/GET":{"cachingEnabled":true}}})");
+  EXPECT_EQ(json::value(rest_stage_restore_patch(current.as_object(), previous.as_object())),
+            json::parse(R"([
+      {"op":"remove","path":"/variables/c"},
+      {"op":"replace","path":"/variables/a","value":"1"},
+      {"op":"replace","path":"/variables/b","value":"2"},
+      {"op":"replace","path":"/cacheClusterEnabled","value":"false"},
+      {"op":"remove","path":"/~1x/GET"},
+      {"op":"replace","path":"/*/*/caching/enabled","value":"true"},
+      {"op":"replace","path":"/*/*/caching/ttlInSeconds","value":"60"}])"));
+  EXPECT_TRUE(rest_stage_restore_patch(previous.as_object(), previous.as_object()).empty());
+}
+
 }  // namespace
 }  // namespace nimbus::deploy

@@ -298,7 +298,7 @@ const std::map<std::string, TypeSupport, std::less<>>& type_support() {
         {"LicenseInfo", "RetentionPolicy", "PublishLambdaVersion"}}},
       {std::string(kApi),
        {{"StageName", "Cors", "Auth", "Models", "Variables", "CacheClusterEnabled",
-         "CacheClusterSize", "MethodSettings", "Name"},
+         "CacheClusterSize", "MethodSettings", "Name", "BinaryMediaTypes"},
         {"EndpointConfiguration", "Tags", "PropagateTags", "TracingEnabled", "OpenApiVersion",
          "Description", "AccessLogSetting", "AlwaysDeploy"}}},
       {std::string(kHttpApi),
@@ -676,13 +676,42 @@ std::optional<RestCors> rest_cors(Props& p) {
   return c;
 }
 
+// What every Lambda authorizer of an Auth.Authorizers map has: its name (the
+// key) and FunctionArn. `refused` is the member of the kind SAM also allows
+// there but Nimbus does not serve (Cognito, JWT).
+template <class A>
+A lambda_authorizer(const Node::Entry& e, Props& p, std::string_view refused,
+                    std::string_view kind) {
+  A a;
+  a.name = e.key;
+  if (p.get(refused) && p.ok())
+    p.fail_at(e.value, refused, std::string(kind) + " authorizers are not supported");
+  p.str("FunctionArn", a.function_arn, true);
+  return a;
+}
+
+// Auth.Authorizers (a map, each entry read by `parse`) and DefaultAuthorizer,
+// which must name one of them (or be one of `builtin`).
+template <class A>
+void authorizers(Props& auth, std::vector<A>& out, const std::string& default_authorizer,
+                 A (*parse)(const Node::Entry&, Props&), std::string_view builtin = {}) {
+  const Node* list = auth.get("Authorizers");
+  if (list && !list->is_map()) auth.fail_at(*list, "Authorizers", "expected a map of authorizers");
+  if (list && list->is_map()) {
+    Props items = auth.sub("Authorizers");
+    for (const auto& e : list->entries()) out.push_back(parse(e, items));
+  }
+  const std::string& d = default_authorizer;
+  bool known = d.empty() || (!builtin.empty() && d == builtin) ||
+               std::any_of(out.begin(), out.end(), [&](const A& a) { return a.name == d; });
+  if (!known && auth.ok())
+    auth.fail_at(*auth.get("DefaultAuthorizer"), "DefaultAuthorizer",
+                 "'" + d + "' is not one of Authorizers");
+}
+
 RestAuthorizer rest_authorizer(const Node::Entry& e, Props& parent) {
   Props p(e.value, parent.path(e.key), parent.err());
-  RestAuthorizer a;
-  a.name = e.key;
-  if (p.get("UserPoolArn") && p.ok())
-    p.fail_at(e.value, "UserPoolArn", "Cognito authorizers are not supported");
-  p.str("FunctionArn", a.function_arn, true);
+  auto a = lambda_authorizer<RestAuthorizer>(e, p, "UserPoolArn", "Cognito");
   p.one_of("FunctionPayloadType", a.payload_type, {"TOKEN", "REQUEST"});
   Props id = p.sub("Identity");
   id.str("Header", a.header);
@@ -720,20 +749,7 @@ void rest_auth(Props& p, RestApi& api) {
   auth.boolean("ApiKeyRequired", api.api_key_required);
   auth.str("DefaultAuthorizer", api.default_authorizer);
   usage_plan(auth, api.usage_plan);
-  const Node* list = auth.get("Authorizers");
-  if (list && !list->is_map()) auth.fail_at(*list, "Authorizers", "expected a map of authorizers");
-  if (list && list->is_map()) {
-    Props authorizers = auth.sub("Authorizers");
-    for (const auto& e : list->entries())
-      api.authorizers.push_back(rest_authorizer(e, authorizers));
-  }
-  const std::string& d = api.default_authorizer;
-  bool known = d.empty() || d == "AWS_IAM" ||
-               std::any_of(api.authorizers.begin(), api.authorizers.end(),
-                           [&](const RestAuthorizer& a) { return a.name == d; });
-  if (!known && auth.ok())
-    auth.fail_at(*auth.get("DefaultAuthorizer"), "DefaultAuthorizer",
-                 "'" + d + "' is not one of Authorizers");
+  authorizers(auth, api.authorizers, api.default_authorizer, &rest_authorizer, "AWS_IAM");
 }
 
 void method_settings(Props& p, std::vector<MethodSetting>& out) {
@@ -789,11 +805,7 @@ std::optional<HttpCors> http_cors(Props& p) {
 
 HttpAuthorizer http_authorizer(const Node::Entry& e, Props& parent) {
   Props p(e.value, parent.path(e.key), parent.err());
-  HttpAuthorizer a;
-  a.name = e.key;
-  if (p.get("JwtConfiguration") && p.ok())
-    p.fail_at(e.value, "JwtConfiguration", "JWT authorizers are not supported");
-  p.str("FunctionArn", a.function_arn, true);
+  auto a = lambda_authorizer<HttpAuthorizer>(e, p, "JwtConfiguration", "JWT");
   p.one_of("AuthorizerPayloadFormatVersion", a.payload_format_version, {"1.0", "2.0"});
   if (p.ok() && a.payload_format_version.empty())
     p.fail_at(e.value, "AuthorizerPayloadFormatVersion",
@@ -815,105 +827,90 @@ void http_auth(Props& p, HttpApi& api) {
   if (auth.get("EnableIamAuthorizer") && auth.ok())
     auth.fail_at(*auth.get("EnableIamAuthorizer"), "EnableIamAuthorizer",
                  "IAM authorization of HTTP APIs is not supported");
-  const Node* list = auth.get("Authorizers");
-  if (list && !list->is_map()) auth.fail_at(*list, "Authorizers", "expected a map of authorizers");
-  if (list && list->is_map()) {
-    Props authorizers = auth.sub("Authorizers");
-    for (const auto& e : list->entries())
-      api.authorizers.push_back(http_authorizer(e, authorizers));
-  }
-  const std::string& d = api.default_authorizer;
-  bool known = d.empty() || std::any_of(api.authorizers.begin(), api.authorizers.end(),
-                                        [&](const HttpAuthorizer& a) { return a.name == d; });
-  if (!known && auth.ok())
-    auth.fail_at(*auth.get("DefaultAuthorizer"), "DefaultAuthorizer",
-                 "'" + d + "' is not one of Authorizers");
+  authorizers(auth, api.authorizers, api.default_authorizer, &http_authorizer);
 }
 
-template <class T>
-Result<T, TemplateError> finish(T value, Errors& err) {
+// One resource's Properties read into its model by `read`, with the logical
+// id and mark (and, for APIs, whether SAM generated it) set; the first error.
+template <class T, class Read>
+Result<T, TemplateError> parse_resource(const Resource& r, const Node& props, Read read) {
+  Errors err;
+  Props p(props, r.path() + ".Properties", err);
+  T out;
+  out.logical_id = r.logical_id;
+  out.mark = r.mark;
+  if constexpr (requires { out.implicit; }) out.implicit = r.generated;
+  read(p, out);
   if (err) return fail(std::move(*err));
-  return value;
+  return out;
 }
 
 }  // namespace
 
 Result<Function, TemplateError> parse_function(const Resource& r, const Node& props) {
-  Errors err;
-  Props p(props, r.path() + ".Properties", err);
-  Function f;
-  f.logical_id = r.logical_id;
-  f.mark = r.mark;
-  p.str("FunctionName", f.function_name);
-  p.str("Description", f.description);
-  if (p.get("InlineCode")) {
-    std::string code;
-    p.str("InlineCode", code);
-    f.inline_code = code;
-    if (p.get("CodeUri") && p.ok())
-      p.fail_at(*p.get("CodeUri"), "CodeUri", "CodeUri and InlineCode are mutually exclusive");
-  }
-  code_location(p, "CodeUri", f.code_uri, f.code_s3);
-  p.str("Handler", f.handler, true);
-  p.str("Runtime", f.runtime, true);
-  p.integer("MemorySize", f.memory_size, 128, 10240);
-  p.integer("Timeout", f.timeout, 1, 900);
-  p.integer("ReservedConcurrentExecutions", f.reserved_concurrency, 0, 1'000'000);
-  p.str("AutoPublishAlias", f.auto_publish_alias);
-  p.strings("Layers", f.layers);
-  function_environment(p, f);
-  function_architecture(p, f);
-  function_events(r, p, f);
-  return finish(std::move(f), err);
+  return parse_resource<Function>(r, props, [&](Props& p, Function& f) {
+    p.str("FunctionName", f.function_name);
+    p.str("Description", f.description);
+    if (p.get("InlineCode")) {
+      std::string code;
+      p.str("InlineCode", code);
+      f.inline_code = code;
+      if (p.get("CodeUri") && p.ok())
+        p.fail_at(*p.get("CodeUri"), "CodeUri", "CodeUri and InlineCode are mutually exclusive");
+    }
+    code_location(p, "CodeUri", f.code_uri, f.code_s3);
+    p.str("Handler", f.handler, true);
+    p.str("Runtime", f.runtime, true);
+    p.integer("MemorySize", f.memory_size, 128, 10240);
+    p.integer("Timeout", f.timeout, 1, 900);
+    p.integer("ReservedConcurrentExecutions", f.reserved_concurrency, 0, 1'000'000);
+    p.str("AutoPublishAlias", f.auto_publish_alias);
+    p.strings("Layers", f.layers);
+    function_environment(p, f);
+    function_architecture(p, f);
+    function_events(r, p, f);
+  });
 }
 
 Result<LayerVersion, TemplateError> parse_layer_version(const Resource& r, const Node& props) {
-  Errors err;
-  Props p(props, r.path() + ".Properties", err);
-  LayerVersion l;
-  l.logical_id = r.logical_id;
-  l.mark = r.mark;
-  if (!p.get("ContentUri") && p.ok()) p.fail_at(props, "ContentUri", "'ContentUri' is required");
-  code_location(p, "ContentUri", l.content_uri, l.content_s3);
-  p.str("LayerName", l.layer_name);
-  p.str("Description", l.description);
-  p.strings("CompatibleRuntimes", l.compatible_runtimes);
-  p.strings("CompatibleArchitectures", l.compatible_architectures);
-  return finish(std::move(l), err);
+  return parse_resource<LayerVersion>(r, props, [&](Props& p, LayerVersion& l) {
+    if (!p.get("ContentUri") && p.ok()) p.fail_at(props, "ContentUri", "'ContentUri' is required");
+    code_location(p, "ContentUri", l.content_uri, l.content_s3);
+    p.str("LayerName", l.layer_name);
+    p.str("Description", l.description);
+    p.strings("CompatibleRuntimes", l.compatible_runtimes);
+    p.strings("CompatibleArchitectures", l.compatible_architectures);
+  });
 }
 
 Result<RestApi, TemplateError> parse_api(const Resource& r, const Node& props) {
-  Errors err;
-  Props p(props, r.path() + ".Properties", err);
-  RestApi api;
-  api.logical_id = r.logical_id;
-  api.mark = r.mark;
-  api.implicit = r.generated;
-  p.str("Name", api.name);
-  p.str("StageName", api.stage_name, true);
-  api.cors = rest_cors(p);
-  rest_auth(p, api);
-  models(p, api.models);
-  p.string_map("Variables", api.variables);
-  p.boolean("CacheClusterEnabled", api.cache_cluster_enabled);
-  p.str("CacheClusterSize", api.cache_cluster_size);
-  method_settings(p, api.method_settings);
-  return finish(std::move(api), err);
+  return parse_resource<RestApi>(r, props, [](Props& p, RestApi& api) {
+    p.str("Name", api.name);
+    p.str("StageName", api.stage_name, true);
+    api.cors = rest_cors(p);
+    rest_auth(p, api);
+    models(p, api.models);
+    p.string_map("Variables", api.variables);
+    p.boolean("CacheClusterEnabled", api.cache_cluster_enabled);
+    p.str("CacheClusterSize", api.cache_cluster_size);
+    method_settings(p, api.method_settings);
+    p.strings("BinaryMediaTypes", api.binary_media_types);
+    // SAM writes a media type's "/" as "~1" (image~1png), as CloudFormation's
+    // patch paths do; API Gateway wants the plain type.
+    for (auto& t : api.binary_media_types)
+      for (size_t at = t.find("~1"); at != std::string::npos; at = t.find("~1", at + 1))
+        t.replace(at, 2, "/");
+  });
 }
 
 Result<HttpApi, TemplateError> parse_http_api(const Resource& r, const Node& props) {
-  Errors err;
-  Props p(props, r.path() + ".Properties", err);
-  HttpApi api;
-  api.logical_id = r.logical_id;
-  api.mark = r.mark;
-  api.implicit = r.generated;
-  p.str("Name", api.name);
-  p.str("StageName", api.stage_name);
-  api.cors = http_cors(p);
-  http_auth(p, api);
-  p.string_map("StageVariables", api.stage_variables);
-  return finish(std::move(api), err);
+  return parse_resource<HttpApi>(r, props, [](Props& p, HttpApi& api) {
+    p.str("Name", api.name);
+    p.str("StageName", api.stage_name);
+    api.cors = http_cors(p);
+    http_auth(p, api);
+    p.string_map("StageVariables", api.stage_variables);
+  });
 }
 
 ResourceValues placeholder_values() {

@@ -181,6 +181,8 @@ struct RestApi {
   bool cache_cluster_enabled = false;
   std::string cache_cluster_size;
   std::vector<MethodSetting> method_settings;
+  // "image/png", "*/*"; SAM's "image~1png" spelling is decoded.
+  std::vector<std::string> binary_media_types;
 };
 
 struct HttpCors {

@@ -3,6 +3,7 @@
 Functions go through the Lambda API, APIs through API Gateway's (PutRestApi /
 ImportApi with OpenAPI documents), and stack membership is a pair of tags.
 """
+import base64
 import json
 import re
 import shutil
@@ -367,3 +368,181 @@ def test_http_api_payload_2_0_redeploy_and_removal(nimbus, tmp_path, stack):
     assert ("DELETE_COMPLETE", "ServerlessHttpApi") in status_lines(r.stdout)
     apis = nimbus.client("apigatewayv2").get_apis()["Items"]
     assert api_id not in [a["ApiId"] for a in apis]
+
+
+def _api_template(routes, extra_api="", extra_resources=""):
+    """A REST API (explicit, stage `prod`) with one function per route that
+    answers its own name and the body it got."""
+    fns = ""
+    for name, path in routes:
+        fns += (f"  {name}:\n"
+                "    Type: AWS::Serverless::Function\n"
+                "    Properties:\n"
+                "      Handler: index.handler\n"
+                "      Runtime: python3.11\n"
+                "      InlineCode: |\n"
+                "        import json\n"
+                "        def handler(e, c):\n"
+                f"            return {{'statusCode': 200, 'body': json.dumps({{'fn': '{name}'}})}}\n"
+                "      Events:\n"
+                f"        Get: {{Type: Api, Properties: {{RestApiId: !Ref Api, Path: {path}, Method: GET}}}}\n")
+    return ("Transform: AWS::Serverless-2016-10-31\n"
+            "Resources:\n"
+            "  Api:\n"
+            "    Type: AWS::Serverless::Api\n"
+            "    Properties:\n"
+            "      StageName: prod\n"
+            "      Variables: {color: blue}\n"
+            + extra_api + fns + extra_resources)
+
+
+def _deploy_api(nimbus, template, stack):
+    """Deploys; returns the stage `prod`'s edge URL (without the final /) and the API id."""
+    r = deploy(nimbus, template, stack=stack)
+    assert r.returncode == 0, r.stdout + r.stderr
+    base = re.search(r"(http://\S+/restapis/\S+/prod/_user_request_)/", r.stdout).group(1)
+    return base, re.search(r"/restapis/(\w+)/", r.stdout).group(1)
+
+
+def _get(url, headers=None):
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def test_failed_redeploy_restores_the_previous_api(nimbus, tmp_path, stack):
+    # CloudFormation: when a stack update fails, the rollback returns every
+    # updated resource to its previous properties; for an API that is the
+    # previous definition redeployed on its stage with its stage settings, so
+    # the API serves exactly what it served before the failed update.
+    t = tmp_path / "template.yaml"
+    p1, p2 = f"/{stack}/one", f"/{stack}/two"
+    t.write_text(_api_template([("One", p1)]))
+    base, api_id = _deploy_api(nimbus, t, stack)
+    apigw = nimbus.client("apigateway")
+    before_stage = apigw.get_stage(restApiId=api_id, stageName="prod")
+    assert _get(base + p1) == (200, b'{"fn": "One"}')
+
+    # The redeploy replaces the route and the stage variables, then fails on
+    # a function created after the API (DependsOn) that Lambda refuses.
+    broken = ("  Broken:\n"
+              "    Type: AWS::Serverless::Function\n"
+              "    DependsOn: Api\n"
+              "    Properties:\n"
+              "      Handler: index.handler\n"
+              "      Runtime: python3.11\n"
+              "      InlineCode: 'def handler(e, c): return 1'\n"
+              "      Environment: {Variables: {AWS_REGION: nowhere}}\n")
+    t.write_text(_api_template([("Two", p2)], extra_resources=broken)
+                 .replace("color: blue", "color: red, size: big"))
+    r = deploy(nimbus, t, stack=stack)
+    assert r.returncode != 0
+    lines = status_lines(r.stdout)
+    assert ("UPDATE_COMPLETE", "Api") in lines and ("CREATE_FAILED", "Broken") in lines, r.stdout
+    assert "ROLLBACK_COMPLETE" in r.stdout, r.stdout
+    # The old route answers as before; the new one was never kept.
+    assert _get(base + p1) == (200, b'{"fn": "One"}')
+    assert _get(base + p2)[0] == 403
+    after_stage = apigw.get_stage(restApiId=api_id, stageName="prod")
+    assert after_stage["variables"] == before_stage["variables"] == {"color": "blue"}
+    # The definition tag is the old one too: the same template again is a no-op.
+    t.write_text(_api_template([("One", p1)]))
+    r = deploy(nimbus, t, stack=stack)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert ("UPDATE_COMPLETE", "Api") not in status_lines(r.stdout), r.stdout
+
+
+def _stack_items(apigw, stack, what):
+    items = apigw.get_usage_plans()["items"] if what == "plans" else \
+        apigw.get_api_keys(includeValues=True)["items"]
+    return [i for i in items if i.get("tags", {}).get("nimbus:stack") == stack]
+
+
+def test_usage_plan_added_updated_and_removed_on_redeploys(nimbus, tmp_path, stack):
+    # CloudFormation (SAM's Auth.UsagePlan: CreateUsagePlan PER_API): the
+    # AWS::ApiGateway::UsagePlan, ApiKey and UsagePlanKey follow the template
+    # on every update: created when added, updated in place (same plan id),
+    # deleted when removed.
+    t = tmp_path / "template.yaml"
+    path = f"/{stack}/k"
+    t.write_text(_api_template([("One", path)]))
+    base, api_id = _deploy_api(nimbus, t, stack)
+    apigw = nimbus.client("apigateway")
+    assert _stack_items(apigw, stack, "plans") == []
+
+    auth = ("      Auth:\n"
+            "        ApiKeyRequired: true\n"
+            "        UsagePlan:\n"
+            "          CreateUsagePlan: PER_API\n"
+            "          Quota: {Limit: 2, Period: DAY}\n")
+    t.write_text(_api_template([("One", path)], extra_api=auth))
+    r = deploy(nimbus, t, stack=stack)
+    assert r.returncode == 0, r.stdout + r.stderr
+    plans, keys = _stack_items(apigw, stack, "plans"), _stack_items(apigw, stack, "keys")
+    assert len(plans) == 1 and len(keys) == 1
+    assert plans[0]["apiStages"] == [{"apiId": api_id, "stage": "prod"}]
+    assert plans[0]["quota"]["limit"] == 2
+    key = {"x-api-key": keys[0]["value"]}
+    assert _get(base + path)[0] == 403
+    assert _get(base + path, key)[0] == 200
+
+    t.write_text(_api_template([("One", path)], extra_api=auth.replace("Limit: 2", "Limit: 50")))
+    r = deploy(nimbus, t, stack=stack)
+    assert r.returncode == 0, r.stdout + r.stderr
+    updated = _stack_items(apigw, stack, "plans")
+    assert [p["id"] for p in updated] == [plans[0]["id"]]
+    assert updated[0]["quota"]["limit"] == 50
+    assert _stack_items(apigw, stack, "keys")[0]["id"] == keys[0]["id"]
+    assert _get(base + path, key)[0] == 200
+
+    t.write_text(_api_template([("One", path)]))
+    r = deploy(nimbus, t, stack=stack)
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = status_lines(r.stdout)
+    assert {("DELETE_COMPLETE", "ApiUsagePlan"), ("DELETE_COMPLETE", "ApiApiKey")} <= lines
+    assert _stack_items(apigw, stack, "plans") == [] and _stack_items(apigw, stack, "keys") == []
+    assert _get(base + path)[0] == 200
+
+
+def test_binary_media_types_of_a_sam_api(nimbus, tmp_path, stack):
+    # API Gateway REST APIs with binaryMediaTypes: a request body of a listed
+    # type reaches the function base64-encoded (isBase64Encoded: true); an
+    # isBase64Encoded response is decoded to bytes when the request's Accept
+    # matches a binary media type, else passed on as the base64 text.
+    path = f"/{stack}/img"
+    t = tmp_path / "template.yaml"
+    t.write_text("Transform: AWS::Serverless-2016-10-31\n"
+                 "Resources:\n"
+                 "  Api:\n"
+                 "    Type: AWS::Serverless::Api\n"
+                 "    Properties: {StageName: prod, BinaryMediaTypes: ['image~1png']}\n"
+                 "  Echo:\n"
+                 "    Type: AWS::Serverless::Function\n"
+                 "    Properties:\n"
+                 "      Handler: index.handler\n"
+                 "      Runtime: python3.11\n"
+                 "      InlineCode: |\n"
+                 "        import base64\n"
+                 "        def handler(e, c):\n"
+                 "            data = base64.b64decode(e['body']) if e['isBase64Encoded'] else b''\n"
+                 "            return {'statusCode': 200, 'isBase64Encoded': True,\n"
+                 "                    'headers': {'Content-Type': 'image/png'},\n"
+                 "                    'body': base64.b64encode(data[::-1]).decode()}\n"
+                 "      Events:\n"
+                 f"        Post: {{Type: Api, Properties: {{RestApiId: !Ref Api, Path: {path}, Method: POST}}}}\n")
+    r = deploy(nimbus, t, stack=stack)
+    assert r.returncode == 0, r.stdout + r.stderr
+    body = b"\x89PNG\r\n\x1a\n\x00\xff\xfe binary"
+    url = f"http://127.0.0.1:{nimbus.api_port}{path}"
+    req = urllib.request.Request(url, data=body, method="POST",
+                                 headers={"Content-Type": "image/png", "Accept": "image/png"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        assert resp.status == 200
+        assert resp.read() == body[::-1]
+    req = urllib.request.Request(url, data=body, method="POST",
+                                 headers={"Content-Type": "image/png", "Accept": "text/plain"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        assert base64.b64decode(resp.read()) == body[::-1]

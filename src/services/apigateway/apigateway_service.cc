@@ -1,6 +1,7 @@
 #include "services/apigateway/apigateway_service.h"
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <boost/json.hpp>
 #include <charconv>
 #include <set>
@@ -370,6 +371,7 @@ Result<ApiGatewayService::Answer, ApiError> ApiGatewayService::dispatch(const st
       return unknown();
     }
     if (s[3] == "routes" && n == 4 && method == "GET") return get_routes(id);
+    if (s[3] == "exports" && n == 5 && method == "GET") return export_api(id, s[4], query);
     return unknown();
   }
 
@@ -413,6 +415,7 @@ Result<ApiGatewayService::Answer, ApiError> ApiGatewayService::dispatch(const st
       }
       if (n == 6 && s[4] == "cache" && s[5] == "data" && method == "DELETE")
         return flush_stage_cache(id, s[3]);
+      if (n == 6 && s[4] == "exports" && method == "GET") return get_export(id, s[3], s[5]);
     }
     return unknown();
   }
@@ -434,6 +437,10 @@ Result<ApiGatewayService::Answer, ApiError> ApiGatewayService::dispatch(const st
     if (n == 1 && method == "GET") return get_usage_plans();
     if (n == 2 && method == "GET") return get_usage_plan(s[1]);
     if (n == 2 && method == "DELETE") return delete_usage_plan(s[1]);
+    if (n == 2 && method == "PATCH") {
+      NIMBUS_BODY(b);
+      return update_usage_plan(s[1], b);
+    }
     if (n == 3 && s[2] == "keys" && method == "POST") {
       NIMBUS_BODY(b);
       return create_usage_plan_key(s[1], b);
@@ -927,6 +934,22 @@ ApiGatewayService::Out ApiGatewayService::flush_stage_cache(const std::string& i
   return Answer{202, nullptr};
 }
 
+ApiGatewayService::Out ApiGatewayService::get_export(const std::string& id,
+                                                     const std::string& stage,
+                                                     const std::string& type) {
+  auto rec = rest_api(id);
+  if (!rec) return fail(rec.error());
+  if (type != "oas30" && type != "swagger")
+    return fail(bad_request("Invalid export type '" + type + "': oas30 or swagger"));
+  auto st = obj(obj(**rec, "stages"), stage);
+  if (st.empty()) return fail(not_found("Invalid stage identifier specified"));
+  std::string body = str(obj(obj(**rec, "deployments"), str(st, "deploymentId")), "body");
+  boost::system::error_code ec;
+  auto doc = json::parse(body, ec);
+  if (ec) return fail(ApiError::make(500, "InternalFailure", "the stored document is not JSON"));
+  return Answer{200, std::move(doc)};
+}
+
 ApiGatewayService::Out ApiGatewayService::tags(const std::string& method, const std::string& arn,
                                                const Obj& in, const std::string& query, bool v2) {
   // arn:aws:apigateway:REGION::/restapis/ID or ::/apis/ID
@@ -1035,26 +1058,12 @@ json::object plan_view(const json::object& p) {
   o.erase("keys");
   return o;
 }
-}  // namespace
 
-ApiGatewayService::Out ApiGatewayService::create_usage_plan(const Obj& in) {
-  std::string name = str(in, "name");
-  if (name.empty()) return fail(bad_request("Invalid Usage Plan name specified"));
-  json::object p{{"id", new_id()}, {"name", name}, {"keys", json::array{}}};
-  if (auto d = str(in, "description"); !d.empty()) p["description"] = d;
-  json::array stages;
-  if (auto* s = in.if_contains("apiStages"); s && s->is_array()) {
-    for (auto& v : s->as_array()) {
-      if (!v.is_object()) return fail(bad_request("apiStages must be a list of objects"));
-      std::string api = str(v.as_object(), "apiId"), stage = str(v.as_object(), "stage");
-      auto rec = rest_api(api);
-      if (!rec) return fail(rec.error());
-      if (!obj(**rec, "stages").contains(stage))
-        return fail(not_found("Invalid stage identifier specified"));
-      stages.push_back(json::object{{"apiId", api}, {"stage", stage}});
-    }
-  }
-  p["apiStages"] = std::move(stages);
+// The throttle and quota members of CreateUsagePlan (and of a plan patched by
+// UpdateUsagePlan), checked as API Gateway does; an absent member is removed.
+Result<void, ApiError> set_plan_limits(json::object& p, const json::object& in) {
+  p.erase("throttle");
+  p.erase("quota");
   if (auto* t = in.if_contains("throttle"); t && t->is_object()) {
     json::object th;
     if (auto* b = t->as_object().if_contains("burstLimit"); b && b->is_number()) {
@@ -1084,6 +1093,29 @@ ApiGatewayService::Out ApiGatewayService::create_usage_plan(const Obj& in) {
     p["quota"] =
         json::object{{"limit", l->to_number<int64_t>()}, {"offset", offset}, {"period", period}};
   }
+  return {};
+}
+}  // namespace
+
+ApiGatewayService::Out ApiGatewayService::create_usage_plan(const Obj& in) {
+  std::string name = str(in, "name");
+  if (name.empty()) return fail(bad_request("Invalid Usage Plan name specified"));
+  json::object p{{"id", new_id()}, {"name", name}, {"keys", json::array{}}};
+  if (auto d = str(in, "description"); !d.empty()) p["description"] = d;
+  json::array stages;
+  if (auto* s = in.if_contains("apiStages"); s && s->is_array()) {
+    for (auto& v : s->as_array()) {
+      if (!v.is_object()) return fail(bad_request("apiStages must be a list of objects"));
+      std::string api = str(v.as_object(), "apiId"), stage = str(v.as_object(), "stage");
+      auto rec = rest_api(api);
+      if (!rec) return fail(rec.error());
+      if (!obj(**rec, "stages").contains(stage))
+        return fail(not_found("Invalid stage identifier specified"));
+      stages.push_back(json::object{{"apiId", api}, {"stage", stage}});
+    }
+  }
+  p["apiStages"] = std::move(stages);
+  if (auto r = set_plan_limits(p, in); !r) return fail(r.error());
   auto tag_list = string_map(in, "tags");
   if (!tag_list) return fail(tag_list.error());
   json::object tags;
@@ -1104,6 +1136,88 @@ ApiGatewayService::Out ApiGatewayService::get_usage_plans() {
 ApiGatewayService::Out ApiGatewayService::get_usage_plan(const std::string& id) {
   auto it = plans_.find(id);
   if (it == plans_.end()) return fail(not_found("Invalid Usage Plan ID specified"));
+  return Answer{200, plan_view(it->second)};
+}
+
+ApiGatewayService::Out ApiGatewayService::update_usage_plan(const std::string& id, const Obj& in) {
+  auto it = plans_.find(id);
+  if (it == plans_.end()) return fail(not_found("Invalid Usage Plan ID specified"));
+  auto* ops = in.if_contains("patchOperations");
+  if (ops && !ops->is_array()) return fail(bad_request("patchOperations must be a list"));
+  // Every operation applies to a copy: one bad operation changes nothing.
+  json::object p = it->second;
+  json::object limits;
+  for (auto k : {"throttle", "quota"})
+    if (auto* v = p.if_contains(k)) limits[k] = *v;
+  for (const auto& opv : ops ? ops->as_array() : json::array{}) {
+    if (!opv.is_object()) return fail(bad_request("patchOperations must be a list of objects"));
+    const auto& o = opv.as_object();
+    std::string op = str(o, "op"), path = str(o, "path"), value = str(o, "value");
+    auto number = [&]() -> Result<double, ApiError> {
+      double d = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), d);
+      if (ec != std::errc{} || end != value.data() + value.size())
+        return fail(bad_request("Invalid value for " + path + ": '" + value + "'"));
+      return d;
+    };
+    if (path == "/name" || path == "/description") {
+      if (op != "replace")
+        return fail(bad_request("Invalid patch operation '" + op + "' on " + path + " (replace)"));
+      p[path.substr(1)] = value;
+    } else if (path == "/throttle" || path == "/quota") {
+      if (op != "remove")
+        return fail(bad_request("Invalid patch operation '" + op + "' on " + path + " (remove)"));
+      limits.erase(path.substr(1));
+    } else if (path == "/throttle/burstLimit" || path == "/throttle/rateLimit" ||
+               path == "/quota/limit" || path == "/quota/offset" || path == "/quota/period") {
+      if (op != "replace")
+        return fail(bad_request("Invalid patch operation '" + op + "' on " + path + " (replace)"));
+      auto slash = path.find('/', 1);
+      std::string group = path.substr(1, slash - 1), member = path.substr(slash + 1);
+      if (!limits[group].is_object()) limits[group] = json::object{};
+      if (member == "period") {
+        limits[group].as_object()[member] = value;
+      } else {
+        auto d = number();
+        if (!d) return fail(d.error());
+        if (member == "rateLimit")
+          limits[group].as_object()[member] = *d;
+        else
+          limits[group].as_object()[member] = static_cast<int64_t>(*d);
+      }
+    } else if (path == "/apiStages") {
+      // value "apiId:stage", as AWS's patch takes it.
+      auto colon = value.find(':');
+      if (colon == std::string::npos || (op != "add" && op != "remove"))
+        return fail(bad_request("Invalid patch operation '" + op + "' on /apiStages with value '" +
+                                value + "' (add or remove of API_ID:STAGE)"));
+      std::string api = value.substr(0, colon), stage = value.substr(colon + 1);
+      auto& stages = p["apiStages"].as_array();
+      auto same = [&](const json::value& v) {
+        return str(v.as_object(), "apiId") == api && str(v.as_object(), "stage") == stage;
+      };
+      auto found = std::find_if(stages.begin(), stages.end(), same);
+      if (op == "remove") {
+        if (found == stages.end())
+          return fail(not_found("Invalid API Stage {api: " + api + ", stage: " + stage + "}"));
+        stages.erase(found);
+      } else if (found == stages.end()) {
+        auto rec = rest_api(api);
+        if (!rec) return fail(rec.error());
+        if (!obj(**rec, "stages").contains(stage))
+          return fail(not_found("Invalid stage identifier specified"));
+        stages.push_back(json::object{{"apiId", api}, {"stage", stage}});
+      }
+    } else {
+      return fail(bad_request("Invalid patch path '" + path + "'"));
+    }
+  }
+  if (auto r = set_plan_limits(p, limits); !r) return fail(r.error());
+  json::object before = std::exchange(it->second, std::move(p));
+  if (auto r = save(std::string(kPlanPrefix) + id, &it->second); !r) {
+    it->second = std::move(before);
+    return fail(r.error());
+  }
   return Answer{200, plan_view(it->second)};
 }
 
@@ -1321,6 +1435,22 @@ ApiGatewayService::Out ApiGatewayService::delete_stage_v2(const std::string& id,
   stages.erase(stage);
   if (auto r = save(std::string(kHttpPrefix) + id, *rec); !r) return fail(r.error());
   return Answer{204, nullptr};
+}
+
+ApiGatewayService::Out ApiGatewayService::export_api(const std::string& id,
+                                                     const std::string& specification,
+                                                     const std::string& query) {
+  auto rec = http_api(id);
+  if (!rec) return fail(rec.error());
+  if (specification != "OAS30")
+    return fail(bad_request("Invalid specification '" + specification + "': OAS30"));
+  if (auto t = http::query_value(query, "outputType"); t != "JSON")
+    return fail(bad_request("outputType " + (t.empty() ? std::string("(none)") : t) +
+                            " is not supported by Nimbus (JSON only)"));
+  boost::system::error_code ec;
+  auto doc = json::parse(str(**rec, "body"), ec);
+  if (ec) return fail(not_found("The API has no imported definition"));
+  return Answer{200, std::move(doc)};
 }
 
 ApiGatewayService::Out ApiGatewayService::get_routes(const std::string& id) {

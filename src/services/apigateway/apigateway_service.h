@@ -59,6 +59,9 @@ class ApiGatewayService final : public aws::Service {
   Out delete_stage(const std::string& id, const std::string& stage);
   Out update_stage(const std::string& id, const std::string& stage, const Obj& in);
   Out flush_stage_cache(const std::string& id, const std::string& stage);
+  // The document the stage's deployment serves, as imported (with its
+  // x-amazon-apigateway-* extensions, so it can be put back).
+  Out get_export(const std::string& id, const std::string& stage, const std::string& type);
   Out tags(const std::string& method, const std::string& arn, const Obj& in,
            const std::string& query, bool v2);
   // API keys and usage plans.
@@ -70,6 +73,7 @@ class ApiGatewayService final : public aws::Service {
   Out get_usage_plans();
   Out get_usage_plan(const std::string& id);
   Out delete_usage_plan(const std::string& id);
+  Out update_usage_plan(const std::string& id, const Obj& in);
   Out create_usage_plan_key(const std::string& plan, const Obj& in);
   Out get_usage_plan_keys(const std::string& plan);
   Out delete_usage_plan_key(const std::string& plan, const std::string& key);
@@ -83,6 +87,7 @@ class ApiGatewayService final : public aws::Service {
   Out get_stages_v2(const std::string& id);
   Out delete_stage_v2(const std::string& id, const std::string& stage);
   Out get_routes(const std::string& id);
+  Out export_api(const std::string& id, const std::string& specification, const std::string& query);
 
   Result<Obj*, aws::ApiError> rest_api(const std::string& id);
   Result<Obj*, aws::ApiError> http_api(const std::string& id);

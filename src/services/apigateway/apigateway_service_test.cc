@@ -209,6 +209,49 @@ TEST_F(ApiGatewayTest, ApiKeysUsagePlansThrottleAndQuota) {
   EXPECT_EQ(err("GET", "/usageplans/nope").message, "Invalid Usage Plan ID specified");
 }
 
+TEST_F(ApiGatewayTest, UpdateUsagePlanPatchesLimitsAndStagesAtomically) {
+  std::string id = deploy_rest("/k", "fn", true);
+  auto plan = ok("POST", "/usageplans",
+                 R"({"name":"p","throttle":{"rateLimit":1,"burstLimit":2},
+                     "quota":{"limit":3,"period":"DAY"}})");
+  std::string path = "/usageplans/" + std::string(plan["id"].as_string());
+  auto patched = ok("PATCH", path,
+                    R"({"patchOperations":[
+      {"op":"replace","path":"/quota/limit","value":"10"},
+      {"op":"replace","path":"/quota/period","value":"WEEK"},
+      {"op":"replace","path":"/quota/offset","value":"1"},
+      {"op":"remove","path":"/throttle"},
+      {"op":"add","path":"/apiStages","value":")" +
+                        id + R"(:Prod"}]})");
+  EXPECT_EQ(json::value(patched["quota"]),
+            json::parse(R"({"limit":10,"offset":1,"period":"WEEK"})"));
+  EXPECT_FALSE(patched.contains("throttle"));
+  EXPECT_EQ(patched["apiStages"].as_array().size(), 1u);
+  // One bad operation fails the call and changes nothing.
+  EXPECT_EQ(err("PATCH", path, R"({"patchOperations":[
+      {"op":"replace","path":"/quota/limit","value":"1"},
+      {"op":"replace","path":"/quota/period","value":"YEAR"}]})")
+                .code,
+            "BadRequestException");
+  EXPECT_EQ(ok("GET", path)["quota"].as_object().at("limit").as_int64(), 10);
+  ok("PATCH", path,
+     R"({"patchOperations":[{"op":"remove","path":"/apiStages","value":")" + id + R"(:Prod"}]})");
+  EXPECT_TRUE(ok("GET", path)["apiStages"].as_array().empty());
+}
+
+TEST_F(ApiGatewayTest, ExportsGiveTheDeployedDocumentBack) {
+  std::string id = deploy_rest("/k", "fn");
+  auto doc = ok("GET", "/restapis/" + id + "/stages/Prod/exports/oas30");
+  EXPECT_TRUE(doc["paths"].as_object().contains("/k"));
+  // A new document put but not deployed: the stage's export stays the old one.
+  ok("PUT", "/restapis/" + id, openapi("/other", "fn"), "mode=overwrite");
+  EXPECT_TRUE(
+      ok("GET", "/restapis/" + id + "/stages/Prod/exports/oas30")["paths"].as_object().contains(
+          "/k"));
+  EXPECT_EQ(err("GET", "/restapis/" + id + "/stages/Prod/exports/pdf").code, "BadRequestException");
+  EXPECT_EQ(err("GET", "/restapis/" + id + "/stages/nope/exports/oas30").code, "NotFoundException");
+}
+
 TEST_F(ApiGatewayTest, HttpApiImportStagesRoutesAndNotFound) {
   auto api = ok("PUT", "/v2/apis", json::serialize(json::object{{"body", openapi("/h", "fn")}}));
   std::string id(api["apiId"].as_string());
