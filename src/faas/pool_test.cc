@@ -248,6 +248,7 @@ TEST_F(PoolTest, StopAllAnswersWaiters) {
 // instances report that they mostly wait for a CPU, further invocations wait
 // for a running instance instead of starting or waking more.
 TEST(PoolConcurrency, ContendedFunctionQueuesInsteadOfScalingOut) {
+  std::vector<InvokeResult> out;  // before the pool: its teardown answers waiters
   ManualClock clock;
   FakeFactory factory;
   FixedKeepAlive keep_alive(std::chrono::minutes(15));
@@ -257,7 +258,6 @@ TEST(PoolConcurrency, ContendedFunctionQueuesInsteadOfScalingOut) {
   FunctionSpec spec;
   spec.name = "cpu";
   spec.revision = "r1";
-  std::vector<InvokeResult> out;
   auto call = [&] {
     Invocation inv;
     inv.request_id = "r";
@@ -292,6 +292,7 @@ TEST(PoolConcurrency, ContendedFunctionQueuesInsteadOfScalingOut) {
 }
 
 TEST(PoolConcurrency, CalmSamplesLetItScaleOutAgain) {
+  std::vector<InvokeResult> out;  // before the pool: its teardown answers waiters
   ManualClock clock;
   FakeFactory factory;
   FixedKeepAlive keep_alive(std::chrono::minutes(15));
@@ -301,7 +302,6 @@ TEST(PoolConcurrency, CalmSamplesLetItScaleOutAgain) {
   FunctionSpec spec;
   spec.name = "io";
   spec.revision = "r1";
-  std::vector<InvokeResult> out;
   auto call = [&] {
     Invocation inv;
     pool.invoke(spec, std::nullopt, inv, [&](InvokeResult r) { out.push_back(r); });
@@ -327,6 +327,7 @@ TEST(PoolConcurrency, CalmSamplesLetItScaleOutAgain) {
 }
 
 TEST(PoolConcurrency, OffMeansOneInstancePerConcurrentCall) {
+  std::vector<InvokeResult> out;  // before the pool: its teardown answers waiters
   ManualClock clock;
   FakeFactory factory;
   FixedKeepAlive keep_alive(std::chrono::minutes(15));
@@ -337,7 +338,6 @@ TEST(PoolConcurrency, OffMeansOneInstancePerConcurrentCall) {
   FunctionSpec spec;
   spec.name = "f";
   spec.revision = "r1";
-  std::vector<InvokeResult> out;
   Invocation inv;
   pool.invoke(spec, std::nullopt, inv, [&](InvokeResult r) { out.push_back(r); });
   factory.made[0]->become_ready();
