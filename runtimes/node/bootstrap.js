@@ -15,6 +15,26 @@ const path = require('path');
 const util = require('util');
 
 const API_PREFIX = '/2018-06-01/runtime';
+const channelFd = process.env.NIMBUS_RUNTIME_FD;
+delete process.env.NIMBUS_RUNTIME_FD; // not for the function's own child processes
+// process.env becomes a plain copy: each invocation sets _X_AMZN_TRACE_ID, and
+// on the real one that is a setenv(3), whose replaced values glibc never
+// frees (one leaked string per call, and every setenv slower as they pile
+// up). child_process passes process.env to children, so they still see it;
+// native code calling getenv() sees the values the instance started with.
+{
+  // Layers' node_modules, like AWS's NODE_PATH. CommonJS reads NODE_PATH from
+  // the real environment (getenv) and only at start-up, so it is set there,
+  // before the copy, and the search paths are re-initialised in main(). Layers
+  // are at /opt; with isolation off Nimbus names their host folder.
+  const real = process.env;
+  const opt = real.NIMBUS_OPT_DIR || '/opt';
+  const major = process.versions.node.split('.')[0];
+  const root = real.LAMBDA_TASK_ROOT || '/var/task';
+  const nodePath = [`${opt}/nodejs/node${major}/node_modules`, `${opt}/nodejs/node_modules`, root];
+  real.NODE_PATH = [real.NODE_PATH, ...nodePath].filter(Boolean).join(require('path').delimiter);
+}
+process.env = { ...process.env };
 const env = process.env;
 const taskRoot = env.LAMBDA_TASK_ROOT || '/var/task';
 
@@ -155,8 +175,15 @@ class RuntimeChannel {
   initError(errorType, body) { return this.send('I', errorType, body); }
 }
 
-const channelFd = env.NIMBUS_RUNTIME_FD;
-delete env.NIMBUS_RUNTIME_FD; // not for the function's own child processes
+// The context fields that are the same for every invocation of the instance.
+const instanceInfo = {
+  functionName: env.AWS_LAMBDA_FUNCTION_NAME,
+  functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION,
+  memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+  logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
+  logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
+};
+
 const transport = channelFd ? new RuntimeChannel(Number(channelFd)) : httpTransport;
 
 // ---- Logging ------------------------------------------------------------------
@@ -301,13 +328,13 @@ function runHandler(handler, event, headers) {
     const done = (err, result) => settle(err != null ? { error: err } : { result });
     const context = {
       callbackWaitsForEmptyEventLoop: true,
-      functionName: env.AWS_LAMBDA_FUNCTION_NAME,
-      functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION,
+      functionName: instanceInfo.functionName,
+      functionVersion: instanceInfo.functionVersion,
       invokedFunctionArn: headers['lambda-runtime-invoked-function-arn'],
-      memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+      memoryLimitInMB: instanceInfo.memoryLimitInMB,
       awsRequestId: headers['lambda-runtime-aws-request-id'],
-      logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
-      logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
+      logGroupName: instanceInfo.logGroupName,
+      logStreamName: instanceInfo.logStreamName,
       identity: parseOptionalJson(headers['lambda-runtime-cognito-identity']),
       clientContext: parseOptionalJson(headers['lambda-runtime-client-context']),
       getRemainingTimeInMillis: () => Math.max(deadline - Date.now(), 0),
@@ -399,14 +426,7 @@ process.on('unhandledRejection', (reason) => {
 
 async function main() {
   patchConsole();
-  // Layers' node_modules, like AWS's NODE_PATH. CommonJS reads NODE_PATH only
-  // at start-up, so the search paths are re-initialised after setting it.
-  // Layers are at /opt; with isolation off Nimbus names their host folder.
-  const opt = env.NIMBUS_OPT_DIR || '/opt';
-  const major = process.versions.node.split('.')[0];
-  const nodePath = [`${opt}/nodejs/node${major}/node_modules`, `${opt}/nodejs/node_modules`, taskRoot];
-  env.NODE_PATH = [env.NODE_PATH, ...nodePath].filter(Boolean).join(path.delimiter);
-  Module._initPaths();
+  Module._initPaths(); // with NODE_PATH as set at the top
 
   const handler = await loadHandler(env._HANDLER || '');
   initDone = true;

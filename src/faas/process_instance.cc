@@ -12,6 +12,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json.hpp>
+#include <charconv>
 #include <cmath>
 #include <mutex>
 
@@ -44,10 +45,11 @@ double ms(Duration d) {
   return std::chrono::duration<double, std::milli>(d).count();
 }
 
+// "%.2f" without printf's locale and format parsing (two per REPORT line).
 std::string fmt2(double v) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.2f", v);
-  return buf;
+  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, 2);
+  return std::string(buf, r.ptr);
 }
 
 class ProcessInstance final : public Instance,
