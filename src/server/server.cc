@@ -175,7 +175,7 @@ Status Server::start() {
                                 std::function<void(aws::ApiError)> rejected) {
         lambda->invoke(fn, qualifier, std::move(inv), std::move(done), std::move(rejected));
       },
-      std::string(aws::kDefaultAccountId), o.region);
+      std::string(aws::kDefaultAccountId), o.region, s.store.get());
   s.apigateway = std::make_unique<services::apigateway::ApiGatewayService>(*s.store, s.clock,
                                                                            *s.gateway, o.region);
   if (auto r = s.apigateway->start(); !r) return r;

@@ -257,6 +257,20 @@ void attach_cache(DeployedApi& api, const json::object& stage, const GatewaySnap
 }
 
 // The body an import answered with ("mode" query and OpenAPI checks aside).
+// A usage plan record's quota, if it has one.
+std::optional<QuotaLimits> plan_quota(const json::object& plan) {
+  auto q = obj(plan, "quota");
+  if (q.empty()) return std::nullopt;
+  QuotaLimits ql;
+  if (auto* l = q.if_contains("limit"); l && l->is_number()) ql.limit = l->to_number<int64_t>();
+  if (auto* o = q.if_contains("offset"); o && o->is_number()) ql.offset = o->to_number<int>();
+  std::string period = str(q, "period");
+  ql.period = period == "WEEK"    ? QuotaPeriod::kWeek
+              : period == "MONTH" ? QuotaPeriod::kMonth
+                                  : QuotaPeriod::kDay;
+  return ql;
+}
+
 Result<ApiSpec, ApiError> compile_body(const std::string& body, ApiKind kind) {
   auto spec = import_openapi(body, kind);
   if (!spec) return fail(bad_request(spec.error()));
@@ -447,6 +461,7 @@ Result<ApiGatewayService::Answer, ApiError> ApiGatewayService::dispatch(const st
     }
     if (n == 3 && s[2] == "keys" && method == "GET") return get_usage_plan_keys(s[1]);
     if (n == 4 && s[2] == "keys" && method == "DELETE") return delete_usage_plan_key(s[1], s[3]);
+    if (n == 3 && s[2] == "usage" && method == "GET") return get_usage(s[1], query);
     return unknown();
   }
 #undef NIMBUS_BODY
@@ -510,17 +525,7 @@ void ApiGatewayService::publish() {
         tl.burst = b->to_number<int>();
       lim.throttle = tl;
     }
-    auto q = obj(p, "quota");
-    if (!q.empty()) {
-      QuotaLimits ql;
-      if (auto* l = q.if_contains("limit"); l && l->is_number()) ql.limit = l->to_number<int64_t>();
-      if (auto* o = q.if_contains("offset"); o && o->is_number()) ql.offset = o->to_number<int>();
-      std::string period = str(q, "period");
-      ql.period = period == "WEEK"    ? QuotaPeriod::kWeek
-                  : period == "MONTH" ? QuotaPeriod::kMonth
-                                      : QuotaPeriod::kDay;
-      lim.quota = ql;
-    }
+    lim.quota = plan_quota(p);
     snap->plans[id] = lim;
     if (auto* st = p.if_contains("apiStages"); st && st->is_array())
       for (auto& s : st->as_array())
@@ -1276,6 +1281,88 @@ ApiGatewayService::Out ApiGatewayService::delete_usage_plan_key(const std::strin
       return Answer{202, nullptr};
     }
   return fail(not_found("Invalid API Key identifier specified"));
+}
+
+ApiGatewayService::Out ApiGatewayService::get_usage(const std::string& plan,
+                                                    const std::string& query) {
+  auto it = plans_.find(plan);
+  if (it == plans_.end()) return fail(not_found("Invalid Usage Plan ID specified"));
+  std::string start_text = http::query_value(query, "startDate");
+  std::string end_text = http::query_value(query, "endDate");
+  auto start = parse_day(start_text);
+  auto end = parse_day(end_text);
+  if (!start) return fail(bad_request("Invalid start date: '" + start_text + "'"));
+  if (!end) return fail(bad_request("Invalid end date: '" + end_text + "'"));
+  if (*end < *start) return fail(bad_request("The end date must not be before the start date"));
+  // Nimbus's own bound, so one call cannot build millions of entries.
+  if (*end - *start >= 366) return fail(bad_request("The date range must not exceed 366 days"));
+  size_t limit = 25;
+  if (std::string l = http::query_value(query, "limit"); !l.empty()) {
+    int v = 0;
+    auto [p, ec] = std::from_chars(l.data(), l.data() + l.size(), v);
+    if (ec != std::errc{} || p != l.data() + l.size() || v < 1 || v > 500)
+      return fail(bad_request("Invalid limit: '" + l + "'"));
+    limit = static_cast<size_t>(v);
+  }
+  std::string key_filter = http::query_value(query, "keyId");
+  std::string position = http::query_value(query, "position");
+
+  // The quota as the plan has it now: "remaining" is measured against it.
+  std::optional<QuotaLimits> quota = plan_quota(it->second);
+  // The first day whose count matters: the start of the window startDate is in.
+  int64_t first = quota ? std::min(*start, quota_window_first_day(
+                                               *quota, quota_window(*quota, *start * 86'400'000)))
+                        : *start;
+
+  // Every key in the plan, and keys with counts that left it since.
+  std::map<std::string, std::map<int64_t, int64_t>> counts;
+  if (auto* ks = it->second.if_contains("keys"); ks && ks->is_array())
+    for (auto& k : ks->as_array())
+      if (k.is_string()) counts[std::string(k.as_string())];
+  gateway_.flush_usage();  // counts are written a second late at most: read them all
+  std::string prefix = std::string(UsageMeter::kStorePrefix) + plan + "/";
+  for (auto& [k, v] : store_.scan(prefix)) {
+    std::string_view rest = std::string_view(k).substr(prefix.size());  // KEY/YYYY-MM-DD
+    auto slash = rest.rfind('/');
+    if (slash == std::string_view::npos) continue;
+    auto day = parse_day(rest.substr(slash + 1));
+    int64_t used = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), used);
+    if (!day || ec != std::errc{} || *day < first || *day > *end) continue;
+    counts[std::string(rest.substr(0, slash))][*day] = used;
+  }
+
+  json::object items;
+  std::string next;
+  for (auto c = position.empty() ? counts.begin() : counts.lower_bound(position); c != counts.end();
+       ++c) {
+    if (!key_filter.empty() && c->first != key_filter) continue;
+    if (items.size() == limit) {
+      next = c->first;
+      break;
+    }
+    json::array days;
+    int64_t window = INT64_MIN, window_used = 0;
+    for (int64_t day = first; day <= *end; ++day) {
+      auto d = c->second.find(day);
+      int64_t used = d == c->second.end() ? 0 : d->second;
+      int64_t remaining = 0;
+      if (quota) {
+        int64_t w = quota_window(*quota, day * 86'400'000);
+        if (w != window) window = w, window_used = 0;
+        window_used += used;
+        remaining = std::max<int64_t>(0, quota->limit - window_used);
+      }
+      if (day >= *start) days.push_back(json::array{used, remaining});
+    }
+    items[c->first] = std::move(days);
+  }
+  json::object out{{"usagePlanId", plan},
+                   {"startDate", start_text},
+                   {"endDate", end_text},
+                   {"values", std::move(items)}};  // the wire name of SDKs' `items`
+  if (!next.empty()) out["position"] = next;
+  return Answer{200, std::move(out)};
 }
 
 // --- HTTP APIs -------------------------------------------------------------

@@ -77,6 +77,8 @@ class ApiGatewayService final : public aws::Service {
   Out create_usage_plan_key(const std::string& plan, const Obj& in);
   Out get_usage_plan_keys(const std::string& plan);
   Out delete_usage_plan_key(const std::string& plan, const std::string& key);
+  // GetUsage: the plan's keys' daily [used, remaining] from the persisted day counts.
+  Out get_usage(const std::string& plan, const std::string& query);
   // HTTP APIs.
   Out create_api(const Obj& in);
   Out import_api(const std::string& id, const std::string& body);

@@ -36,11 +36,13 @@ struct ApiGatewayTest : ::testing::Test {
   // Invocations the fake Lambda received; the test answers them.
   std::vector<std::pair<std::string, faas::InvokeCallback>> calls;
   std::vector<std::string> events;
-  Gateway gateway{clock, [this](const std::string& fn, const std::string&, faas::Invocation inv,
-                                faas::InvokeCallback done, std::function<void(aws::ApiError)>) {
+  Gateway gateway{clock,
+                  [this](const std::string& fn, const std::string&, faas::Invocation inv,
+                         faas::InvokeCallback done, std::function<void(aws::ApiError)>) {
                     calls.emplace_back(fn, std::move(done));
                     events.push_back(inv.payload);
-                  }};
+                  },
+                  "000000000000", "us-east-1", &store};
   ApiGatewayService svc{store, clock, gateway};
 
   json::object ok(const std::string& method, const std::string& path, const std::string& body = "",
@@ -207,6 +209,63 @@ TEST_F(ApiGatewayTest, ApiKeysUsagePlansThrottleAndQuota) {
   EXPECT_EQ(err("POST", "/usageplans", R"({"name":"q","quota":{"limit":1,"period":"YEAR"}})").code,
             "BadRequestException");
   EXPECT_EQ(err("GET", "/usageplans/nope").message, "Invalid Usage Plan ID specified");
+}
+
+// GetUsage: per key, one [used, remaining] pair per day of the range, the
+// remaining quota counted from the start of the quota's window (a MONTH quota
+// goes down across days); a missing plan is NotFoundException, bad dates
+// BadRequestException.
+TEST_F(ApiGatewayTest, GetUsageReportsDailyCountsAgainstTheQuota) {
+  std::string id = deploy_rest("/k", "fn", true);
+  auto key = ok("POST", "/apikeys", R"({"name":"k","enabled":true})");
+  auto idle = ok("POST", "/apikeys", R"({"name":"idle","enabled":true})");
+  std::string kid(key["id"].as_string()), idle_id(idle["id"].as_string());
+  std::string value(key["value"].as_string());
+  auto plan = ok("POST", "/usageplans",
+                 R"({"name":"p","apiStages":[{"apiId":")" + id +
+                     R"(","stage":"Prod"}],"quota":{"limit":10,"period":"MONTH"}})");
+  std::string pid(plan["id"].as_string());
+  for (auto& k : {kid, idle_id})
+    ok("POST", "/usageplans/" + pid + "/keys", R"({"keyId":")" + k + R"(","keyType":"API_KEY"})");
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(request("GET", "/k", {{"x-api-key", value}}).status, 200);
+  clock.advance(std::chrono::days(1));  // 15 November 2023
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(request("GET", "/k", {{"x-api-key", value}}).status, 200);
+  // Read right away: GetUsage sees counts the timer has not written yet.
+  auto u =
+      ok("GET", "/usageplans/" + pid + "/usage", "", "startDate=2023-11-14&endDate=2023-11-16");
+  EXPECT_EQ(u["usagePlanId"].as_string(), pid);
+  EXPECT_EQ(u["startDate"], "2023-11-14");
+  EXPECT_EQ(u["endDate"], "2023-11-16");
+  EXPECT_FALSE(u.contains("position"));
+  EXPECT_EQ(json::value(u["values"]), json::parse(R"({")" + kid + R"(":[[3,7],[2,5],[0,5]],")" +
+                                                  idle_id + R"(":[[0,10],[0,10],[0,10]]})"));
+  // A range starting mid-window still counts the window's earlier days.
+  u = ok("GET", "/usageplans/" + pid + "/usage", "",
+         "startDate=2023-11-15&endDate=2023-11-15&keyId=" + kid);
+  EXPECT_EQ(json::value(u["values"]), json::parse(R"({")" + kid + R"(":[[2,5]]})"));
+  // Paging over keys.
+  u = ok("GET", "/usageplans/" + pid + "/usage", "",
+         "startDate=2023-11-15&endDate=2023-11-15&limit=1");
+  EXPECT_EQ(u["values"].as_object().size(), 1u);
+  ASSERT_TRUE(u.contains("position"));
+  auto rest = ok("GET", "/usageplans/" + pid + "/usage", "",
+                 "startDate=2023-11-15&endDate=2023-11-15&limit=1&position=" +
+                     std::string(u["position"].as_string()));
+  EXPECT_EQ(rest["values"].as_object().size(), 1u);
+  EXPECT_FALSE(rest.contains("position"));
+  EXPECT_EQ(
+      err("GET", "/usageplans/nope/usage", "", "startDate=2023-11-14&endDate=2023-11-16").code,
+      "NotFoundException");
+  EXPECT_EQ(
+      err("GET", "/usageplans/" + pid + "/usage", "", "startDate=2023-13-01&endDate=2023-11-16")
+          .code,
+      "BadRequestException");
+  EXPECT_EQ(err("GET", "/usageplans/" + pid + "/usage", "", "endDate=2023-11-16").code,
+            "BadRequestException");
+  EXPECT_EQ(
+      err("GET", "/usageplans/" + pid + "/usage", "", "startDate=2023-11-16&endDate=2023-11-14")
+          .code,
+      "BadRequestException");
 }
 
 TEST_F(ApiGatewayTest, UpdateUsagePlanPatchesLimitsAndStagesAtomically) {

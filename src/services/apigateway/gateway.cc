@@ -41,12 +41,14 @@ constexpr size_t kEventArenaBytes = 8192;
 
 }  // namespace
 
-Gateway::Gateway(Clock& clock, InvokeFn invoke, std::string account_id, std::string region)
+Gateway::Gateway(Clock& clock, InvokeFn invoke, std::string account_id, std::string region,
+                 store::Store* usage_store)
     : clock_(clock),
       invoke_(std::move(invoke)),
       account_id_(std::move(account_id)),
       region_(std::move(region)),
-      timeouts_(clock) {
+      timeouts_(clock),
+      usage_(clock, usage_store) {
   snapshot_.store(std::make_shared<const GatewaySnapshot>());
 }
 

@@ -79,8 +79,9 @@ class Gateway {
   using InvokeFn = std::function<void(const std::string& function, const std::string& qualifier,
                                       faas::Invocation inv, faas::InvokeCallback done,
                                       std::function<void(aws::ApiError)> rejected)>;
+  // `usage_store`: where usage plan counts persist (null: memory only).
   Gateway(Clock& clock, InvokeFn invoke, std::string account_id = "000000000000",
-          std::string region = "us-east-1");
+          std::string region = "us-east-1", store::Store* usage_store = nullptr);
 
   void publish(std::shared_ptr<const GatewaySnapshot> snapshot);
   std::shared_ptr<const GatewaySnapshot> snapshot() const { return snapshot_.load(); }
@@ -93,6 +94,8 @@ class Gateway {
 
   // Drops usage counters and cached authorizer results (reset).
   void reset_usage();
+  // Writes the usage counts not yet persisted (before reading them back).
+  void flush_usage() { usage_.flush(); }
   // FlushStageCache: empties the stage's response cache, if it has one.
   void flush_cache(std::string_view api_id, std::string_view stage);
 
