@@ -6,8 +6,9 @@ import json
 import time
 import uuid
 
-from test_apigateway import call, document, op, rest_api
 import pytest
+
+from test_apigateway import call, document, op, rest_api
 
 ECHO = "def handler(event, context):\n    return {'statusCode': 200, 'body': 'ok'}\n"
 
