@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <optional>
 
 namespace nimbus::faas {
 namespace {
@@ -247,105 +248,89 @@ TEST_F(PoolTest, StopAllAnswersWaiters) {
 // The adaptive concurrency limit (faas/concurrency_limit.h) in the pool: once
 // instances report that they mostly wait for a CPU, further invocations wait
 // for a running instance instead of starting or waking more.
-TEST(PoolConcurrency, ContendedFunctionQueuesInsteadOfScalingOut) {
-  std::vector<InvokeResult> out;  // before the pool: its teardown answers waiters
-  ManualClock clock;
-  FakeFactory factory;
-  FixedKeepAlive keep_alive(std::chrono::minutes(15));
-  PoolOptions opts;
-  opts.min_concurrency = 2;
-  Pool pool(factory, clock, keep_alive, opts);
-  FunctionSpec spec;
-  spec.name = "cpu";
-  spec.revision = "r1";
-  auto call = [&] {
-    Invocation inv;
-    inv.request_id = "r";
-    ASSERT_EQ(pool.invoke(spec, std::nullopt, inv, [&](InvokeResult r) { out.push_back(r); }),
+class PoolConcurrency : public ::testing::Test {
+ protected:
+  void make_pool(int min_concurrency, bool adaptive = true) {
+    PoolOptions opts;
+    opts.min_concurrency = min_concurrency;
+    opts.adaptive_concurrency = adaptive;
+    pool_.emplace(factory_, clock_, keep_alive_, opts);
+    spec_.name = "f";
+    spec_.revision = "r1";
+  }
+  void call() {
+    ASSERT_EQ(pool_->invoke(spec_, std::nullopt, Invocation{},
+                            [this](InvokeResult r) { out_.push_back(std::move(r)); }),
               Admission::kAdmitted);
-  };
+  }
+  PoolStats stats() const { return pool_->stats(pool_key(spec_)); }
+  FakeInstance& instance(size_t i) { return *factory_.made.at(i); }
+  static void contended(FakeInstance& i) {  // 90 % of the time waiting for a CPU
+    i.complete_with_sample(std::chrono::microseconds(1000), std::chrono::microseconds(900));
+  }
+
+  std::vector<InvokeResult> out_;  // before the pool: its teardown answers waiters
+  ManualClock clock_;
+  FakeFactory factory_;
+  FixedKeepAlive keep_alive_{std::chrono::minutes(15)};
+  FunctionSpec spec_;
+  std::optional<Pool> pool_;
+};
+
+TEST_F(PoolConcurrency, ContendedFunctionQueuesInsteadOfScalingOut) {
+  make_pool(2);
   // Eight concurrent calls start eight instances: nothing is measured yet.
   for (int i = 0; i < 8; ++i) call();
-  ASSERT_EQ(factory.made.size(), 8u);
-  for (auto& inst : factory.made) inst->become_ready();
+  ASSERT_EQ(factory_.made.size(), 8u);
+  for (auto& inst : factory_.made) inst->become_ready();
   // They report heavy contention as they finish; the limit falls to the floor.
-  for (auto& inst : factory.made)
-    inst->complete_with_sample(std::chrono::microseconds(1000), std::chrono::microseconds(900));
-  EXPECT_EQ(pool.stats(pool_key(spec)).concurrency_limit, 2);
+  for (auto& inst : factory_.made) contended(*inst);
+  EXPECT_EQ(stats().concurrency_limit, 2);
   // Eight more calls: two run, six wait; no instance is started.
   for (int i = 0; i < 8; ++i) call();
-  EXPECT_EQ(factory.made.size(), 8u);
-  auto st = pool.stats(pool_key(spec));
-  EXPECT_EQ(st.busy, 2);
-  EXPECT_EQ(st.waiting, 6);
+  EXPECT_EQ(factory_.made.size(), 8u);
+  EXPECT_EQ(stats().busy, 2);
+  EXPECT_EQ(stats().waiting, 6);
   // Each completion hands the next waiter to the instance that finished.
   int served = 0;
   while (served < 8) {
-    for (auto& inst : factory.made)
+    for (auto& inst : factory_.made)
       if (inst->busy()) {
         inst->complete();
         ++served;
       }
   }
-  EXPECT_EQ(out.size(), 16u);
-  EXPECT_EQ(pool.stats(pool_key(spec)).waiting, 0);
+  EXPECT_EQ(out_.size(), 16u);
+  EXPECT_EQ(stats().waiting, 0);
 }
 
-TEST(PoolConcurrency, CalmSamplesLetItScaleOutAgain) {
-  std::vector<InvokeResult> out;  // before the pool: its teardown answers waiters
-  ManualClock clock;
-  FakeFactory factory;
-  FixedKeepAlive keep_alive(std::chrono::minutes(15));
-  PoolOptions opts;
-  opts.min_concurrency = 1;
-  Pool pool(factory, clock, keep_alive, opts);
-  FunctionSpec spec;
-  spec.name = "io";
-  spec.revision = "r1";
-  auto call = [&] {
-    Invocation inv;
-    pool.invoke(spec, std::nullopt, inv, [&](InvokeResult r) { out.push_back(r); });
-  };
+TEST_F(PoolConcurrency, CalmSamplesLetItScaleOutAgain) {
+  make_pool(1);
   call();
-  factory.made[0]->become_ready();
-  factory.made[0]->complete_with_sample(std::chrono::microseconds(100),
-                                        std::chrono::microseconds(95));
-  ASSERT_EQ(pool.stats(pool_key(spec)).concurrency_limit, 1);
+  instance(0).become_ready();
+  contended(instance(0));
+  ASSERT_EQ(stats().concurrency_limit, 1);
   // Two calls: one runs, one waits.
   call();
   call();
-  EXPECT_EQ(pool.stats(pool_key(spec)).waiting, 1);
-  EXPECT_EQ(factory.made.size(), 1u);
+  EXPECT_EQ(stats().waiting, 1);
+  EXPECT_EQ(factory_.made.size(), 1u);
   // Calm samples (an I/O-bound call waits on the network, not on a CPU) raise
   // the limit; the waiter then gets a new instance rather than waiting on.
-  for (int i = 0; i < 8 && factory.made.size() == 1; ++i) {
-    factory.made[0]->complete_with_sample(std::chrono::milliseconds(100),
-                                          std::chrono::microseconds(0));
+  for (int i = 0; i < 8 && factory_.made.size() == 1; ++i) {
+    instance(0).complete_with_sample(std::chrono::milliseconds(100), std::chrono::microseconds(0));
     call();
   }
-  EXPECT_GE(factory.made.size(), 2u);
+  EXPECT_GE(factory_.made.size(), 2u);
 }
 
-TEST(PoolConcurrency, OffMeansOneInstancePerConcurrentCall) {
-  std::vector<InvokeResult> out;  // before the pool: its teardown answers waiters
-  ManualClock clock;
-  FakeFactory factory;
-  FixedKeepAlive keep_alive(std::chrono::minutes(15));
-  PoolOptions opts;
-  opts.adaptive_concurrency = false;
-  opts.min_concurrency = 1;
-  Pool pool(factory, clock, keep_alive, opts);
-  FunctionSpec spec;
-  spec.name = "f";
-  spec.revision = "r1";
-  Invocation inv;
-  pool.invoke(spec, std::nullopt, inv, [&](InvokeResult r) { out.push_back(r); });
-  factory.made[0]->become_ready();
-  factory.made[0]->complete_with_sample(std::chrono::microseconds(100),
-                                        std::chrono::microseconds(95));
-  for (int i = 0; i < 3; ++i)
-    pool.invoke(spec, std::nullopt, inv, [&](InvokeResult r) { out.push_back(r); });
-  EXPECT_EQ(factory.made.size(), 3u);  // one idle reused, two started
+TEST_F(PoolConcurrency, OffMeansOneInstancePerConcurrentCall) {
+  make_pool(1, /*adaptive=*/false);
+  call();
+  instance(0).become_ready();
+  contended(instance(0));
+  for (int i = 0; i < 3; ++i) call();
+  EXPECT_EQ(factory_.made.size(), 3u);  // one idle reused, two started
 }
 
 }  // namespace
