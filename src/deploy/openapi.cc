@@ -5,6 +5,8 @@
 #include <cctype>
 #include <cstring>
 
+#include "base/text.h"
+
 namespace nimbus::deploy {
 
 namespace json = boost::json;
@@ -16,13 +18,17 @@ std::string lambda_integration_uri(const std::string& region, const std::string&
 
 namespace {
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
+// A Lambda authorizer as an OpenAPI security scheme (REST and HTTP APIs alike).
+json::object authorizer_scheme(std::string_view header, json::object authorizer) {
+  return json::object{{"type", "apiKey"},
+                      {"name", header},
+                      {"in", "header"},
+                      {"x-amazon-apigateway-authtype", "custom"},
+                      {"x-amazon-apigateway-authorizer", std::move(authorizer)}};
 }
 
 std::string method_key(const std::string& method) {
-  return method == "ANY" || method.empty() ? "x-amazon-apigateway-any-method" : lower(method);
+  return method == "ANY" || method.empty() ? "x-amazon-apigateway-any-method" : ascii_lower(method);
 }
 
 json::object integration(const std::string& region, const std::string& arn,
@@ -115,11 +121,7 @@ json::object rest_openapi(const sam::RestApi& api, const std::vector<RestRoute>&
       if (!a.validation_expression.empty())
         authorizer["identityValidationExpression"] = a.validation_expression;
     }
-    schemes[a.name] = json::object{{"type", "apiKey"},
-                                   {"name", header},
-                                   {"in", "header"},
-                                   {"x-amazon-apigateway-authtype", "custom"},
-                                   {"x-amazon-apigateway-authorizer", std::move(authorizer)}};
+    schemes[a.name] = authorizer_scheme(header, std::move(authorizer));
   }
 
   for (const auto& r : routes) {
@@ -354,12 +356,8 @@ json::object http_openapi(const sam::HttpApi& api, const std::vector<HttpRoute>&
                             {"authorizerPayloadFormatVersion",
                              a.payload_format_version.empty() ? "2.0" : a.payload_format_version},
                             {"enableSimpleResponses", a.enable_simple_responses}};
-    schemes[a.name] =
-        json::object{{"type", "apiKey"},
-                     {"name", a.headers.empty() ? "Authorization" : a.headers.front()},
-                     {"in", "header"},
-                     {"x-amazon-apigateway-authtype", "custom"},
-                     {"x-amazon-apigateway-authorizer", std::move(authorizer)}};
+    schemes[a.name] = authorizer_scheme(a.headers.empty() ? "Authorization" : a.headers.front(),
+                                        std::move(authorizer));
   }
   for (const auto& r : routes) {
     const auto& e = r.event;
