@@ -18,6 +18,12 @@ std::string lambda_integration_uri(const std::string& region, const std::string&
 
 namespace {
 
+// The start of every generated document: OpenAPI version and info.
+json::object document_head(std::string_view title) {
+  return json::object{{"openapi", "3.0.1"},
+                      {"info", json::object{{"title", title}, {"version", "1.0"}}}};
+}
+
 // A Lambda authorizer as an OpenAPI security scheme (REST and HTTP APIs alike).
 json::object authorizer_scheme(std::string_view header, json::object authorizer) {
   return json::object{{"type", "apiKey"},
@@ -92,9 +98,7 @@ std::vector<std::string> path_parameters(const std::string& path) {
 
 json::object rest_openapi(const sam::RestApi& api, const std::vector<RestRoute>& routes,
                           const std::string& region) {
-  json::object doc{{"openapi", "3.0.1"},
-                   {"info", json::object{{"title", api.name.empty() ? api.logical_id : api.name},
-                                         {"version", "1.0"}}}};
+  json::object doc = document_head(api.name.empty() ? api.logical_id : api.name);
   json::object paths;
   json::object schemes;
   json::object schemas;
@@ -339,9 +343,7 @@ json::array rest_stage_restore_patch(const json::object& current, const json::ob
 
 json::object http_openapi(const sam::HttpApi& api, const std::vector<HttpRoute>& routes,
                           const std::string& region) {
-  json::object doc{{"openapi", "3.0.1"},
-                   {"info", json::object{{"title", api.name.empty() ? api.logical_id : api.name},
-                                         {"version", "1.0"}}}};
+  json::object doc = document_head(api.name.empty() ? api.logical_id : api.name);
   json::object paths;
   json::object schemes;
   for (const auto& a : api.authorizers) {

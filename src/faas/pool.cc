@@ -108,15 +108,15 @@ void Pool::pump(const std::string& key, Group& g, Effects& fx) {
     dispatch_or_park(key, g, best, fx);
     ++busy;
   }
-  start_needed(key, g, fx);
+  start_needed(key, g, busy, fx);
 }
 
-void Pool::start_needed(const std::string& key, Group& g, Effects& fx) {
+void Pool::start_needed(const std::string& key, Group& g, int busy, Effects& fx) {
   // One instance per waiting invocation at most: many concurrent cold requests
   // start only as many instances as there are requests not yet covered; and
   // none beyond the concurrency limit, whose waiters the running instances
   // serve next.
-  int room = g.limit.value() - busy_count(g);
+  int room = g.limit.value() - busy;
   while (g.starting < static_cast<int>(g.waiting.size()) && g.starting < room && !stopped_) {
     auto slot = std::make_shared<Slot>();
     slot->revision = g.spec.revision;

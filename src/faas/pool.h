@@ -115,8 +115,9 @@ class Pool {
   // instances, within the group's concurrency limit. Requires mu_.
   void pump(const std::string& key, Group& g, Effects& fx);
   static int busy_count(const Group& g);
-  // Starts instances while fewer are starting than invocations wait. Requires mu_.
-  void start_needed(const std::string& key, Group& g, Effects& fx);
+  // Starts instances while fewer are starting than invocations wait, within
+  // the limit (`busy`: the group's running invocations). Requires mu_.
+  void start_needed(const std::string& key, Group& g, int busy, Effects& fx);
   void remove_slot(Group& g, const std::shared_ptr<Slot>& slot);
   InvokeCallback release_on_done(const std::string& function_name, bool reserved,
                                  InvokeCallback done);
