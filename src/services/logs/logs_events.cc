@@ -14,8 +14,7 @@ namespace nimbus::services::logs {
 
 namespace {
 
-constexpr size_t kScanChunk = 256;
-constexpr size_t kCursorChunk = 128;
+constexpr size_t kScanChunk = 128;
 constexpr size_t kMaxResponseBytes = 1'048'576;  // CloudWatch caps a page at 1 MB
 constexpr size_t kMaxBatchBytes = 1'048'576;
 constexpr size_t kEventOverhead = 26;  // bytes CloudWatch adds per event to the batch size
@@ -33,73 +32,67 @@ struct Event {
   std::string message;
 };
 
-std::optional<Event> to_event(std::string_view pos, std::string_view value) {
-  Event e;
-  std::string_view msg;
-  if (!decode_event(value, e.ingestion, msg)) return std::nullopt;
-  e.pos = pos;
-  e.timestamp = position_timestamp(pos);
-  e.message = msg;
-  return e;
-}
-
-// Calls fn(pos, value) for the stream's events with after < pos < before, in
-// order, until fn returns false. An empty `before` means no upper bound.
-template <class Fn>
-void scan_events(const store::Store& store, const std::string& prefix, const std::string& after,
-                 const std::string& before, Fn fn) {
-  std::string start = prefix + after;
-  for (;;) {
-    auto chunk = store.scan(prefix, start, kScanChunk);
-    for (const auto& [key, value] : chunk) {
-      std::string_view pos = std::string_view(key).substr(prefix.size());
-      if (!before.empty() && pos >= before) return;
-      if (!fn(pos, value)) return;
-    }
-    if (chunk.size() < kScanChunk) return;
-    start = chunk.back().first;
-  }
-}
-
 boost::json::object output_event(const Event& e) {
   return {{"timestamp", e.timestamp}, {"message", e.message}, {"ingestionTime", e.ingestion}};
 }
 
-// One stream's events read lazily in chunks, for the k-way merge of FilterLogEvents.
-class Cursor {
+// The events of one stream with after < pos < before, in position order, read
+// lazily in chunks of keys (each a block of records, logs_util.h). An empty
+// `before` means no upper bound. GetLogEvents reads one; FilterLogEvents merges
+// one per stream.
+class EventScan {
  public:
-  Cursor(const store::Store& store, std::string prefix, std::string name, const std::string& after,
-         const std::string& before)
+  EventScan(const store::Store& store, std::string prefix, std::string name,
+            const std::string& after, std::string before)
       : store_(store),
         prefix_(std::move(prefix)),
         name_(std::move(name)),
+        after_(after),
         start_(prefix_ + after),
-        before_(before) {}
+        before_(std::move(before)) {}
 
-  // The current position, or an empty view at the end.
-  std::string_view pos() {
-    if (i_ == buf_.size() && !done_) fill();
-    if (i_ == buf_.size()) return {};
-    std::string_view p = std::string_view(buf_[i_].first).substr(prefix_.size());
-    if (!before_.empty() && p >= before_) return {};
-    return p;
+  // The current event, or nullptr at the end.
+  const EventRecord* current() {
+    while (i_ == records_.size()) {
+      if (done_) return nullptr;
+      fill();
+    }
+    return &records_[i_];
   }
-  const std::string& value() const { return buf_[i_].second; }
-  const std::string& name() const { return name_; }
   void next() { ++i_; }
+  const std::string& name() const { return name_; }
+
+  Event event() {
+    const EventRecord& r = *current();
+    return Event{std::string(r.pos), position_timestamp(r.pos), r.ingestion_ms,
+                 std::string(r.message)};
+  }
 
  private:
   void fill() {
-    buf_ = store_.scan(prefix_, start_, kCursorChunk);
+    chunk_ = store_.scan(prefix_, start_, kScanChunk);
+    done_ = chunk_.size() < kScanChunk;
+    if (!chunk_.empty()) start_ = chunk_.back().first;
+    records_.clear();
     i_ = 0;
-    done_ = buf_.size() < kCursorChunk;
-    if (!buf_.empty()) start_ = buf_.back().first;
+    for (const auto& kv : chunk_) {
+      // The first key after `after` may be a block that begins before it.
+      std::string_view rest = kv.second;
+      while (auto r = take_record(rest)) {
+        if (r->pos <= after_) continue;
+        if (!before_.empty() && r->pos >= before_) {
+          done_ = true;
+          return;
+        }
+        records_.push_back(*r);
+      }
+    }
   }
 
   const store::Store& store_;
-  std::string prefix_, name_, start_;
-  const std::string& before_;
-  store::KeyValues buf_;
+  std::string prefix_, name_, after_, start_, before_;
+  store::KeyValues chunk_;  // the records point into these values
+  std::vector<EventRecord> records_;
   size_t i_ = 0;
   bool done_ = false;
 };
@@ -226,32 +219,27 @@ LogsService::OpResult LogsService::get_log_events(const aws::Call&, Params& p) {
   if (forward) {
     // The first `lim` events after the token (or from startTime).
     std::string after = token ? std::max(token->bound, lower) : lower;
-    scan_events(store_, prefix, after, upper, [&](std::string_view pos, const std::string& v) {
-      auto e = to_event(pos, v);
-      if (!e) return true;
-      bytes += e->message.size();
-      if (bytes > kMaxResponseBytes && !events.empty()) return false;
-      events.push_back(std::move(*e));
-      return static_cast<int64_t>(events.size()) < lim;
-    });
+    EventScan scan(store_, prefix, stream, after, upper);
+    for (; scan.current() && static_cast<int64_t>(events.size()) < lim; scan.next()) {
+      bytes += scan.current()->message.size();
+      if (bytes > kMaxResponseBytes && !events.empty()) break;
+      events.push_back(scan.event());
+    }
     fwd = bwd = after;
   } else {
     // The last `lim` events before the token (or endTime): forward-only scans
     // keep a sliding window, since the Store has no reverse iteration.
     std::string before = upper;
     if (token && (before.empty() || token->bound < before)) before = token->bound;
-    scan_events(store_, prefix, lower, before, [&](std::string_view pos, const std::string& v) {
-      auto e = to_event(pos, v);
-      if (!e) return true;
-      bytes += e->message.size();
-      events.push_back(std::move(*e));
+    for (EventScan scan(store_, prefix, stream, lower, before); scan.current(); scan.next()) {
+      bytes += scan.current()->message.size();
+      events.push_back(scan.event());
       while (static_cast<int64_t>(events.size()) > lim ||
              (bytes > kMaxResponseBytes && events.size() > 1)) {
         bytes -= events.front().message.size();
         events.pop_front();
       }
-      return true;
-    });
+    }
     fwd = token ? token->bound : lower;
     bwd = token ? token->bound : (upper.empty() ? lower : upper);
   }
@@ -320,15 +308,17 @@ LogsService::OpResult LogsService::filter_log_events(const aws::Call&, Params& p
     }
   }
 
-  std::vector<Cursor> cursors;
+  std::vector<EventScan> cursors;
   cursors.reserve(streams.size());
   for (const auto& s : streams) {
     cursors.emplace_back(store_, stream_events_prefix(group, s), s, after, before);
   }
-  auto later = [&](size_t a, size_t b) { return cursors[a].pos() > cursors[b].pos(); };
+  auto later = [&](size_t a, size_t b) {
+    return cursors[a].current()->pos > cursors[b].current()->pos;
+  };
   std::priority_queue<size_t, std::vector<size_t>, decltype(later)> heap(later);
   for (size_t i = 0; i < cursors.size(); ++i) {
-    if (!cursors[i].pos().empty()) heap.push(i);
+    if (cursors[i].current()) heap.push(i);
   }
 
   boost::json::array out_events;
@@ -338,18 +328,19 @@ LogsService::OpResult LogsService::filter_log_events(const aws::Call&, Params& p
          examined < kFilterScanBudget && bytes < kMaxResponseBytes) {
     size_t i = heap.top();
     heap.pop();
-    Cursor& c = cursors[i];
-    last_examined = c.pos();
+    EventScan& c = cursors[i];
+    last_examined = c.current()->pos;
     ++examined;
-    if (auto e = to_event(last_examined, c.value()); e && pattern->matches(e->message)) {
-      bytes += e->message.size();
-      auto o = output_event(*e);
+    if (pattern->matches(c.current()->message)) {
+      Event e = c.event();
+      bytes += e.message.size();
+      auto o = output_event(e);
       o["logStreamName"] = c.name();
-      o["eventId"] = e->pos;
+      o["eventId"] = e.pos;
       out_events.emplace_back(std::move(o));
     }
     c.next();
-    if (!c.pos().empty()) heap.push(i);
+    if (c.current()) heap.push(i);
   }
   Json out{{"events", std::move(out_events)}, {"searchedLogStreams", boost::json::array()}};
   if (!heap.empty()) out["nextToken"] = last_examined;

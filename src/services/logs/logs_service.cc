@@ -216,9 +216,11 @@ LogsService::OpResult LogsService::delete_log_group(const aws::Call&, Params& p)
   }
   if (auto s = store_.del(group_key(group)); !s) return fail(store_failure(s.error()));
   groups_.erase(group);
-  std::erase_if(streams_, [&](const auto& kv) {
-    return kv.first.size() > group.size() && kv.first.starts_with(group) &&
-           kv.first[group.size()] == kSep;
+  std::erase_if(streams_, [&](auto& kv) {
+    bool in_group = kv.first.size() > group.size() && kv.first.starts_with(group) &&
+                    kv.first[group.size()] == kSep;
+    if (in_group) std::erase(open_blocks_, &kv.second);  // lines appended since the op began
+    return in_group;
   });
   return Json{};
 }
@@ -382,6 +384,7 @@ LogsService::OpResult LogsService::create_log_stream(const aws::Call&, Params& p
   if (store_.get(stream_key(group, stream))) return fail(already_exists("log stream"));
   StreamState st;
   st.creation_time = st.flushed_at_ms = clock_.wall_ms();
+  st.events_prefix = stream_events_prefix(group, stream);
   if (auto s = store_.put(stream_key(group, stream), stream_json(st)); !s) {
     return fail(store_failure(s.error()));
   }
@@ -400,7 +403,10 @@ LogsService::OpResult LogsService::delete_log_stream(const aws::Call&, Params& p
     return fail(store_failure(s.error()));
   }
   if (auto s = store_.del(stream_key(group, stream)); !s) return fail(store_failure(s.error()));
-  streams_.erase(std::string(group) + kSep + stream);
+  if (auto it = streams_.find(std::string(group) + kSep + stream); it != streams_.end()) {
+    std::erase(open_blocks_, &it->second);  // lines appended since the op began
+    streams_.erase(it);
+  }
   return Json{};
 }
 
@@ -509,8 +515,10 @@ LogsService::StreamState* LogsService::stream_locked(std::string_view group,
                                                      std::string_view stream, Mode mode,
                                                      int64_t now, store::WriteBatch& batch,
                                                      bool& group_missing) {
-  std::string cache_key = std::string(group) + kSep + std::string(stream);
-  if (auto it = streams_.find(cache_key); it != streams_.end()) return &it->second;
+  // Found on every append: the key is composed in a reused buffer.
+  lookup_key_.assign(group).append(1, kSep).append(stream);
+  if (auto it = streams_.find(lookup_key_); it != streams_.end()) return &it->second;
+  std::string cache_key = lookup_key_;
   std::string gname(group);
   if (!groups_.contains(gname)) {
     if (store_.get(group_key(group))) {
@@ -525,6 +533,7 @@ LogsService::StreamState* LogsService::stream_locked(std::string_view group,
     }
   }
   StreamState st;
+  st.events_prefix = stream_events_prefix(group, stream);
   if (auto v = store_.get(stream_key(group, stream))) {
     auto o = parse_object(*v).value_or(Json{});
     st.creation_time = get_i64(o, "creationTime");
@@ -549,21 +558,37 @@ Result<std::string, aws::ApiError> LogsService::ingest(std::string_view group,
   int64_t now = clock_.wall_ms();
   store::WriteBatch api_batch;
   std::lock_guard lock(mu_);
-  // Function output is gathered into pending_ and written in batches; an API
-  // write takes the pending lines along, so stream records never go backwards.
-  if (mode == Mode::kApi) api_batch = std::exchange(pending_, {});
+  // An API write takes the function output gathered so far along, so stream
+  // records never go backwards.
+  if (mode == Mode::kApi) {
+    seal_blocks_locked();
+    api_batch = std::exchange(pending_, {});
+  }
   store::WriteBatch& batch = mode == Mode::kApi ? api_batch : pending_;
   bool group_missing = false;
   StreamState* s = stream_locked(group, stream, mode, now, batch, group_missing);
   if (!s) return fail(group_missing ? group_not_found() : stream_not_found());
-  std::string prefix = stream_events_prefix(group, stream);
   std::string pos;
   for (const auto& e : events) {
-    pos = position(e.timestamp_ms, next_seq_locked());
-    batch.put(prefix + pos, encode_event(now, e.message));
     bool first = s->last_ingestion == 0;
-    s->first_event = first ? e.timestamp_ms : std::min(s->first_event, e.timestamp_ms);
-    s->last_event = first ? e.timestamp_ms : std::max(s->last_event, e.timestamp_ms);
+    int64_t ts = e.timestamp_ms;
+    if (mode == Mode::kSink) {
+      // Blocks of one stream must not overlap (logs_util.h): a clock stepping
+      // back does not move a line before the stream's earlier ones.
+      if (!first) ts = std::max(ts, s->last_event);
+      if (s->block.empty()) open_blocks_.push_back(s);
+      pos.clear();
+      append_position(pos, ts, next_seq_locked());
+      append_record(s->block, pos, now, e.message);
+      s->block_last = pos;
+    } else {
+      pos = position(ts, next_seq_locked());
+      std::string value;
+      append_record(value, pos, now, e.message);
+      batch.put(s->events_prefix + pos, std::move(value));
+    }
+    s->first_event = first ? ts : std::min(s->first_event, ts);
+    s->last_event = first ? ts : std::max(s->last_event, ts);
     s->last_ingestion = now;
     s->stored_bytes += static_cast<int64_t>(e.message.size());
   }
@@ -574,6 +599,10 @@ Result<std::string, aws::ApiError> LogsService::ingest(std::string_view group,
     s->flushed_at_ms = now;
   }
   if (mode == Mode::kSink) {
+    if (s->block.size() >= kMaxBlockBytes) {
+      seal_block_locked(*s, pending_);
+      std::erase(open_blocks_, s);
+    }
     schedule_flush_locked();
     return pos;
   }
@@ -592,9 +621,20 @@ void LogsService::schedule_flush_locked() {
   });
 }
 
+void LogsService::seal_block_locked(StreamState& s, store::WriteBatch& batch) {
+  if (s.block.empty()) return;
+  batch.put(s.events_prefix + s.block_last, std::exchange(s.block, {}));
+}
+
+void LogsService::seal_blocks_locked() {
+  for (StreamState* s : open_blocks_) seal_block_locked(*s, pending_);
+  open_blocks_.clear();
+}
+
 void LogsService::flush_pending() {
   std::lock_guard lock(mu_);
   flush_scheduled_ = false;
+  seal_blocks_locked();
   if (pending_.empty()) return;
   auto batch = std::exchange(pending_, {});
   if (auto st = store_.write_buffered(batch); !st) {
@@ -640,6 +680,7 @@ void LogsService::reset() {
     spdlog::warn("logs: reset failed: {}", s.error().message);
   }
   groups_.clear();
+  open_blocks_.clear();
   streams_.clear();
   seq_reserved_until_ = next_seq_;  // logs/seq is gone: record the next reservation again
 }

@@ -2,9 +2,11 @@
 // that function instances write their log lines to.
 //
 // Log groups, streams and events live in the Store (key layout in logs_util.h).
-// Appends from functions are buffered writes (no fsync) with an in-memory cache
-// of stream metadata, written back when a stream is new, every kFlushAppends
-// appends or kFlushMs milliseconds, on flush() and on destruction.
+// Appends from functions gather in one block per stream in memory and are
+// written (buffered, no fsync) at most kSinkFlushDelay later, before any API
+// call is answered, or when a block reaches kMaxBlockBytes; the cached stream
+// metadata is written back when a stream is new, every kFlushAppends appends or
+// kFlushMs milliseconds, on flush() and on destruction.
 #pragma once
 
 #include <boost/json.hpp>
@@ -59,6 +61,7 @@ class LogsService final : public aws::Service, public faas::LogSink {
   // (one store write per batch instead of one per invocation's lines).
   static constexpr std::chrono::milliseconds kSinkFlushDelay{20};
   static constexpr int64_t kFlushMs = 5000;
+  static constexpr size_t kMaxBlockBytes = 64 * 1024;
 
  private:
   using Json = boost::json::object;
@@ -74,6 +77,9 @@ class LogsService final : public aws::Service, public faas::LogSink {
     int64_t stored_bytes = 0;
     uint32_t unflushed = 0;  // appends since the store copy was written
     int64_t flushed_at_ms = 0;
+    std::string events_prefix;  // stream_events_prefix(group, stream)
+    // Function output not yet in the store: records, and the last one's position.
+    std::string block, block_last;
   };
   enum class Mode { kSink, kApi };
 
@@ -113,8 +119,9 @@ class LogsService final : public aws::Service, public faas::LogSink {
   Json stream_view(std::string_view group, std::string_view stream, std::string_view value) const;
 
   // Stores events (sorted by timestamp or not) and updates the stream metadata.
-  // kSink creates the group and stream when missing and writes buffered; kApi
-  // requires both to exist and writes durably. Returns the last event's position.
+  // kSink creates the group and stream when missing and adds the events to the
+  // stream's block; kApi requires both to exist and writes durably, one record
+  // per key. Returns the last event's position.
   Result<std::string, aws::ApiError> ingest(std::string_view group, std::string_view stream,
                                             std::span<const faas::LogEvent> events, Mode mode);
   // The cached stream (loaded from the store on first use), or nullptr when it
@@ -124,6 +131,10 @@ class LogsService final : public aws::Service, public faas::LogSink {
   uint64_t next_seq_locked();
   static std::string stream_json(const StreamState& s);
   void schedule_flush_locked();
+  // Moves a stream's block into `batch`. Caller holds mu_.
+  static void seal_block_locked(StreamState& s, store::WriteBatch& batch);
+  // Moves every block into pending_ (caller holds mu_), or also writes pending_.
+  void seal_blocks_locked();
   void flush_pending();
 
   store::Store& store_;
@@ -133,9 +144,11 @@ class LogsService final : public aws::Service, public faas::LogSink {
   std::string account_ = "000000000000";
   std::unordered_set<std::string> groups_;                // known to exist in the store
   std::unordered_map<std::string, StreamState> streams_;  // key: group \x01 stream
+  std::string lookup_key_;
   uint64_t next_seq_ = 0;
-  uint64_t seq_reserved_until_ = 0;  // next_seq_ may grow up to here before a new reservation
-  store::WriteBatch pending_;        // function output not yet written
+  uint64_t seq_reserved_until_ = 0;        // next_seq_ may grow up to here before a new reservation
+  store::WriteBatch pending_;              // sealed blocks and sink metadata not yet written
+  std::vector<StreamState*> open_blocks_;  // streams whose block is not empty
   bool flush_scheduled_ = false;
   TimerHandle flush_timer_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards timer callbacks

@@ -363,6 +363,100 @@ TEST_F(LogsServiceTest, AppendCreatesGroupAndStream) {
   EXPECT_EQ(messages(ok("FilterLogEvents", {{"logGroupName", "/aws/lambda/fn"}})).size(), 4u);
 }
 
+// Function output is stored as one block of records per stream per flush
+// (logs_util.h); reads must still see single events: pages that end inside a
+// block resume after the right line, in both directions and in FilterLogEvents,
+// whatever block boundaries the flushes made.
+TEST_F(LogsServiceTest, PagesThroughBlocksOfFunctionOutput) {
+  const std::string group = "/aws/lambda/fn", stream = "2024/01/01/[$LATEST]abc";
+  std::vector<std::string> want;
+  for (int batch = 0; batch < 3; ++batch) {
+    std::vector<faas::LogEvent> lines;
+    for (int i = 0; i < 5; ++i) {
+      want.push_back("line " + std::to_string(batch * 5 + i));
+      lines.push_back({t0_ + batch * 10 + i, want.back()});
+    }
+    svc_->append(group, stream, lines);
+    if (batch == 1) ok("DescribeLogGroups", {});  // an API call writes the open block
+  }
+  // Every page of `op` until its token stops moving; `backward` pages come
+  // newest first, so each goes in front of the ones before.
+  auto all_pages = [&](std::string_view op, json::object req, std::string_view token,
+                       bool backward = false) {
+    std::vector<std::string> out;
+    for (int i = 0; i < 20; ++i) {
+      auto page = ok(op, req);
+      auto got = messages(page);
+      out.insert(backward ? out.begin() : out.end(), got.begin(), got.end());
+      if (got.empty() || !page.contains(token)) break;
+      req["nextToken"] = page.at(token);
+    }
+    return out;
+  };
+  EXPECT_EQ(all_pages("GetLogEvents",
+                      {{"logGroupName", group},
+                       {"logStreamName", stream},
+                       {"startFromHead", true},
+                       {"limit", 2}},
+                      "nextForwardToken"),
+            want);
+  EXPECT_EQ(
+      all_pages("GetLogEvents", {{"logGroupName", group}, {"logStreamName", stream}, {"limit", 3}},
+                "nextBackwardToken", /*backward=*/true),
+      want);
+  EXPECT_EQ(
+      all_pages("FilterLogEvents",
+                {{"logGroupName", group}, {"filterPattern", "line"}, {"limit", 4}}, "nextToken"),
+      want);
+
+  // A time range cuts inside a block: [t0+12, t0+22) is lines 7..9 and 10..11.
+  auto range = ok("GetLogEvents", {{"logGroupName", group},
+                                   {"logStreamName", stream},
+                                   {"startTime", t0_ + 12},
+                                   {"endTime", t0_ + 22},
+                                   {"startFromHead", true}});
+  EXPECT_EQ(messages(range),
+            (std::vector<std::string>{"line 7", "line 8", "line 9", "line 10", "line 11"}));
+}
+
+// A function's lines keep their order when the wall clock steps back: the
+// stream's blocks may not overlap, so such a line is stamped with the stream's
+// latest time rather than moved before its predecessors.
+TEST_F(LogsServiceTest, ClockSteppingBackKeepsAStreamsLinesInOrder) {
+  std::vector<faas::LogEvent> first{{t0_ + 100, "before the step"}};
+  svc_->append("/aws/lambda/fn", "s", first);
+  ok("DescribeLogGroups", {});  // stored as its own block
+  std::vector<faas::LogEvent> second{{t0_ + 50, "after the step"}};
+  svc_->append("/aws/lambda/fn", "s", second);
+  auto got =
+      ok("GetLogEvents",
+         {{"logGroupName", "/aws/lambda/fn"}, {"logStreamName", "s"}, {"startFromHead", true}});
+  EXPECT_EQ(messages(got), (std::vector<std::string>{"before the step", "after the step"}));
+  EXPECT_EQ(got.at("events").as_array()[1].at("timestamp").as_int64(), t0_ + 100);
+}
+
+TEST(LogRecords, RoundTripAndRejectMalformedValues) {
+  std::string value;
+  append_record(value, position(5, 7), 1234, "hello: world");
+  append_record(value, position(6, 8), 99, "");
+  std::string_view rest = value;
+  auto a = take_record(rest);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->pos, position(5, 7));
+  EXPECT_EQ(a->ingestion_ms, 1234);
+  EXPECT_EQ(a->message, "hello: world");
+  auto b = take_record(rest);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->message, "");
+  EXPECT_FALSE(take_record(rest));
+  // A length past the end, a missing separator or a short position stop the scan.
+  for (std::string bad : {position(1, 1) + "5:99:abc", position(1, 1) + "5", std::string("123")}) {
+    std::string_view r = bad;
+    EXPECT_FALSE(take_record(r)) << bad;
+    EXPECT_TRUE(r.empty());
+  }
+}
+
 TEST_F(LogsServiceTest, ConcurrentAppendsLoseNoLines) {
   constexpr int kThreads = 8, kPerThread = 250;
   std::vector<std::thread> threads;

@@ -28,18 +28,29 @@ std::string stream_events_prefix(std::string_view group, std::string_view stream
   return group_events_prefix(group) + std::string(stream) + kSep;
 }
 
+namespace {
+void append_digits(std::string& out, uint64_t v, int width) {
+  char buf[20];
+  for (int i = width - 1; i >= 0; --i, v /= 10) buf[i] = static_cast<char>('0' + v % 10);
+  out.append(buf, static_cast<size_t>(width));
+}
+}  // namespace
+
 std::string ts_bound(int64_t ts) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%020lld", static_cast<long long>(std::max<int64_t>(ts, 0)));
-  return buf;
+  std::string out;
+  append_digits(out, static_cast<uint64_t>(std::max<int64_t>(ts, 0)), 20);
+  return out;
 }
-
+void append_position(std::string& out, int64_t ts, uint64_t seq) {
+  append_digits(out, static_cast<uint64_t>(std::max<int64_t>(ts, 0)), 20);
+  append_digits(out, seq % 100'000'000, 8);
+}
 std::string position(int64_t ts, uint64_t seq) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%08llu", static_cast<unsigned long long>(seq % 100'000'000));
-  return ts_bound(ts) + buf;
+  std::string out;
+  out.reserve(kPosLen);
+  append_position(out, ts, seq);
+  return out;
 }
-
 int64_t position_timestamp(std::string_view pos) {
   int64_t ts = 0;
   std::from_chars(pos.data(), pos.data() + std::min<size_t>(20, pos.size()), ts);
@@ -51,17 +62,40 @@ bool valid_bound(std::string_view s) {
          std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-std::string encode_event(int64_t ingestion_ms, std::string_view message) {
-  return std::to_string(ingestion_ms) + ":" + std::string(message);
+void append_record(std::string& value, std::string_view pos, int64_t ingestion_ms,
+                   std::string_view message) {
+  char num[24];
+  value += pos;
+  auto r = std::to_chars(num, num + sizeof num, ingestion_ms);
+  value.append(num, r.ptr);
+  value += ':';
+  r = std::to_chars(num, num + sizeof num, message.size());
+  value.append(num, r.ptr);
+  value += ':';
+  value += message;
 }
-
-bool decode_event(std::string_view value, int64_t& ingestion_ms, std::string_view& message) {
-  auto colon = value.find(':');
-  if (colon == std::string_view::npos) return false;
-  auto r = std::from_chars(value.data(), value.data() + colon, ingestion_ms);
-  if (r.ec != std::errc()) return false;
-  message = value.substr(colon + 1);
-  return true;
+std::optional<EventRecord> take_record(std::string_view& rest) {
+  auto number = [&](auto& out) {
+    auto colon = rest.find(':');
+    if (colon == std::string_view::npos) return false;
+    auto r = std::from_chars(rest.data(), rest.data() + colon, out);
+    if (r.ec != std::errc() || r.ptr != rest.data() + colon) return false;
+    rest.remove_prefix(colon + 1);
+    return true;
+  };
+  EventRecord rec;
+  size_t len = 0;
+  if (rest.size() >= kPosLen) {
+    rec.pos = rest.substr(0, kPosLen);
+    rest.remove_prefix(kPosLen);
+    if (number(rec.ingestion_ms) && number(len) && len <= rest.size()) {
+      rec.message = rest.substr(0, len);
+      rest.remove_prefix(len);
+      return rec;
+    }
+  }
+  rest = {};
+  return std::nullopt;
 }
 
 std::string encode_token(std::string_view raw) {

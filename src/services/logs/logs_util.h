@@ -23,11 +23,19 @@ inline constexpr char kSep = '\x01';
 // Key layout (values in parentheses):
 //   logs/group/<group>                    (JSON: creationTime, arn, retentionInDays?, tags?)
 //   logs/stream/<group>\x01<stream>       (JSON: creationTime, first/lastEventTimestamp, ...)
-//   logs/ev/<group>\x01<stream>\x01<pos>  ("<ingestionTime>:<message>")
+//   logs/ev/<group>\x01<stream>\x01<pos>  (records, below)
 //   logs/seq                              (high-water mark of reserved event sequence numbers)
 // <pos> is the 20-digit timestamp followed by an 8-digit sequence number that is
 // global across streams, so one position orders events of every stream of a group
 // the same way and doubles as FilterLogEvents' eventId.
+//
+// An event value holds one or more records "<pos><ingestionTime>:<length>:<message>"
+// in position order, and its key ends with the LAST record's position. Function
+// output is stored as one block per stream per flush (a stream's blocks never
+// overlap: the sink keeps each stream's positions increasing), because one store
+// entry per line cost more than the rest of an invocation's path; PutLogEvents
+// stores one record per key. A scan for positions after P therefore starts at the
+// first key after P and skips the records of that block that are not.
 inline constexpr std::string_view kRootPrefix = "logs/";
 inline constexpr std::string_view kGroupPrefix = "logs/group/";
 inline constexpr std::string_view kSeqKey = "logs/seq";
@@ -42,13 +50,22 @@ inline constexpr size_t kPosLen = 28;
 // The 20-digit prefix of every position at timestamp ts (sorts before all of them).
 std::string ts_bound(int64_t ts);
 std::string position(int64_t ts, uint64_t seq);
+void append_position(std::string& out, int64_t ts, uint64_t seq);
 int64_t position_timestamp(std::string_view pos);
 // A scan bound: a full position or a ts_bound.
 bool valid_bound(std::string_view s);
 
-// Stored event value "<ingestionTime>:<message>".
-std::string encode_event(int64_t ingestion_ms, std::string_view message);
-bool decode_event(std::string_view value, int64_t& ingestion_ms, std::string_view& message);
+// One stored event record (see the key layout above).
+struct EventRecord {
+  std::string_view pos;
+  int64_t ingestion_ms = 0;
+  std::string_view message;
+};
+void append_record(std::string& value, std::string_view pos, int64_t ingestion_ms,
+                   std::string_view message);
+// Takes the record at the front of `rest`; nullopt (and `rest` emptied) when
+// what is left is not a well-formed record.
+std::optional<EventRecord> take_record(std::string_view& rest);
 
 // Opaque tokens for name-ordered listings.
 std::string encode_token(std::string_view raw);
