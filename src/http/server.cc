@@ -167,10 +167,15 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         own_clock(io.get_executor()),
         clock(opts.clock ? *opts.clock : own_clock),
         handler(std::make_shared<Handler>(std::move(h))),
-        acceptor(asio::make_strand(io)) {}
+        acceptor(connection_executor()) {}
+
+  asio::any_io_executor connection_executor() {
+    if (opts.strands) return asio::make_strand(io);
+    return io.get_executor();
+  }
 
   void accept() {
-    acceptor.async_accept(asio::make_strand(io), [self = shared_from_this()](beast::error_code ec,
+    acceptor.async_accept(connection_executor(), [self = shared_from_this()](beast::error_code ec,
                                                                              tcp::socket s) {
       if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
       if (!ec)

@@ -27,6 +27,10 @@ struct ServerOptions {
   // Decides, once per connection, whether to serve it (given the client's
   // address and port); a refused connection is closed without an answer.
   std::function<bool(std::string_view remote_ip, uint16_t remote_port)> accept_filter;
+  // Each connection's handlers run on a strand, as several threads running
+  // the io_context need. Off when one thread runs it: a strand then only adds
+  // a lock and a queue to every handler.
+  bool strands = true;
 };
 
 class Server {

@@ -39,10 +39,27 @@ bool is_loopback(const std::string& host) {
 }
 }  // namespace
 
+// Half the cores by default: the other half runs the functions, and on the
+// 2-core reference machine one I/O thread (no cross-thread hand-offs) gives
+// lower latency and higher invoke throughput than two (docs/BENCHMARKS.md).
+namespace {
+int io_thread_count(const ServerOptions& o) {
+  return o.io_threads > 0 ? o.io_threads
+                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / 2);
+}
+}  // namespace
+
 struct Server::Impl {
-  explicit Impl(ServerOptions o) : options(std::move(o)), clock(io.get_executor()) {}
+  explicit Impl(ServerOptions o)
+      : options(std::move(o)),
+        io_threads(io_thread_count(options)),
+        io(io_threads == 1 ? 1 : BOOST_ASIO_CONCURRENCY_HINT_DEFAULT),
+        clock(io.get_executor()) {}
 
   ServerOptions options;
+  int io_threads;
+  // A hint of 1 lets handlers posted from the I/O thread skip the shared
+  // queue; other threads may still post.
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
   asio::thread_pool workers{2};  // blocking control-plane work
@@ -133,11 +150,11 @@ Status Server::start() {
   // Bind the edge first: instances need its port for AWS_ENDPOINT_URL.
   s.edge = std::make_unique<EdgeRouter>(EdgeOptions{require_auth, o.allow_reset, o.region},
                                         *s.credentials, s.clock);
-  s.edge_server =
-      std::make_unique<http::Server>(s.io, http::ServerOptions{.host = o.host, .port = o.port},
-                                     [edge = s.edge.get()](http::Request req, http::Reply reply) {
-                                       edge->handle(std::move(req), std::move(reply));
-                                     });
+  s.edge_server = std::make_unique<http::Server>(
+      s.io, http::ServerOptions{.host = o.host, .port = o.port, .strands = s.io_threads > 1},
+      [edge = s.edge.get()](http::Request req, http::Reply reply) {
+        edge->handle(std::move(req), std::move(reply));
+      });
   auto port = s.edge_server->listen();
   if (!port) return fail(port.take_error());
   env.endpoint_url = "http://" + (o.host == "0.0.0.0" ? std::string("127.0.0.1") : o.host) + ":" +
@@ -209,12 +226,15 @@ Status Server::start() {
     return gw->handle_edge(req, reply);
   });
   // The API port: every deployed API, routed by path; API Gateway's 10 MB payload limit.
-  s.api_server = std::make_unique<http::Server>(
-      s.io,
-      http::ServerOptions{.host = o.host, .port = o.api_port, .max_body_bytes = 10 * 1024 * 1024},
-      [gw = s.gateway.get()](http::Request req, http::Reply reply) {
-        gw->handle(std::move(req), std::move(reply));
-      });
+  s.api_server =
+      std::make_unique<http::Server>(s.io,
+                                     http::ServerOptions{.host = o.host,
+                                                         .port = o.api_port,
+                                                         .max_body_bytes = 10 * 1024 * 1024,
+                                                         .strands = s.io_threads > 1},
+                                     [gw = s.gateway.get()](http::Request req, http::Reply reply) {
+                                       gw->handle(std::move(req), std::move(reply));
+                                     });
   auto api = s.api_server->listen();
   if (!api) return fail(api.take_error());
   s.edge->set_health_info("api_port", std::to_string(api.value()));
@@ -232,13 +252,7 @@ Status Server::start() {
 
 void Server::run() {
   auto& s = *impl_;
-  // Half the cores by default: the other half runs the functions, and on the
-  // 2-core reference machine one I/O thread (no cross-thread hand-offs) gives
-  // lower latency and higher invoke throughput than two (docs/BENCHMARKS.md).
-  int n = s.options.io_threads > 0
-              ? s.options.io_threads
-              : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / 2);
-  for (int i = 1; i < n; ++i) s.threads.emplace_back([&s] { s.io.run(); });
+  for (int i = 1; i < s.io_threads; ++i) s.threads.emplace_back([&s] { s.io.run(); });
   s.io.run();
   for (auto& t : s.threads)
     if (t.joinable()) t.join();
