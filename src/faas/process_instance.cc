@@ -636,13 +636,13 @@ class ProcessInstance final : public Instance,
                                      peak_memory_locked(r.duration), r.init));
   }
 
-  // Max Memory Used: the cgroup's high-water mark, one pread. A warm call of
-  // under a millisecond cannot move it by more than a few pages, and reading
-  // it per call was a tenth of the front door's syscalls, so it is re-read
-  // after a call of 1 ms or more, or when the last reading is 100 ms old.
-  // Requires mu_.
+  // Max Memory Used: the cgroup's high-water mark, one pread, which was a
+  // tenth of the front door's syscalls when read per call. It is re-read when
+  // the last reading is 100 ms old or after a call that long (wall time: under
+  // load even a hello call waits milliseconds for a CPU, so a shorter bound
+  // would read it every time). Requires mu_.
   uint64_t peak_memory_locked(Duration call) {
-    constexpr Duration kLongCall = std::chrono::milliseconds(1);
+    constexpr Duration kLongCall = std::chrono::milliseconds(100);
     constexpr Duration kMaxAge = std::chrono::milliseconds(100);
     if (!process_) return 0;
     TimePoint now = clock_.now();
