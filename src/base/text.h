@@ -10,6 +10,9 @@ namespace nimbus {
 
 // ASCII lower-casing (header names, methods, hex); other bytes are unchanged.
 std::string ascii_lower(std::string_view s);
+constexpr char ascii_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
 // Strips HTTP optional whitespace (spaces and tabs, RFC 9110 "OWS") at both ends.
 std::string_view trim_ows(std::string_view s);
 // Splits at every `sep`: "" gives one empty part, "a,,b," gives a, "", b, "".

@@ -3,14 +3,15 @@
 #include <cctype>
 #include <charconv>
 
+#include "base/text.h"
+
 namespace nimbus::http {
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
+  // ASCII only (header names are), and without a call per byte.
   for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
+    if (a[i] != b[i] && ascii_lower(a[i]) != ascii_lower(b[i])) return false;
   return true;
 }
 

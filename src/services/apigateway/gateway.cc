@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
-#include <boost/json/monotonic_resource.hpp>
 #include <charconv>
 
 #include "base/ids.h"
@@ -34,10 +33,6 @@ struct Pending {
     return !std::exchange(done, true);
   }
 };
-
-// Event JSON is built in a stack arena and serialised at once: its dozens of
-// small strings and objects then cost no malloc/free each.
-constexpr size_t kEventArenaBytes = 8192;
 
 }  // namespace
 
@@ -229,8 +224,16 @@ void Gateway::authorize(std::shared_ptr<Flow> flow, const AuthorizerSpec& spec) 
     event = json::object{
         {"type", "TOKEN"}, {"authorizationToken", values->front()}, {"methodArn", arn}};
   } else {
-    event = spec.v2_payload ? build_event_v2(flow->req, flow->match, flow->ctx)
-                            : build_event_v1(flow->req, flow->match, flow->ctx, api.kind);
+    // The proxy event without its body, plus the authorizer's members. Parsing
+    // the event text back costs little next to the invocation that follows;
+    // bytes that are not UTF-8 (header values may hold them) pass through.
+    json::parse_options opts;
+    opts.allow_invalid_utf8 = true;
+    event =
+        json::parse(spec.v2_payload ? build_event_v2(flow->req, flow->match, flow->ctx)
+                                    : build_event_v1(flow->req, flow->match, flow->ctx, api.kind),
+                    {}, opts)
+            .as_object();
     event.erase("body");
     event.erase("isBase64Encoded");
     event["type"] = "REQUEST";
@@ -350,15 +353,8 @@ void Gateway::proceed(std::shared_ptr<Flow> flow) {
 
   PayloadVersion version = route.integration.version;
   faas::Invocation inv;
-  {
-    unsigned char arena[kEventArenaBytes];
-    json::monotonic_resource mr(arena, sizeof arena);
-    json::storage_ptr sp(&mr);
-    json::object event = version == PayloadVersion::k1_0
-                             ? build_event_v1(req, flow->match, ctx, api->kind, sp)
-                             : build_event_v2(req, flow->match, ctx, sp);
-    inv.payload = json::serialize(event);
-  }
+  inv.payload = version == PayloadVersion::k1_0 ? build_event_v1(req, flow->match, ctx, api->kind)
+                                                : build_event_v2(req, flow->match, ctx);
 
   ResponseOptions opts;
   opts.kind = api->kind;

@@ -2,13 +2,11 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
-#include <cstdio>
 
-#include <boost/json/array.hpp>
-#include <boost/json/value.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "base/ids.h"
+#include "base/json_writer.h"
 #include "base/text.h"
 
 namespace nimbus::services::apigateway {
@@ -22,114 +20,213 @@ std::string media_type(std::string_view content_type) {
   return ascii_lower(trim_ows(content_type.substr(0, content_type.find(';'))));
 }
 
-// Name/values groups in first-seen order; names compared case-insensitively
-// (headers) or exactly (query strings).
-struct Group {
-  std::string name;
-  std::vector<std::string> values;
-};
+using Pairs = std::vector<std::pair<std::string, std::string>>;
 
-template <class Pairs>
-std::vector<Group> group(const Pairs& pairs, bool case_insensitive) {
-  std::vector<Group> out;
-  for (const auto& kv : pairs) {
-    std::string_view k = kv.first;
-    auto it = std::find_if(out.begin(), out.end(), [&](const Group& g) {
-      return case_insensitive ? http::iequals(g.name, k) : g.name == k;
-    });
-    if (it == out.end()) {
-      out.push_back({std::string(k), {}});
-      it = std::prev(out.end());
-    }
-    it->values.emplace_back(kv.second);
-  }
-  return out;
+// Names are compared case-insensitively (headers) or exactly (query strings,
+// path parameters, stage variables).
+bool same_name(std::string_view a, std::string_view b, bool case_insensitive) {
+  return case_insensitive ? http::iequals(a, b) : a == b;
 }
 
-std::string join(const std::vector<std::string>& v, std::string_view sep) {
-  std::string out;
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (i) out += sep;
-    out += v[i];
+// Calls fn(i) for the first pair of each name, in first-seen order: events
+// carry each name once. Quadratic, but the lists are short and nothing is
+// allocated.
+template <class Fn>
+void for_each_name(const Pairs& pairs, bool case_insensitive, Fn fn) {
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    bool seen = false;
+    for (size_t j = 0; j < i && !seen; ++j)
+      seen = same_name(pairs[j].first, pairs[i].first, case_insensitive);
+    if (!seen) fn(i);
   }
-  return out;
 }
 
-// 1.0 carries each name twice: the last value alone and every value in order.
-void put_single_and_multi(json::object& ev, std::string_view single, std::string_view multi,
-                          const std::vector<Group>& groups) {
-  if (groups.empty()) {
-    ev[single] = nullptr;
-    ev[multi] = nullptr;
-    return;
-  }
-  json::object one(ev.storage()), many(ev.storage());
-  for (const auto& g : groups) {
-    one[g.name] = g.values.back();
-    json::array vals(ev.storage());
-    for (const auto& v : g.values) vals.emplace_back(v);
-    many[g.name] = std::move(vals);
-  }
-  ev[single] = std::move(one);
-  ev[multi] = std::move(many);
+// {name: last value} for every name, or null without any.
+void write_last_values(JsonWriter& w, const Pairs& pairs, bool case_insensitive) {
+  if (pairs.empty()) return w.null();
+  w.begin_object();
+  for_each_name(pairs, case_insensitive, [&](size_t i) {
+    size_t last = pairs.size() - 1;
+    while (last > i && !same_name(pairs[last].first, pairs[i].first, case_insensitive)) --last;
+    w.member(pairs[i].first, pairs[last].second);
+  });
+  w.end_object();
 }
 
-json::value string_map_or_null(const std::vector<std::pair<std::string, std::string>>& kv,
-                               const json::storage_ptr& sp) {
-  if (kv.empty()) return nullptr;
-  json::object o(sp);
-  for (const auto& [k, v] : kv) o[k] = v;
-  return o;
+// {name: [every value in order]}, or null without any.
+void write_all_values(JsonWriter& w, const Pairs& pairs, bool case_insensitive) {
+  if (pairs.empty()) return w.null();
+  w.begin_object();
+  for_each_name(pairs, case_insensitive, [&](size_t i) {
+    w.key(pairs[i].first);
+    w.begin_array();
+    w.string(pairs[i].second);
+    for (size_t j = i + 1; j < pairs.size(); ++j)
+      if (same_name(pairs[j].first, pairs[i].first, case_insensitive)) w.string(pairs[j].second);
+    w.end_array();
+  });
+  w.end_object();
 }
 
-std::string domain_name(const http::Request& req, const EventContext& ctx) {
+// 2.0: a name's values joined by commas in one string.
+void write_joined(JsonWriter& w, const Pairs& pairs, size_t first, bool case_insensitive) {
+  w.begin_string();
+  w.string_part(pairs[first].second);
+  for (size_t j = first + 1; j < pairs.size(); ++j) {
+    if (!same_name(pairs[j].first, pairs[first].first, case_insensitive)) continue;
+    w.string_part(",");
+    w.string_part(pairs[j].second);
+  }
+  w.end_string();
+}
+
+// A member name in ASCII lower case (2.0 header names).
+void write_lower_key(JsonWriter& w, std::string_view name) {
+  w.begin_string();
+  char buf[64];
+  while (!name.empty()) {
+    size_t n = std::min(name.size(), sizeof buf);
+    for (size_t k = 0; k < n; ++k) buf[k] = ascii_lower(name[k]);
+    w.string_part(std::string_view(buf, n));
+    name.remove_prefix(n);
+  }
+  w.end_key();
+}
+
+std::string_view domain_name(const http::Request& req, const EventContext& ctx) {
   if (!ctx.domain_name.empty()) return ctx.domain_name;
   std::string_view host = trim_ows(req.headers.get("Host").value_or("localhost"));
   // The Host header may carry a port; domainName never does.
-  if (host.starts_with('[')) return std::string(host.substr(0, host.find(']') + 1));
-  return std::string(host.substr(0, host.find(':')));
+  if (host.starts_with('[')) return host.substr(0, host.find(']') + 1);
+  return host.substr(0, host.find(':'));
 }
 
-std::string domain_prefix(std::string_view domain) {
-  return std::string(domain.substr(0, domain.find('.')));
+// The members both formats' requestContext starts with.
+void write_context_head(JsonWriter& w, const http::Request& req, const EventContext& ctx) {
+  w.member("accountId", ctx.account_id);
+  w.member("apiId", ctx.api_id);
+  if (ctx.authorizer) {
+    w.key("authorizer");
+    w.raw(json::serialize(*ctx.authorizer));
+  }
+  std::string_view domain = domain_name(req, ctx);
+  w.member("domainName", domain);
+  w.member("domainPrefix", domain.substr(0, domain.find('.')));
 }
 
-json::value header_or_null(const http::Request& req, std::string_view name,
-                           const json::storage_ptr& sp) {
-  auto v = req.headers.get(name);
-  if (!v) return nullptr;
-  return json::string(*v, sp);
+void write_string_or_null(JsonWriter& w, std::optional<std::string_view> s) {
+  if (s)
+    w.string(*s);
+  else
+    w.null();
 }
 
-// Body and isBase64Encoded, shared by both formats. Returns false when empty.
-bool put_body(json::object& ev, ApiKind kind, const http::Request& req, const EventContext& ctx) {
-  if (req.body.empty()) return false;
-  bool binary =
-      is_binary_body(kind, req.headers.get_or("Content-Type"), req.body, ctx.binary_media_types);
-  ev["body"] = binary ? base64_encode(req.body) : req.body;
+// The body (base64 when binary); returns isBase64Encoded.
+bool write_body(JsonWriter& w, ApiKind kind, const http::Request& req, const EventContext& ctx) {
+  bool binary = is_binary_body(kind, req.headers.get("Content-Type").value_or(""), req.body,
+                               ctx.binary_media_types);
+  if (binary)
+    w.string(base64_encode(req.body));
+  else
+    w.string(req.body);
   return binary;
 }
 
-json::object identity_v1(const http::Request& req, const EventContext& ctx,
-                         const json::storage_ptr& sp) {
-  json::object id(sp);
+void write_identity_v1(JsonWriter& w, const http::Request& req, const EventContext& ctx) {
+  w.begin_object();
   for (const char* k : {"accessKey", "accountId", "caller", "cognitoAuthenticationProvider",
                         "cognitoAuthenticationType", "cognitoIdentityId", "cognitoIdentityPoolId",
-                        "principalOrgId"})
-    id[k] = nullptr;
-  id["sourceIp"] = ctx.source_ip;
-  id["user"] = nullptr;
-  id["userAgent"] = header_or_null(req, "User-Agent", sp);
-  id["userArn"] = nullptr;
-  return id;
+                        "principalOrgId"}) {
+    w.key(k);
+    w.null();
+  }
+  w.member("sourceIp", ctx.source_ip);
+  w.key("user");
+  w.null();
+  w.key("userAgent");
+  write_string_or_null(w, req.headers.get("User-Agent"));
+  w.key("userArn");
+  w.null();
+  w.end_object();
 }
 
 // The path the client used, stage included (REST requestContext.path, the
 // 2.0 rawPath on a named stage).
-std::string path_with_stage(const http::Request& req, const EventContext& ctx) {
-  std::string path = req.path.empty() ? "/" : req.path;
-  if (ctx.stage.empty() || ctx.stage == "$default") return path;
-  return "/" + ctx.stage + path;
+void write_path_with_stage(JsonWriter& w, const http::Request& req, const EventContext& ctx) {
+  w.begin_string();
+  if (!ctx.stage.empty() && ctx.stage != "$default") {
+    w.string_part("/");
+    w.string_part(ctx.stage);
+  }
+  w.string_part(req.path.empty() ? "/" : req.path);
+  w.end_string();
+}
+
+void write_route_key(JsonWriter& w, const Route& route) {
+  w.begin_string();
+  if (route.is_default()) {
+    w.string_part("$default");
+  } else {
+    w.string_part(route.method);
+    w.string_part(" ");
+    w.string_part(route.path);
+  }
+  w.end_string();
+}
+
+// "09/Apr/2015:12:34:56 +0000" (always this long) into `out`.
+constexpr size_t kClfTimeSize = 26;
+void format_clf_time(int64_t epoch_ms, std::span<char, kClfTimeSize> out) {
+  static constexpr std::array<const char*, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  // Years 0000..9999 only, which also keeps the arithmetic below from overflowing.
+  epoch_ms = std::clamp<int64_t>(epoch_ms, -62167219200000, 253402300799999);
+  int64_t secs = epoch_ms >= 0 ? epoch_ms / 1000 : (epoch_ms - 999) / 1000;
+  int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+  int64_t sod = secs - days * 86400;
+  // Civil date from days since 1970-01-01 (proleptic Gregorian, 400-year eras).
+  int64_t z = days + 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  // "dd/Mon/yyyy:hh:mm:ss +0000", every field fixed-width.
+  char* p = out.data();
+  auto digits = [&p](int64_t v, int width) {
+    for (int k = width - 1; k >= 0; --k, v /= 10) p[k] = static_cast<char>('0' + v % 10);
+    p += width;
+  };
+  auto put = [&p](std::string_view s) { p = std::copy(s.begin(), s.end(), p); };
+  digits(day, 2);
+  put("/");
+  put(kMonths[month - 1]);
+  put("/");
+  digits(year, 4);
+  put(":");
+  digits(sod / 3600, 2);
+  put(":");
+  digits(sod / 60 % 60, 2);
+  put(":");
+  digits(sod % 60, 2);
+  put(" +0000");
+}
+
+void write_time(JsonWriter& w, int64_t epoch_ms) {
+  std::array<char, kClfTimeSize> t;
+  format_clf_time(epoch_ms, t);
+  w.string(std::string_view(t.data(), t.size()));
+}
+
+// Room for the whole event in one allocation: the fixed members, every header
+// twice (1.0), the query and the body (base64 grows it by a third).
+size_t size_hint(const http::Request& req) {
+  size_t n = 1024 + 2 * req.query.size() + req.body.size() / 3 * 4 + 4 + 3 * req.path.size();
+  for (const auto& [k, v] : req.headers.all()) n += 2 * (k.size() + v.size()) + 16;
+  return n;
 }
 
 }  // namespace
@@ -159,28 +256,9 @@ bool is_valid_utf8(std::string_view s) {
 }
 
 std::string clf_time(int64_t epoch_ms) {
-  static constexpr std::array<const char*, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  // Years 0000..9999 only, which also keeps the arithmetic below from overflowing.
-  epoch_ms = std::clamp<int64_t>(epoch_ms, -62167219200000, 253402300799999);
-  int64_t secs = epoch_ms >= 0 ? epoch_ms / 1000 : (epoch_ms - 999) / 1000;
-  int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
-  int64_t sod = secs - days * 86400;
-  // Civil date from days since 1970-01-01 (proleptic Gregorian, 400-year eras).
-  int64_t z = days + 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  int64_t day = doy - (153 * mp + 2) / 5 + 1;
-  int64_t month = mp < 10 ? mp + 3 : mp - 9;
-  int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%02d/%s/%04lld:%02d:%02d:%02d +0000", static_cast<int>(day),
-                kMonths[month - 1], static_cast<long long>(year), static_cast<int>(sod / 3600),
-                static_cast<int>(sod / 60 % 60), static_cast<int>(sod % 60));
-  return buf;
+  std::array<char, kClfTimeSize> t;
+  format_clf_time(epoch_ms, t);
+  return std::string(t.data(), t.size());
 }
 
 bool media_type_matches(std::string_view content_type, std::span<const std::string> patterns) {
@@ -211,116 +289,163 @@ std::string rest_resource_id(std::string_view api_id, std::string_view resource_
   return sha256_hex(std::string(api_id) + std::string(resource_path)).substr(0, 10);
 }
 
-json::object build_event_v1(const http::Request& req, const RouteMatch& match,
-                            const EventContext& ctx, ApiKind kind, json::storage_ptr sp) {
+std::string build_event_v1(const http::Request& req, const RouteMatch& match,
+                           const EventContext& ctx, ApiKind kind) {
   const Route& route = match.route;
-  json::object ev(16, sp);
-  if (kind == ApiKind::kHttp) ev["version"] = "1.0";
-  ev["resource"] = route.path;
-  ev["path"] = req.path.empty() ? "/" : req.path;
-  ev["httpMethod"] = req.method;
-  put_single_and_multi(ev, "headers", "multiValueHeaders",
-                       group(req.headers.all(), /*case_insensitive=*/true));
-  put_single_and_multi(ev, "queryStringParameters", "multiValueQueryStringParameters",
-                       group(http::parse_query(req.query), /*case_insensitive=*/false));
-  ev["pathParameters"] = string_map_or_null(match.path_params, sp);
-  ev["stageVariables"] = string_map_or_null(ctx.stage_variables, sp);
+  JsonWriter w(size_hint(req));
+  w.begin_object();
+  if (kind == ApiKind::kHttp) {
+    w.member("version", "1.0");
+  }
+  w.member("resource", route.path);
+  w.member("path", req.path.empty() ? "/" : req.path);
+  w.member("httpMethod", req.method);
+  // 1.0 carries each name twice: the last value alone and every value in order.
+  w.key("headers");
+  write_last_values(w, req.headers.all(), /*case_insensitive=*/true);
+  w.key("multiValueHeaders");
+  write_all_values(w, req.headers.all(), /*case_insensitive=*/true);
+  Pairs query = http::parse_query(req.query);
+  w.key("queryStringParameters");
+  write_last_values(w, query, /*case_insensitive=*/false);
+  w.key("multiValueQueryStringParameters");
+  write_all_values(w, query, /*case_insensitive=*/false);
+  w.key("pathParameters");
+  write_last_values(w, match.path_params, /*case_insensitive=*/false);
+  w.key("stageVariables");
+  write_last_values(w, ctx.stage_variables, /*case_insensitive=*/false);
 
-  std::string domain = domain_name(req, ctx);
-  json::object rc(18, sp);
-  rc["accountId"] = ctx.account_id;
-  rc["apiId"] = ctx.api_id;
-  if (ctx.authorizer) rc["authorizer"] = *ctx.authorizer;
-  rc["domainName"] = domain;
-  rc["domainPrefix"] = domain_prefix(domain);
-  rc["extendedRequestId"] =
-      ctx.extended_request_id.empty() ? ctx.request_id : ctx.extended_request_id;
-  rc["httpMethod"] = req.method;
-  rc["identity"] = identity_v1(req, ctx, sp);
-  rc["path"] = path_with_stage(req, ctx);
-  rc["protocol"] = ctx.protocol;
-  rc["requestId"] = ctx.request_id;
-  rc["requestTime"] = clf_time(ctx.epoch_ms);
-  rc["requestTimeEpoch"] = ctx.epoch_ms;
-  if (kind == ApiKind::kRest)
-    rc["resourceId"] =
-        ctx.resource_id.empty() ? rest_resource_id(ctx.api_id, route.path) : ctx.resource_id;
+  w.key("requestContext");
+  w.begin_object();
+  write_context_head(w, req, ctx);
+  w.member("extendedRequestId",
+           ctx.extended_request_id.empty() ? ctx.request_id : ctx.extended_request_id);
+  w.member("httpMethod", req.method);
+  w.key("identity");
+  write_identity_v1(w, req, ctx);
+  w.key("path");
+  write_path_with_stage(w, req, ctx);
+  w.member("protocol", ctx.protocol);
+  w.member("requestId", ctx.request_id);
+  w.key("requestTime");
+  write_time(w, ctx.epoch_ms);
+  w.key("requestTimeEpoch");
+  w.number(ctx.epoch_ms);
+  w.key("resourceId");
+  if (kind != ApiKind::kRest)
+    w.null();
+  else if (ctx.resource_id.empty())
+    w.string(rest_resource_id(ctx.api_id, route.path));
   else
-    rc["resourceId"] = nullptr;
-  rc["resourcePath"] = route.path;
-  rc["stage"] = ctx.stage;
-  ev["requestContext"] = std::move(rc);
+    w.string(ctx.resource_id);
+  w.member("resourcePath", route.path);
+  w.member("stage", ctx.stage);
+  w.end_object();
 
-  ev["body"] = nullptr;
-  ev["isBase64Encoded"] = put_body(ev, kind, req, ctx);
-  return ev;
+  w.key("body");
+  bool b64 = false;
+  if (req.body.empty())
+    w.null();
+  else
+    b64 = write_body(w, kind, req, ctx);
+  w.key("isBase64Encoded");
+  w.boolean(b64);
+  w.end_object();
+  return w.take();
 }
 
-json::object build_event_v2(const http::Request& req, const RouteMatch& match,
-                            const EventContext& ctx, json::storage_ptr sp) {
-  json::object ev(14, sp);
-  ev["version"] = "2.0";
-  ev["routeKey"] = match.route.key();
-  std::string raw_path = path_with_stage(req, ctx);
-  ev["rawPath"] = raw_path;
-  ev["rawQueryString"] = req.query;
+std::string build_event_v2(const http::Request& req, const RouteMatch& match,
+                           const EventContext& ctx) {
+  const Pairs& headers = req.headers.all();
+  JsonWriter w(size_hint(req));
+  w.begin_object();
+  w.member("version", "2.0");
+  w.key("routeKey");
+  write_route_key(w, match.route);
+  w.key("rawPath");
+  write_path_with_stage(w, req, ctx);
+  w.member("rawQueryString", req.query);
 
   // Cookies travel in their own array, one element per cookie, and not as a
   // header.
-  json::array cookies(sp);
-  std::vector<std::pair<std::string, std::string>> headers;
-  for (const auto& [name, value] : req.headers.all()) {
-    if (!http::iequals(name, "Cookie")) {
-      headers.emplace_back(ascii_lower(name), value);
-      continue;
-    }
+  bool any_cookie = false;
+  for (const auto& [name, value] : headers) {
+    if (!http::iequals(name, "Cookie")) continue;
     std::string_view rest = value;
     while (!rest.empty()) {
       auto semi = rest.find(';');
       auto c = trim_ows(rest.substr(0, semi));
-      if (!c.empty()) cookies.emplace_back(c);
+      if (!c.empty()) {
+        if (!any_cookie) {
+          w.key("cookies");
+          w.begin_array();
+          any_cookie = true;
+        }
+        w.string(c);
+      }
       rest = semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
     }
   }
-  if (!cookies.empty()) ev["cookies"] = std::move(cookies);
-  json::object hdrs(sp);
-  for (const auto& g : group(headers, /*case_insensitive=*/false))
-    hdrs[g.name] = join(g.values, ",");
-  ev["headers"] = std::move(hdrs);
-  auto query = group(http::parse_query(req.query), /*case_insensitive=*/false);
+  if (any_cookie) w.end_array();
+  // Lower-case names, repeats joined by commas.
+  w.key("headers");
+  w.begin_object();
+  for_each_name(headers, /*case_insensitive=*/true, [&](size_t i) {
+    if (http::iequals(headers[i].first, "Cookie")) return;
+    write_lower_key(w, headers[i].first);
+    write_joined(w, headers, i, /*case_insensitive=*/true);
+  });
+  w.end_object();
+  Pairs query = http::parse_query(req.query);
   if (!query.empty()) {
-    json::object q(sp);
-    for (const auto& g : query) q[g.name] = join(g.values, ",");
-    ev["queryStringParameters"] = std::move(q);
+    w.key("queryStringParameters");
+    w.begin_object();
+    for_each_name(query, /*case_insensitive=*/false, [&](size_t i) {
+      w.key(query[i].first);
+      write_joined(w, query, i, /*case_insensitive=*/false);
+    });
+    w.end_object();
   }
 
-  std::string domain = domain_name(req, ctx);
-  json::object rc(12, sp);
-  rc["accountId"] = ctx.account_id;
-  rc["apiId"] = ctx.api_id;
-  if (ctx.authorizer) rc["authorizer"] = *ctx.authorizer;
-  rc["domainName"] = domain;
-  rc["domainPrefix"] = domain_prefix(domain);
-  json::object http_obj(sp);
-  http_obj["method"] = req.method;
-  http_obj["path"] = raw_path;
-  http_obj["protocol"] = ctx.protocol;
-  http_obj["sourceIp"] = ctx.source_ip;
-  http_obj["userAgent"] = req.headers.get_or("User-Agent");
-  rc["http"] = std::move(http_obj);
-  rc["requestId"] = ctx.request_id;
-  rc["routeKey"] = match.route.key();
-  rc["stage"] = ctx.stage;
-  rc["time"] = clf_time(ctx.epoch_ms);
-  rc["timeEpoch"] = ctx.epoch_ms;
-  ev["requestContext"] = std::move(rc);
+  w.key("requestContext");
+  w.begin_object();
+  write_context_head(w, req, ctx);
+  w.key("http");
+  w.begin_object();
+  w.member("method", req.method);
+  w.key("path");
+  write_path_with_stage(w, req, ctx);
+  w.member("protocol", ctx.protocol);
+  w.member("sourceIp", ctx.source_ip);
+  w.member("userAgent", req.headers.get("User-Agent").value_or(""));
+  w.end_object();
+  w.member("requestId", ctx.request_id);
+  w.key("routeKey");
+  write_route_key(w, match.route);
+  w.member("stage", ctx.stage);
+  w.key("time");
+  write_time(w, ctx.epoch_ms);
+  w.key("timeEpoch");
+  w.number(ctx.epoch_ms);
+  w.end_object();
 
-  bool b64 = put_body(ev, ApiKind::kHttp, req, ctx);
-  if (!match.path_params.empty()) ev["pathParameters"] = string_map_or_null(match.path_params, sp);
-  ev["isBase64Encoded"] = b64;
-  if (!ctx.stage_variables.empty())
-    ev["stageVariables"] = string_map_or_null(ctx.stage_variables, sp);
-  return ev;
+  bool b64 = false;
+  if (!req.body.empty()) {
+    w.key("body");
+    b64 = write_body(w, ApiKind::kHttp, req, ctx);
+  }
+  if (!match.path_params.empty()) {
+    w.key("pathParameters");
+    write_last_values(w, match.path_params, /*case_insensitive=*/false);
+  }
+  w.key("isBase64Encoded");
+  w.boolean(b64);
+  if (!ctx.stage_variables.empty()) {
+    w.key("stageVariables");
+    write_last_values(w, ctx.stage_variables, /*case_insensitive=*/false);
+  }
+  w.end_object();
+  return w.take();
 }
 
 }  // namespace nimbus::services::apigateway

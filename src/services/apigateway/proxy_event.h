@@ -48,17 +48,19 @@ struct EventContext {
 // and the resource path, so it is stable across imports and restarts.
 std::string rest_resource_id(std::string_view api_id, std::string_view resource_path);
 
-// Payload format 1.0. `kind` picks the REST shape (no "version"; resourceId
-// set) or the HTTP API one ("version": "1.0"; resourceId null). Every value is
-// allocated from `sp` (the gateway passes a per-request monotonic arena: the
-// event lives only until it is serialised).
-boost::json::object build_event_v1(const http::Request& req, const RouteMatch& match,
-                                   const EventContext& ctx, ApiKind kind = ApiKind::kRest,
-                                   boost::json::storage_ptr sp = {});
+// Payload format 1.0, as JSON text. `kind` picks the REST shape (no
+// "version"; resourceId set) or the HTTP API one ("version": "1.0"; resourceId
+// null). The text is written directly (base/json_writer.h, no JSON value is
+// built): members in AWS's order; in each map a name appears once, where it
+// was first seen, with its last value (1.0 headers: the first spelling, names
+// compared case-insensitively); strings escaped as boost::json::serialize
+// does, which also writes the authorizer object.
+std::string build_event_v1(const http::Request& req, const RouteMatch& match,
+                           const EventContext& ctx, ApiKind kind = ApiKind::kRest);
 
-// Payload format 2.0 (HTTP APIs).
-boost::json::object build_event_v2(const http::Request& req, const RouteMatch& match,
-                                   const EventContext& ctx, boost::json::storage_ptr sp = {});
+// Payload format 2.0 (HTTP APIs), as JSON text.
+std::string build_event_v2(const http::Request& req, const RouteMatch& match,
+                           const EventContext& ctx);
 
 // "09/Apr/2015:12:34:56 +0000": the time format of requestTime and time.
 std::string clf_time(int64_t epoch_ms);
