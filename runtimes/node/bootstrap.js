@@ -101,19 +101,23 @@ const httpTransport = {
   initError: (errorType, body) => apiPost('/init/error', body, { 'Lambda-Runtime-Function-Error-Type': errorType }),
 };
 
-// Nimbus's own transport: length-prefixed frames over the socketpair inherited
-// as fd 3 (NIMBUS_RUNTIME_FD; format in src/faas/runtime_channel.h). One read
-// per event and one write per result instead of a long poll, a POST and its
-// acknowledgement. The socket is referenced only while waiting for an event,
-// so that an invocation's event loop can still drain (callbackWaitsForEmptyEventLoop).
+// Nimbus's own transport: length-prefixed frames over two inherited pipes,
+// events in and results out (NIMBUS_RUNTIME_FD is "3,4"; format in
+// src/faas/runtime_channel.h). One read per event and one write per result
+// instead of a long poll, a POST and its acknowledgement. The event pipe is
+// referenced only while waiting for an event, so that an invocation's event
+// loop can still drain (callbackWaitsForEmptyEventLoop).
 const EVENT_HEADERS = ['lambda-runtime-aws-request-id', 'lambda-runtime-deadline-ms',
   'lambda-runtime-invoked-function-arn', 'lambda-runtime-trace-id',
   'lambda-runtime-client-context', 'lambda-runtime-cognito-identity'];
 
 class RuntimeChannel {
-  constructor(fd) {
-    this.socket = new net.Socket({ fd, readable: true, writable: true });
+  constructor(fds) {
+    const [inFd, outFd] = fds.split(',').map(Number);
+    this.socket = new net.Socket({ fd: inFd, readable: true, writable: false });
     this.socket.unref();
+    this.output = new net.Socket({ fd: outFd, readable: false, writable: true });
+    this.output.unref();
     this.buffer = Buffer.alloc(0);
     this.waiting = null;
     this.asked = false;
@@ -155,7 +159,7 @@ class RuntimeChannel {
     const head = Buffer.alloc(5);
     head.writeUInt32LE(body.length + 1, 0);
     head.write(kind, 4, 'latin1');
-    return new Promise((resolve) => this.socket.write(Buffer.concat([head, body]), () => resolve()));
+    return new Promise((resolve) => this.output.write(Buffer.concat([head, body]), () => resolve()));
   }
 
   next() {
@@ -184,7 +188,7 @@ const instanceInfo = {
   logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
 };
 
-const transport = channelFd ? new RuntimeChannel(Number(channelFd)) : httpTransport;
+const transport = channelFd ? new RuntimeChannel(channelFd) : httpTransport;
 
 // ---- Logging ------------------------------------------------------------------
 

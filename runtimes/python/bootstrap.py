@@ -218,14 +218,16 @@ _EVENT_HEADERS = ("lambda-runtime-aws-request-id", "lambda-runtime-deadline-ms",
 
 
 class RuntimeChannel:
-    """Nimbus's own transport to its server: length-prefixed frames over the
-    socketpair inherited as fd 3 (NIMBUS_RUNTIME_FD; the format is described in
-    src/faas/runtime_channel.h). One read per event and one write per result,
-    where the HTTP API needs a long poll, a POST and its acknowledgement."""
+    """Nimbus's own transport to its server: length-prefixed frames over two
+    inherited pipes, events in and results out (NIMBUS_RUNTIME_FD is "3,4"; the
+    format is described in src/faas/runtime_channel.h). One read per event and
+    one write per result, where the HTTP API needs a long poll, a POST and its
+    acknowledgement."""
 
-    def __init__(self, fd):
-        self._sock = _socket.socket(fileno=fd)
-        os.set_inheritable(fd, False)  # not for the function's subprocesses
+    def __init__(self, fds):
+        self._in, self._out = (int(fd) for fd in fds.split(","))
+        for fd in (self._in, self._out):
+            os.set_inheritable(fd, False)  # not for the function's subprocesses
         self._buf = b""
         self._asked = False
 
@@ -234,7 +236,7 @@ class RuntimeChannel:
         if len(buf) < n:
             data = bytearray(buf)
             while len(data) < n:
-                chunk = self._sock.recv(max(65536, n - len(data)))
+                chunk = os.read(self._in, max(65536, n - len(data)))
                 if not chunk:
                     raise ConnectionResetError("the runtime channel was closed")
                 data += chunk
@@ -243,7 +245,9 @@ class RuntimeChannel:
         return buf[:n]
 
     def _send(self, kind, body):
-        self._sock.sendall((len(body) + 1).to_bytes(4, "little") + kind + body)
+        data = memoryview((len(body) + 1).to_bytes(4, "little") + kind + body)
+        while data:
+            data = data[os.write(self._out, data):]
 
     def next(self):
         if not self._asked:  # afterwards, each result asks for the next event
@@ -561,7 +565,7 @@ def main():
     sys.stderr.reconfigure(line_buffering=True)
     LambdaContext._init_static(env)
     channel_fd = env.pop("NIMBUS_RUNTIME_FD", None)
-    api = RuntimeChannel(int(channel_fd)) if channel_fd else RuntimeAPIClient(env["AWS_LAMBDA_RUNTIME_API"])
+    api = RuntimeChannel(channel_fd) if channel_fd else RuntimeAPIClient(env["AWS_LAMBDA_RUNTIME_API"])
 
     hooks = {"logging": _configure_logging}
     endpoint_url = env.get("NIMBUS_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL")

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <array>
 
 #include <cstdint>
 #include <memory>
@@ -48,8 +49,10 @@ struct LaunchRequest {
   // (LAMBDA_TASK_ROOT, LAMBDA_RUNTIME_DIR, PATH, LD_LIBRARY_PATH and
   // NIMBUS_OPT_DIR are added by the launcher).
   std::vector<std::string> env;
-  int output_fd = -1;   // becomes the instance's stdout and stderr
-  int channel_fd = -1;  // becomes fd 3: the runtime channel (faas/runtime_channel.h)
+  int output_fd = -1;  // becomes the instance's stdout and stderr
+  // Become fds 3 and 4: the runtime channel's pipes, events in and results
+  // out (faas/runtime_channel.h).
+  std::array<int, 2> channel_fds{-1, -1};
   // CPU quota while the runtime initialises (<= 0: unlimited). Lambda boosts
   // CPU during init; the instance sets the memory-proportional share once the
   // runtime asks for its first event.

@@ -170,31 +170,34 @@ class ProcessInstance final : public Instance,
       return port.error().message;
     }
 
-    // The runtime channel: our runtimes use it instead of the HTTP API.
-    int pair[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+    // The runtime channel (our runtimes use it instead of the HTTP API): a
+    // pipe for events and one for results, both handled on one strand.
+    int events[2], results[2];
+    if (::pipe2(events, O_CLOEXEC) != 0) {
       ::close(write_end);
-      return "socketpair: " + std::string(std::strerror(errno));
+      return "pipe: " + std::string(std::strerror(errno));
     }
-    channel_.emplace(asio::make_strand(io_));
-    boost::system::error_code ec;
-    channel_->assign(asio::local::stream_protocol(), pair[0], ec);
-    if (ec) {
-      ::close(pair[0]);
-      ::close(pair[1]);
+    if (::pipe2(results, O_CLOEXEC) != 0) {
+      ::close(events[0]);
+      ::close(events[1]);
       ::close(write_end);
-      return "runtime channel: " + ec.message();
+      return "pipe: " + std::string(std::strerror(errno));
     }
+    ::fcntl(events[1], F_SETFL, O_NONBLOCK);  // write_channel() never blocks
+    auto strand = asio::make_strand(io_);
+    events_out_.emplace(strand, events[1]);
+    results_in_.emplace(strand, results[0]);
 
     LaunchRequest req;
     req.function = &spec_;
     req.instance_id = id_;
     req.output_fd = write_end;
-    req.channel_fd = pair[1];
+    req.channel_fds = {events[0], results[1]};
     req.env = environment(port.value());
     auto proc = launcher_.launch(req);
     ::close(write_end);
-    ::close(pair[1]);
+    ::close(events[0]);
+    ::close(results[1]);
     if (!proc) return proc.error().message;
     process_ = std::move(proc.value());
     exit_watch_.assign(::dup(process_->exit_fd()));
@@ -228,7 +231,7 @@ class ProcessInstance final : public Instance,
     // The function's own variables first; Lambda's reserved ones override them.
     for (const auto& [k, v] : spec_.environment) add(k, v);
     add("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:" + std::to_string(api_port));
-    add(kRuntimeChannelFdEnv, std::to_string(kRuntimeChannelFd));
+    add(kRuntimeChannelFdEnv, kRuntimeChannelFds);
     add("AWS_LAMBDA_FUNCTION_NAME", spec_.name);
     add("AWS_LAMBDA_FUNCTION_VERSION", spec_.version);
     add("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", std::to_string(spec_.memory_mb));
@@ -464,7 +467,7 @@ class ProcessInstance final : public Instance,
 
   void read_channel() {
     if (!channel_read_buf_) channel_read_buf_ = std::make_unique<char[]>(kChannelReadBytes);
-    channel_->async_read_some(
+    results_in_->async_read_some(
         asio::buffer(channel_read_buf_.get(), kChannelReadBytes),
         [weak = weak_from_this()](const boost::system::error_code& ec, size_t n) {
           if (auto self = weak.lock()) self->on_channel_bytes(ec, n);
@@ -530,19 +533,20 @@ class ProcessInstance final : public Instance,
 
   // Sends one event frame. Only one event is in flight per instance, so there
   // is never a write in progress when the next one starts. The common case is
-  // one non-blocking send from the calling thread; a large payload that does
-  // not fit in the socket buffer is finished asynchronously on the strand.
+  // one non-blocking write from the calling thread; a large payload that does
+  // not fit in the pipe is finished asynchronously on the strand. (A runtime
+  // that is gone makes it EPIPE; SIGPIPE is ignored process-wide.)
   void write_channel(std::string frame) {
-    int fd = channel_->native_handle();
-    ssize_t n = ::send(fd, frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    int fd = events_out_->native_handle();
+    ssize_t n = ::write(fd, frame.data(), frame.size());
     if (n == static_cast<ssize_t>(frame.size())) return;
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return;  // runtime gone: on_exit()
     size_t sent = n < 0 ? 0 : static_cast<size_t>(n);
     auto rest = std::make_shared<std::string>(frame.substr(sent));
-    asio::post(channel_->get_executor(), [weak = weak_from_this(), rest] {
+    asio::post(events_out_->get_executor(), [weak = weak_from_this(), rest] {
       auto self = weak.lock();
       if (!self) return;
-      asio::async_write(*self->channel_, asio::buffer(*rest),
+      asio::async_write(*self->events_out_, asio::buffer(*rest),
                         [rest](const boost::system::error_code&, size_t) {});
     });
   }
@@ -796,7 +800,8 @@ class ProcessInstance final : public Instance,
   std::string tail_;
   std::vector<LogEvent> pending_logs_;
   static constexpr size_t kChannelReadBytes = 64 * 1024;
-  std::optional<asio::local::stream_protocol::socket> channel_;  // on its own strand
+  // The runtime channel's pipes, on one strand.
+  std::optional<asio::posix::stream_descriptor> events_out_, results_in_;
   std::unique_ptr<char[]> channel_read_buf_;
   FrameReader channel_reader_{kMaxResponseBytes + 64 * 1024};
   // Moved on every invoke, so it must not touch the timer queue each time.

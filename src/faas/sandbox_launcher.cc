@@ -82,7 +82,7 @@ Result<std::unique_ptr<Process>> SandboxLauncher::launch(const LaunchRequest& re
   spec.pids_max = 1024;  // Lambda's limit on processes and threads
   spec.stdout_fd = req.output_fd;
   spec.stderr_fd = req.output_fd;
-  spec.channel_fd = req.channel_fd;
+  spec.channel_fds = req.channel_fds;
   spec.cgroup_name = req.instance_id;
   spec.hostname = "nimbus-" + req.instance_id.substr(0, 8);
 

@@ -108,7 +108,7 @@ struct ChildArgs {
   char* const* argv = nullptr;
   char* const* envp = nullptr;
   int stdio[3] = {-1, -1, -1};
-  int channel_fd = -1;  // becomes fd 3 when >= 0 (never 3 itself, nor the report pipe)
+  int channel_fds[2] = {-1, -1};  // become fds 3 and 4 when >= 0 (never 0..4 themselves)
   int report_fd = -1;
   uid_t uid = 0;
   gid_t gid = 0;
@@ -248,11 +248,13 @@ int child_main(void* arg) {
   for (int i = 0; i < 3; ++i) {
     if (::dup2(high[i], i) != i) child_fail(a, Stage::kStdio, i);
   }
-  // The runtime channel: fd 3, inherited across exec (dup2 clears CLOEXEC).
+  // The runtime channel: fds 3 and 4, inherited across exec (dup2 clears
+  // CLOEXEC).
   unsigned first_closed = 3;
-  if (a.channel_fd >= 0) {
-    if (::dup2(a.channel_fd, 3) != 3) child_fail(a, Stage::kStdio, 3);
-    first_closed = 4;
+  if (a.channel_fds[0] >= 0) {
+    for (int i = 0; i < 2; ++i)
+      if (::dup2(a.channel_fds[i], 3 + i) != 3 + i) child_fail(a, Stage::kStdio, 3 + i);
+    first_closed = 5;
   }
   // Every other fd is closed at exec, including the report pipe, whose
   // closing tells the parent the exec happened.
@@ -761,18 +763,19 @@ Result<std::unique_ptr<Instance>> spawn(const Spec& spec) {
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) return fail(sys_error("pipe2"));
   UniqueFd report_r(pipe_fds[0]), report_w(pipe_fds[1]);
-  // The channel becomes fd 3 in the child: neither it nor the report pipe may
-  // sit there already (dup2 onto itself would keep CLOEXEC, onto the report
-  // pipe would lose it).
-  UniqueFd channel_copy;
-  int channel_fd = spec.channel_fd;
-  if (channel_fd >= 0 && channel_fd <= 3) {
-    channel_copy = UniqueFd(::fcntl(channel_fd, F_DUPFD_CLOEXEC, 4));
-    if (!channel_copy.valid()) return fail(sys_error("dup runtime channel"));
-    channel_fd = channel_copy.get();
+  // The channel becomes fds 3 and 4 in the child: neither its fds nor the
+  // report pipe may sit at 0..4 already (the stdio and channel dup2s would
+  // clobber them, and dup2 onto itself would keep CLOEXEC).
+  std::array<UniqueFd, 2> channel_copies;
+  std::array<int, 2> channel_fds = spec.channel_fds;
+  for (int i = 0; i < 2 && channel_fds[0] >= 0; ++i) {
+    if (channel_fds[i] > 4) continue;
+    channel_copies[i] = UniqueFd(::fcntl(channel_fds[i], F_DUPFD_CLOEXEC, 5));
+    if (!channel_copies[i].valid()) return fail(sys_error("dup runtime channel"));
+    channel_fds[i] = channel_copies[i].get();
   }
-  if (channel_fd >= 0 && report_w.get() == 3) {
-    report_w = UniqueFd(::fcntl(report_w.get(), F_DUPFD_CLOEXEC, 4));
+  if (channel_fds[0] >= 0 && report_w.get() <= 4) {
+    report_w = UniqueFd(::fcntl(report_w.get(), F_DUPFD_CLOEXEC, 5));
     if (!report_w.valid()) return fail(sys_error("dup report pipe"));
   }
 
@@ -794,7 +797,8 @@ Result<std::unique_ptr<Instance>> spawn(const Spec& spec) {
   args.stdio[0] = devnull.get();
   args.stdio[1] = spec.stdout_fd >= 0 ? spec.stdout_fd : devnull.get();
   args.stdio[2] = spec.stderr_fd >= 0 ? spec.stderr_fd : devnull.get();
-  args.channel_fd = channel_fd;
+  args.channel_fds[0] = channel_fds[0];
+  args.channel_fds[1] = channel_fds[1];
   args.report_fd = report_w.get();
   args.uid = spec.uid;
   args.gid = spec.gid;

@@ -28,6 +28,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -73,9 +74,10 @@ struct Spec {
   // Nimbus reaches the instance.
   int stdout_fd = -1;
   int stderr_fd = -1;
-  // Becomes fd 3 of the instance when >= 0 (Nimbus's runtimes talk to their
-  // instance over it; see faas/runtime_channel.h).
-  int channel_fd = -1;
+  // Become fds 3 and 4 of the instance when >= 0: the runtime channel's two
+  // pipes, events in and results out (Nimbus's runtimes talk to their instance
+  // over them; see faas/runtime_channel.h). Both or neither.
+  std::array<int, 2> channel_fds{-1, -1};
   std::string hostname = "nimbus";
   // false: "isolation off" — a plain child process (used when not root): no
   // namespaces, cgroups, seccomp or uid change; argv[0] and cwd under

@@ -6,7 +6,7 @@ wait_first_next), one per transport Nimbus's runtimes speak:
 - FakeRuntimeAPI, the HTTP Runtime API: serves queued events on GET
   .../invocation/next (long-poll) and records what the function posts back.
 - FakeChannelAPI, Nimbus's runtime channel (src/faas/runtime_channel.h):
-  length-prefixed frames over a socketpair the function inherits as fd 3.
+  length-prefixed frames over two pipes the function inherits as fds 3 and 4.
   Like the server, it sends an event only once the runtime said it is ready
   (its one 'N' frame, or a result), and it records every protocol violation.
 
@@ -20,7 +20,6 @@ import json
 import os
 import queue
 import select
-import socket
 import subprocess
 import sys
 import threading
@@ -39,7 +38,7 @@ TIMEOUT = 20  # generous upper bound for waits; tests normally finish in ms
 
 PREFIX = "/2018-06-01/runtime"
 POLL_INTERVAL = 0.01  # how fast the fake servers notice shutdown()
-CHANNEL_FD = 3  # where Nimbus puts the runtime channel (NIMBUS_RUNTIME_FD)
+CHANNEL_FDS = (3, 4)  # where Nimbus puts the runtime channel: events in, results out (NIMBUS_RUNTIME_FD)
 
 
 class QuietServer(ThreadingHTTPServer):
@@ -251,20 +250,29 @@ class FakeRuntimeAPI(_FakeAPI):
         self.server.server_close()
 
 
-def _keep_fd3_open():
-    """Popen(pass_fds=(3,)) marks the child's fd 3 inheritable before
-    preexec_fn runs, which fails if this process has no fd 3."""
-    try:
-        os.fstat(CHANNEL_FD)
-    except OSError:
-        null = os.open(os.devnull, os.O_RDONLY)
-        if null != CHANNEL_FD:
-            os.dup2(null, CHANNEL_FD, inheritable=False)
-            os.close(null)
+def _keep_channel_fds_open():
+    """Popen(pass_fds=(3, 4)) marks the child's fds 3 and 4 inheritable before
+    preexec_fn runs, which fails if this process has no such fd."""
+    for fd in CHANNEL_FDS:
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDONLY)
+            if null != fd:
+                os.dup2(null, fd, inheritable=False)
+                os.close(null)
+
+
+def _install_channel(events_r, results_w):
+    """preexec_fn: the pipe ends become fds 3 and 4 (copied high first, so that
+    neither dup2 clobbers the other end)."""
+    high = [os.dup2(fd, 100 + i) for i, fd in enumerate((events_r, results_w))]
+    for target, fd in zip(CHANNEL_FDS, high):
+        os.dup2(fd, target)
 
 
 class FakeChannelAPI(_FakeAPI):
-    """Nimbus's runtime channel: frames over a socketpair the function gets as fd 3.
+    """Nimbus's runtime channel: frames over two pipes the function gets as fds 3 and 4.
 
     Like the server, it writes an event only when the runtime is ready for
     one: after its 'N' frame (sent once, before the first event), then after
@@ -281,9 +289,12 @@ class FakeChannelAPI(_FakeAPI):
         super().__init__()
         self.frames = []  # kind of every frame the function sent, in order: "N", "R", "E", "I"
         self.chunked = False  # deliver each event frame in several writes
-        self._sock, self._child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        # The function's fd 3 reads as "socket:[<this inode>]" in /proc/PID/fd.
-        self.channel_link = f"socket:[{os.fstat(self._child.fileno()).st_ino}]"
+        events_r, self._events_w = os.pipe()
+        self._results_r, results_w = os.pipe()
+        self._child = (events_r, results_w)
+        # The function's fds 3 and 4 read as "pipe:[<inode>]" in /proc/PID/fd.
+        self.channel_link = f"pipe:[{os.fstat(events_r).st_ino}]"
+        self.channel_out_link = f"pipe:[{os.fstat(results_w).st_ino}]"
         self._ready = False
         self._outstanding = None  # request id of the event the function is working on
         self._closed = False
@@ -311,17 +322,18 @@ class FakeChannelAPI(_FakeAPI):
         threading.Thread(target=self._send_events, daemon=True).start()
 
     def env(self):
-        return {"AWS_LAMBDA_RUNTIME_API": self.address, "NIMBUS_RUNTIME_FD": str(CHANNEL_FD)}
+        return {"AWS_LAMBDA_RUNTIME_API": self.address, "NIMBUS_RUNTIME_FD": ",".join(map(str, CHANNEL_FDS))}
 
     def popen_options(self):
         if self._child is None:
             raise RuntimeError("a FakeChannelAPI serves one function process")
-        _keep_fd3_open()
-        child = self._child.fileno()
-        return {"pass_fds": (CHANNEL_FD,), "preexec_fn": lambda: os.dup2(child, CHANNEL_FD)}
+        _keep_channel_fds_open()
+        events_r, results_w = self._child
+        return {"pass_fds": CHANNEL_FDS, "preexec_fn": lambda: _install_channel(events_r, results_w)}
 
     def started(self):
-        self._child.close()  # so that the function exiting reads as EOF here
+        for fd in self._child:  # so that the function exiting reads as EOF here
+            os.close(fd)
         self._child = None
 
     # ---- the wire ----
@@ -349,17 +361,26 @@ class FakeChannelAPI(_FakeAPI):
                 for start, end in zip(cuts, cuts[1:]):
                     if start:
                         time.sleep(0.005)  # lets the runtime read what it has so far
-                    self._sock.sendall(frame[start:end])
+                    view = memoryview(frame)[start:end]
+                    while view:
+                        view = view[os.write(self._events_w, view):]
             except OSError:
                 return
 
     def _read_frames(self):
         buf = bytearray()
 
-        def fill(n):  # False on EOF before n bytes are buffered
+        poller = select.poll()
+        poller.register(self._results_r, select.POLLIN)
+
+        def fill(n):  # False on EOF (or close()) before n bytes are buffered
             while len(buf) < n:
+                if not poller.poll(POLL_INTERVAL * 1000):
+                    if self._closed:
+                        return False
+                    continue
                 try:
-                    chunk = self._sock.recv(max(1 << 20, n - len(buf)))
+                    chunk = os.read(self._results_r, max(1 << 20, n - len(buf)))
                 except OSError:
                     chunk = b""
                 if not chunk:
@@ -427,14 +448,12 @@ class FakeChannelAPI(_FakeAPI):
             self._closed = True
             self._cond.notify_all()
         self.events.put(None)
-        try:
-            self._sock.shutdown(socket.SHUT_RDWR)  # wakes the reader; the function sees EOF
-        except OSError:
-            pass
+        os.close(self._events_w)  # the function sees EOF; the reader notices _closed
         self._reader.join(TIMEOUT)
-        self._sock.close()
+        os.close(self._results_r)
         if self._child is not None:
-            self._child.close()
+            for fd in self._child:
+                os.close(fd)
         self.server.shutdown()
         self.server.server_close()
 

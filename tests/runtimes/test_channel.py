@@ -172,8 +172,8 @@ def test_init_failure_is_an_I_frame(api, start, runtime):
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_channel_not_visible_to_handler_or_children(api, start, runtime):
-    # Pins down: NIMBUS_RUNTIME_FD is gone from the handler's environment and fd 3 is close-on-exec,
-    # so a process the handler spawns inherits neither.
+    # Pins down: NIMBUS_RUNTIME_FD is gone from the handler's environment and fds 3 and 4 are
+    # close-on-exec, so a process the handler spawns inherits none of them.
     start(runtime)
     body = api.result(api.invoke({"probe": 1})).json
     assert body["env_fd"] is None
@@ -181,7 +181,8 @@ def test_channel_not_visible_to_handler_or_children(api, start, runtime):
     child = body["child"]
     assert child.startswith("NIMBUS_RUNTIME_FD=unset\n")
     assert re.search(r" 2 -> \S", child), child  # (the listing worked)
-    assert api.channel_link not in child, child  # ...but its child does not
+    assert api.channel_link not in child, child  # ...but its child does not,
+    assert api.channel_out_link not in child, child  # nor the results pipe
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)

@@ -375,8 +375,9 @@ inline std::string runtime_api_address() {
 inline constexpr std::string_view kApi = "/2018-06-01/runtime";
 
 // The two ways to talk to the server. Functions run by Nimbus get its runtime
-// channel (fd NIMBUS_RUNTIME_FD; frames described in src/faas/runtime_channel.h):
-// one read per event and one write per result. Elsewhere, the HTTP Runtime API.
+// channel (NIMBUS_RUNTIME_FD "3,4": a pipe of events in, one of results out;
+// frames described in src/faas/runtime_channel.h): one read per event and one
+// write per result. Elsewhere, the HTTP Runtime API.
 class Transport {
  public:
   virtual ~Transport() = default;
@@ -446,8 +447,11 @@ class HttpTransport final : public Transport {
 
 class ChannelTransport final : public Transport {
  public:
-  explicit ChannelTransport(int fd) : fd_(fd) {}
-  ~ChannelTransport() override { ::close(fd_); }
+  ChannelTransport(int in, int out) : in_(in), out_(out) {}
+  ~ChannelTransport() override {
+    ::close(in_);
+    ::close(out_);
+  }
 
   Invocation next() override {
     if (!asked_) {  // afterwards, each result asks for the next event
@@ -505,7 +509,7 @@ class ChannelTransport final : public Transport {
     for (int i = 0; i < 4; ++i) frame[i] = static_cast<char>((length >> (8 * i)) & 0xff);
     frame[4] = kind;
     for (std::string_view rest = frame; !rest.empty();) {
-      ssize_t n = ::send(fd_, rest.data(), rest.size(), MSG_NOSIGNAL);
+      ssize_t n = ::write(out_, rest.data(), rest.size());
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) throw std::system_error(errno, std::generic_category(), "runtime channel send");
       rest.remove_prefix(static_cast<size_t>(n));
@@ -515,7 +519,7 @@ class ChannelTransport final : public Transport {
   std::string take(size_t n) {
     while (buffer_.size() < n) {
       char chunk[65536];
-      ssize_t got = ::recv(fd_, chunk, sizeof chunk, 0);
+      ssize_t got = ::read(in_, chunk, sizeof chunk);
       if (got < 0 && errno == EINTR) continue;
       if (got <= 0) throw std::runtime_error("runtime channel closed");
       buffer_.append(chunk, static_cast<size_t>(got));
@@ -525,17 +529,21 @@ class ChannelTransport final : public Transport {
     return out;
   }
 
-  int fd_;
+  int in_, out_;
   std::string buffer_;
   bool asked_ = false;
 };
 
 inline std::unique_ptr<Transport> open_transport() {
-  if (const char* fd = std::getenv("NIMBUS_RUNTIME_FD"); fd && *fd) {
-    int channel = std::atoi(fd);
+  if (const char* fds = std::getenv("NIMBUS_RUNTIME_FD"); fds && *fds) {
+    // "IN,OUT"
+    int in = std::atoi(fds);
+    const char* comma = std::strchr(fds, ',');
+    int out = comma ? std::atoi(comma + 1) : -1;
     ::unsetenv("NIMBUS_RUNTIME_FD");
-    ::fcntl(channel, F_SETFD, FD_CLOEXEC);  // not for the function's child processes
-    return std::make_unique<ChannelTransport>(channel);
+    for (int fd : {in, out})
+      ::fcntl(fd, F_SETFD, FD_CLOEXEC);  // not for the function's child processes
+    return std::make_unique<ChannelTransport>(in, out);
   }
   return std::make_unique<HttpTransport>(runtime_api_address());
 }
