@@ -372,6 +372,24 @@ TEST_F(SandboxTest, EnvironmentAndStdioAreExactlyTheSpecs) {
   EXPECT_EQ(o.err, "to-stderr\n");
 }
 
+// The runtime channel's two pipes arrive as fds 3 (read) and 4 (write), and
+// nothing else does.
+TEST_F(SandboxTest, RuntimeChannelBecomesFds3And4) {
+  REQUIRE_ISOLATION();
+  Pipe events, results;
+  ASSERT_EQ(::write(events.w.get(), "ping\n", 5), 5);
+  Spec s =
+      sh(code_.path(), "read line <&3; echo \"got $line\" >&4; ls /proc/self/fd | tr '\\n' ' '");
+  s.channel_fds = {events.r.get(), results.w.get()};
+  auto o = run(s);
+  ASSERT_TRUE(exited_ok(o.status)) << o.err;
+  EXPECT_EQ(o.out, "0 1 2 3 4 5 ");  // 5: ls's own directory
+  results.w.reset();
+  char buf[64] = {};
+  ASSERT_GT(::read(results.r.get(), buf, sizeof buf - 1), 0);
+  EXPECT_STREQ(buf, "got ping\n");
+}
+
 TEST_F(SandboxTest, ExitStatusPassesThrough) {
   REQUIRE_ISOLATION();
   auto o = run(sh(code_.path(), "exit 7"));
