@@ -39,9 +39,11 @@ boost::json::object output_event(const Event& e) {
 // The events of one stream with after < pos < before, in position order, read
 // lazily in chunks of keys (each a block of records, logs_util.h). An empty
 // `before` means no upper bound. GetLogEvents reads one; FilterLogEvents merges
-// one per stream.
+// one per stream. Its records point into the chunk it holds, so it never moves.
 class EventScan {
  public:
+  EventScan(const EventScan&) = delete;
+  EventScan& operator=(const EventScan&) = delete;
   EventScan(const store::Store& store, std::string prefix, std::string name,
             const std::string& after, std::string before)
       : store_(store),
@@ -308,8 +310,7 @@ LogsService::OpResult LogsService::filter_log_events(const aws::Call&, Params& p
     }
   }
 
-  std::vector<EventScan> cursors;
-  cursors.reserve(streams.size());
+  std::deque<EventScan> cursors;  // never moved once built
   for (const auto& s : streams) {
     cursors.emplace_back(store_, stream_events_prefix(group, s), s, after, before);
   }
