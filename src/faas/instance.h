@@ -3,9 +3,9 @@
 // Lifecycle (a named state machine, as OpenWhisk's):
 //   Starting --ready--> Idle <--> Busy --> Dead
 //   Starting --init failure / exit--> Dead
-// The pool calls start() once, then invoke() only while the instance is idle,
-// and stop() at most once. Callbacks run on an I/O thread, never under the
-// pool's lock (the pool must not call back into an instance while holding it).
+// The pool calls start() once, then invoke() while the instance is idle or
+// (at most one queued invocation) busy, and stop() at most once. Callbacks run on an I/O thread,
+// never under the pool's lock (the pool must not call back into an instance while holding it).
 #pragma once
 
 #include <functional>
@@ -29,7 +29,15 @@ class Instance {
   virtual const std::string& id() const = 0;
   virtual void start(ReadyCallback on_ready, DeathCallback on_death) = 0;
   // Runs one invocation; `done` is called exactly once. After `done`, the
-  // instance is idle again unless it died (then on_death follows).
+  // instance is idle again unless it died (then on_death follows) or an
+  // invocation was queued behind this one, which then starts at once.
+  //
+  // On a busy instance, invoke() queues the invocation behind the running one
+  // (one at most): the runtime still runs one invocation at a time, but finds
+  // the next event waiting when it asks, instead of sleeping until the server
+  // has handed it over (see Pool, "queued behind"). If the instance dies
+  // before a queued invocation starts, its `done` gets a result with
+  // `not_started` set, holding the invocation.
   virtual void invoke(Invocation inv, InvokeCallback done) = 0;
   // Kills the instance. Idempotent. An invocation in flight completes with an error.
   virtual void stop() = 0;

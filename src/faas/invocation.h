@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace nimbus::faas {
@@ -37,6 +38,9 @@ struct InvokeResult {
   // for a CPU in that time. Zero: no sample with this result.
   std::chrono::nanoseconds sample_busy{0};
   std::chrono::nanoseconds sample_run_delay{0};
+  // Set (with no other field) when the instance died before an invocation
+  // queued behind its running one started: the pool runs it elsewhere.
+  std::shared_ptr<Invocation> not_started;
 };
 
 using InvokeCallback = std::function<void(InvokeResult)>;

@@ -7,6 +7,17 @@
 
 namespace nimbus::faas {
 
+namespace {
+// The answer for a call that was admitted but never ran: the pool stopped.
+InvokeResult not_run_result() {
+  InvokeResult r;
+  r.status = InvokeResult::Status::kFunctionError;
+  r.payload =
+      R"({"errorType":"Runtime.Unavailable","errorMessage":"Nimbus stopped the function's instances before this invocation ran"})";
+  return r;
+}
+}  // namespace
+
 Pool::Pool(InstanceFactory& factory, Clock& clock, KeepAlivePolicy& keep_alive, PoolOptions options)
     : factory_(factory), clock_(clock), keep_alive_(keep_alive), options_(options) {
   if (options_.min_concurrency <= 0)
@@ -109,6 +120,22 @@ void Pool::pump(const std::string& key, Group& g, Effects& fx) {
     ++busy;
   }
   start_needed(key, g, busy, fx);
+  if (busy >= g.limit.value()) queue_behind_busy(key, g, fx);
+}
+
+void Pool::queue_behind_busy(const std::string& key, Group& g, Effects& fx) {
+  // Only while instances wait for a CPU: a call queued behind one that waits
+  // on I/O would wait for all of it, even if the limit grew meanwhile.
+  if (!options_.queue_behind || !options_.adaptive_concurrency ||
+      g.limit.contention() < ConcurrencyLimit::kGrowBelow)
+    return;
+  for (auto& slot : g.slots) {
+    if (g.waiting.empty()) return;
+    if (slot->state == SlotState::kBusy && !slot->queued && !slot->retired) {
+      slot->queued = true;
+      run_next_waiter(key, g, slot, fx);
+    }
+  }
 }
 
 void Pool::start_needed(const std::string& key, Group& g, int busy, Effects& fx) {
@@ -162,9 +189,14 @@ void Pool::dispatch_or_park(const std::string& key, Group& g, const std::shared_
     slot->reap->set(slot->idle_since + keep_alive_.keep_alive(key, slot->idle_since));
     return;
   }
+  slot->state = SlotState::kBusy;
+  run_next_waiter(key, g, slot, fx);
+}
+
+void Pool::run_next_waiter(const std::string& key, Group& g, const std::shared_ptr<Slot>& slot,
+                           Effects& fx) {
   Waiter w = std::move(g.waiting.front());
   g.waiting.pop_front();
-  slot->state = SlotState::kBusy;
   bool cold = !slot->used;
   slot->used = true;
   ++(cold ? g.counters.cold_starts : g.counters.warm_starts);
@@ -172,14 +204,33 @@ void Pool::dispatch_or_park(const std::string& key, Group& g, const std::shared_
   std::weak_ptr<Slot> weak = slot;
   fx.push_back(
       [this, alive, key, weak, instance = slot->instance, cold, w = std::move(w)]() mutable {
-        instance->invoke(std::move(w.inv),
-                         [this, alive, key, weak, cold, done = std::move(w.done)](InvokeResult r) {
-                           r.cold_start = cold;
-                           auto s = weak.lock();
-                           if (alive.lock() && s) on_done(key, s, r);
-                           done(std::move(r));
-                         });
+        instance->invoke(std::move(w.inv), [this, alive, key, weak, cold,
+                                            done = std::move(w.done)](InvokeResult r) mutable {
+          if (r.not_started) {
+            if (alive.lock()) return requeue(key, std::move(*r.not_started), std::move(done));
+            return done(not_run_result());
+          }
+          r.cold_start = cold;
+          auto s = weak.lock();
+          if (alive.lock() && s) on_done(key, s, r);
+          done(std::move(r));
+        });
       });
+}
+
+void Pool::requeue(const std::string& key, Invocation inv, InvokeCallback done) {
+  Effects fx;
+  {
+    std::lock_guard lk(mu_);
+    auto it = groups_.find(key);
+    if (it != groups_.end() && !stopped_) {
+      it->second.waiting.push_front(Waiter{std::move(inv), std::move(done)});
+      pump(key, it->second, fx);
+      done = nullptr;
+    }
+  }
+  for (auto& f : fx) f();
+  if (done) done(not_run_result());
 }
 
 void Pool::on_ready(const std::string& key, const std::shared_ptr<Slot>& slot, bool ok,
@@ -228,8 +279,10 @@ void Pool::on_done(const std::string& key, const std::shared_ptr<Slot>& slot,
     bool grew = false;
     if (options_.adaptive_concurrency && r.sample_busy > Duration::zero()) {
       int before = g.limit.value();
+      int queued = 0;
+      for (const auto& s : g.slots) queued += s->queued;
       grew = g.limit.on_sample(r.sample_busy, r.sample_run_delay, busy_count(g),
-                               static_cast<int>(g.waiting.size()));
+                               static_cast<int>(g.waiting.size()) + queued);
       if (g.limit.value() != before)
         spdlog::debug("pool: concurrency limit of {}: {} -> {} (CPU wait share {:.2f})", key,
                       before, g.limit.value(), g.limit.contention());
@@ -238,6 +291,10 @@ void Pool::on_done(const std::string& key, const std::shared_ptr<Slot>& slot,
       // The instance died with this call: waiting work needs a new one.
       slot->state = SlotState::kDead;
       remove_slot(g, slot);
+      pump(key, g, fx);
+    } else if (slot->queued) {
+      // The invocation queued behind this one runs now; another may queue.
+      slot->queued = false;
       pump(key, g, fx);
     } else {
       dispatch_or_park(key, g, slot, fx);
@@ -319,13 +376,7 @@ void Pool::stop_all() {
     groups_.clear();
   }
   for (auto& v : victims) v->stop();
-  for (auto& w : orphans) {
-    InvokeResult r;
-    r.status = InvokeResult::Status::kFunctionError;
-    r.payload =
-        R"({"errorType":"Runtime.Unavailable","errorMessage":"Nimbus stopped the function's instances before this invocation ran"})";
-    w.done(std::move(r));
-  }
+  for (auto& w : orphans) w.done(not_run_result());
 }
 
 PoolStats Pool::stats(const std::string& key) const {
@@ -339,6 +390,7 @@ PoolStats Pool::stats(const std::string& key) const {
     if (slot->state == SlotState::kStarting) ++s.starting;
     if (slot->state == SlotState::kIdle) ++s.idle;
     if (slot->state == SlotState::kBusy) ++s.busy;
+    if (slot->queued) ++s.queued;
   }
   s.waiting = static_cast<int>(it->second.waiting.size());
   return s;
@@ -358,6 +410,7 @@ PoolStats Pool::totals() const {
     t.idle += s.idle;
     t.busy += s.busy;
     t.waiting += s.waiting;
+    t.queued += s.queued;
     t.cold_starts += s.cold_starts;
     t.warm_starts += s.warm_starts;
     t.reclaimed += s.reclaimed;

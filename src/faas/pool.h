@@ -33,6 +33,10 @@ struct PoolOptions {
   bool adaptive_concurrency = true;
   // The adaptive limit's floor; 0: the host's cores (at least 2).
   int min_concurrency = 0;
+  // Calls the limit holds back are queued one behind each running invocation
+  // (Instance::invoke on a busy instance), so that an instance finds its next
+  // event waiting instead of sleeping until the server hands it over.
+  bool queue_behind = true;
 };
 
 enum class Admission {
@@ -43,6 +47,7 @@ enum class Admission {
 
 struct PoolStats {
   int instances = 0, starting = 0, idle = 0, busy = 0, waiting = 0;
+  int queued = 0;  // calls waiting inside a busy instance, behind its running one
   int64_t cold_starts = 0, warm_starts = 0, reclaimed = 0;
   int concurrency_limit = 0;  // the function's adaptive limit (0 in totals)
 };
@@ -80,7 +85,8 @@ class Pool {
     SlotState state = SlotState::kStarting;
     std::string revision;
     bool retired = false;
-    bool used = false;  // has served an invocation (the first one is the cold one)
+    bool used = false;    // has served an invocation (the first one is the cold one)
+    bool queued = false;  // an invocation waits behind the running one
     TimePoint idle_since{};
     // Set when the slot parks idle, cleared when it is dispatched: once per
     // invocation, so it must not touch the timer queue each time.
@@ -115,6 +121,16 @@ class Pool {
   // instances, within the group's concurrency limit. Requires mu_.
   void pump(const std::string& key, Group& g, Effects& fx);
   static int busy_count(const Group& g);
+  // Queues waiters behind running invocations once the limit is reached.
+  // Requires mu_.
+  void queue_behind_busy(const std::string& key, Group& g, Effects& fx);
+  // Hands the next waiter to the slot's instance (idle, or busy with nothing
+  // queued). Requires mu_.
+  void run_next_waiter(const std::string& key, Group& g, const std::shared_ptr<Slot>& slot,
+                       Effects& fx);
+  // An invocation whose instance died before it started goes back to the
+  // front of the queue.
+  void requeue(const std::string& key, Invocation inv, InvokeCallback done);
   // Starts instances while fewer are starting than invocations wait, within
   // the limit (`busy`: the group's running invocations). Requires mu_.
   void start_needed(const std::string& key, Group& g, int busy, Effects& fx);

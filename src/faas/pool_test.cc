@@ -17,7 +17,13 @@ class FakeInstance final : public Instance {
     ready_ = std::move(ready);
     death_ = std::move(death);
   }
+  // Like a real instance: a call made while busy waits behind the running one.
   void invoke(Invocation inv, InvokeCallback done) override {
+    if (done_) {
+      queued_ = std::move(inv);
+      queued_done_ = std::move(done);
+      return;
+    }
     current = std::move(inv);
     done_ = std::move(done);
     ++invocations;
@@ -35,14 +41,14 @@ class FakeInstance final : public Instance {
   void complete(std::string payload = "ok") {
     InvokeResult r;
     r.payload = std::move(payload);
-    std::exchange(done_, nullptr)(std::move(r));
+    finish(std::move(r));
   }
   // Completes with a contention sample: `waited` of `ran` spent waiting for a CPU.
   void complete_with_sample(Duration ran, Duration waited) {
     InvokeResult r;
     r.sample_busy = ran;
     r.sample_run_delay = waited;
-    std::exchange(done_, nullptr)(std::move(r));
+    finish(std::move(r));
   }
   void crash() {
     if (done_) {
@@ -51,19 +57,39 @@ class FakeInstance final : public Instance {
       r.instance_lost = true;
       std::exchange(done_, nullptr)(std::move(r));
     }
+    if (queued_done_) {
+      InvokeResult r;
+      r.not_started = std::make_shared<Invocation>(std::move(queued_));
+      std::exchange(queued_done_, nullptr)(std::move(r));
+    }
     if (auto d = std::exchange(death_, nullptr)) d();
   }
   bool busy() const { return static_cast<bool>(done_); }
+  bool has_queued() const { return static_cast<bool>(queued_done_); }
 
   Invocation current;
   int invocations = 0;
   bool stopped = false;
 
  private:
+  // The running call's answer; a queued call starts before it is delivered,
+  // as ProcessInstance::finish does.
+  void finish(InvokeResult r) {
+    auto done = std::exchange(done_, nullptr);
+    if (queued_done_) {
+      current = std::move(queued_);
+      done_ = std::exchange(queued_done_, nullptr);
+      ++invocations;
+    }
+    done(std::move(r));
+  }
+
   std::string id_;
   ReadyCallback ready_;
   DeathCallback death_;
   InvokeCallback done_;
+  Invocation queued_;
+  InvokeCallback queued_done_;
 };
 
 class FakeFactory final : public InstanceFactory {
@@ -286,11 +312,13 @@ TEST_F(PoolConcurrency, ContendedFunctionQueuesInsteadOfScalingOut) {
   // They report heavy contention as they finish; the limit falls to the floor.
   for (auto& inst : factory_.made) contended(*inst);
   EXPECT_EQ(stats().concurrency_limit, 2);
-  // Eight more calls: two run, six wait; no instance is started.
+  // Eight more calls: two run, one waits behind each of them, four wait in
+  // the pool; no instance is started.
   for (int i = 0; i < 8; ++i) call();
   EXPECT_EQ(factory_.made.size(), 8u);
   EXPECT_EQ(stats().busy, 2);
-  EXPECT_EQ(stats().waiting, 6);
+  EXPECT_EQ(stats().queued, 2);
+  EXPECT_EQ(stats().waiting, 4);
   // Each completion hands the next waiter to the instance that finished.
   int served = 0;
   while (served < 8) {
@@ -310,10 +338,10 @@ TEST_F(PoolConcurrency, CalmSamplesLetItScaleOutAgain) {
   instance(0).become_ready();
   contended(instance(0));
   ASSERT_EQ(stats().concurrency_limit, 1);
-  // Two calls: one runs, one waits.
+  // Two calls: one runs, one waits (behind it, as the instance is contended).
   call();
   call();
-  EXPECT_EQ(stats().waiting, 1);
+  EXPECT_EQ(stats().queued, 1);
   EXPECT_EQ(factory_.made.size(), 1u);
   // Calm samples (an I/O-bound call waits on the network, not on a CPU) raise
   // the limit; the waiter then gets a new instance rather than waiting on.
@@ -331,6 +359,63 @@ TEST_F(PoolConcurrency, OffMeansOneInstancePerConcurrentCall) {
   contended(instance(0));
   for (int i = 0; i < 3; ++i) call();
   EXPECT_EQ(factory_.made.size(), 3u);  // one idle reused, two started
+  EXPECT_EQ(stats().queued, 0);
+}
+
+// Beyond the limit, one call waits in each running instance, so the instance
+// finds its next event when it finishes; each finish queues the next waiter
+// behind the call that just started, in arrival order.
+TEST_F(PoolConcurrency, CallsBeyondTheLimitQueueBehindRunningOnes) {
+  make_pool(1);
+  call();
+  instance(0).become_ready();
+  contended(instance(0));
+  ASSERT_EQ(stats().concurrency_limit, 1);
+  std::vector<std::string> order;
+  for (int i = 0; i < 4; ++i) {
+    Invocation inv;
+    inv.request_id = "q" + std::to_string(i);
+    pool_->invoke(spec_, std::nullopt, inv,
+                  [&order, id = inv.request_id](InvokeResult) { order.push_back(id); });
+  }
+  EXPECT_EQ(stats().busy, 1);
+  EXPECT_EQ(stats().queued, 1);
+  EXPECT_EQ(stats().waiting, 2);
+  EXPECT_TRUE(instance(0).has_queued());
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(instance(0).current.request_id, "q" + std::to_string(i));
+    instance(0).complete();
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"q0", "q1", "q2", "q3"}));
+  EXPECT_EQ(factory_.made.size(), 1u);
+  EXPECT_EQ(stats().idle, 1);
+  EXPECT_EQ(stats().queued, 0);
+}
+
+// A call queued behind one whose instance dies never ran: it goes back to the
+// front of the queue and runs on another instance, instead of failing with
+// the crash it had no part in.
+TEST_F(PoolConcurrency, CallQueuedBehindACrashRunsElsewhere) {
+  make_pool(1);
+  call();
+  instance(0).become_ready();
+  contended(instance(0));
+  call();  // runs
+  std::vector<InvokeResult> queued_out;
+  Invocation inv;
+  inv.request_id = "behind";
+  pool_->invoke(spec_, std::nullopt, inv,
+                [&queued_out](InvokeResult r) { queued_out.push_back(std::move(r)); });
+  ASSERT_TRUE(instance(0).has_queued());
+  instance(0).crash();
+  ASSERT_EQ(factory_.made.size(), 2u);  // a replacement for the queued call
+  EXPECT_TRUE(queued_out.empty());
+  instance(1).become_ready();
+  EXPECT_EQ(instance(1).current.request_id, "behind");
+  instance(1).complete("ran");
+  ASSERT_EQ(queued_out.size(), 1u);
+  EXPECT_EQ(queued_out[0].payload, "ran");
+  EXPECT_EQ(queued_out[0].status, InvokeResult::Status::kOk);
 }
 
 }  // namespace

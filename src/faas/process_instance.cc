@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
+#include <atomic>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
@@ -105,6 +106,7 @@ class ProcessInstance final : public Instance,
     Waiter deliver;
     {
       std::lock_guard lk(mu_);
+      if (state_ == State::kBusy && !next_) return queue_locked(std::move(inv), std::move(done));
       if (state_ != State::kIdle) {
         // A broken invariant fails this call, never the process.
         InvokeResult r;
@@ -126,6 +128,23 @@ class ProcessInstance final : public Instance,
     }
     timeout_->set_after(std::chrono::seconds(spec_.timeout_seconds));
     if (deliver) send_event(std::move(deliver));
+  }
+
+  // Queues an invocation behind the running one. Over the runtime channel its
+  // event is written now, so the runtime reads it as soon as it has sent the
+  // running one's result; the server enforces its timeout and measures its
+  // duration from when that result arrives, which is when it starts. Not when
+  // either wants the log tail (its lines must not mix with the next call's),
+  // nor behind a large event still being written. Requires mu_.
+  void queue_locked(Invocation inv, InvokeCallback done) {
+    next_ = std::move(inv);
+    next_done_ = std::move(done);
+    next_sent_ = false;
+    if (channel_ && current_ && delivered_ && !current_->want_log_tail && !next_->want_log_tail &&
+        !channel_write_busy_) {
+      next_sent_ = true;
+      write_channel(event_frame_locked(*next_));
+    }
   }
 
   void stop() override {
@@ -364,6 +383,7 @@ class ProcessInstance final : public Instance,
     bool deliver = false;
     {
       std::lock_guard lk(mu_);
+      channel_ = waiter.channel;
       if (state_ == State::kStarting) {
         // The first poll for work means init is over: the instance is warm.
         state_ = State::kIdle;
@@ -396,23 +416,13 @@ class ProcessInstance final : public Instance,
       delivered_ = true;
       delivered_at_ = clock_.now();
       const Invocation& inv = *current_;
-      int64_t deadline = clock_.wall_ms() + static_cast<int64_t>(spec_.timeout_seconds) * 1000;
-      std::string trace_id = inv.trace_id.empty()
-                                 ? "Root=" + new_trace_id(clock_.wall_ms() / 1000) + ";Sampled=0"
-                                 : inv.trace_id;
-      std::string client_context;
-      if (!inv.client_context.empty() && !base64_decode(inv.client_context, client_context))
-        client_context = inv.client_context;
-      const std::string& arn = inv.invoked_arn.empty() ? spec_.arn : inv.invoked_arn;
       if (waiter.channel) {
-        frame = encode_event_frame({.request_id = inv.request_id,
-                                    .deadline_ms = deadline,
-                                    .invoked_arn = arn,
-                                    .trace_id = trace_id,
-                                    .client_context = client_context,
-                                    .cognito_identity = inv.cognito_identity,
-                                    .payload = inv.payload});
+        frame = event_frame_locked(inv);
       } else {
+        int64_t deadline = deadline_ms();
+        std::string trace_id = trace_id_of(inv);
+        std::string client_context = client_context_of(inv);
+        const std::string& arn = inv.invoked_arn.empty() ? spec_.arn : inv.invoked_arn;
         r.status = 200;
         r.headers.set("Content-Type", "application/json");
         r.headers.set("Lambda-Runtime-Aws-Request-Id", inv.request_id);
@@ -430,6 +440,29 @@ class ProcessInstance final : public Instance,
       write_channel(std::move(frame));
     else
       waiter.http(std::move(r));
+  }
+
+  int64_t deadline_ms() const {
+    return clock_.wall_ms() + static_cast<int64_t>(spec_.timeout_seconds) * 1000;
+  }
+  std::string trace_id_of(const Invocation& inv) const {
+    return inv.trace_id.empty() ? "Root=" + new_trace_id(clock_.wall_ms() / 1000) + ";Sampled=0"
+                                : inv.trace_id;
+  }
+  static std::string client_context_of(const Invocation& inv) {
+    std::string client_context;
+    if (!inv.client_context.empty() && !base64_decode(inv.client_context, client_context))
+      client_context = inv.client_context;
+    return client_context;
+  }
+  std::string event_frame_locked(const Invocation& inv) const {
+    return encode_event_frame({.request_id = inv.request_id,
+                               .deadline_ms = deadline_ms(),
+                               .invoked_arn = inv.invoked_arn.empty() ? spec_.arn : inv.invoked_arn,
+                               .trace_id = trace_id_of(inv),
+                               .client_context = client_context_of(inv),
+                               .cognito_identity = inv.cognito_identity,
+                               .payload = inv.payload});
   }
 
   void on_result(const std::string& id, bool is_error, http::Request req, http::Reply reply) {
@@ -531,8 +564,8 @@ class ProcessInstance final : public Instance,
     if (process_) process_->kill();
   }
 
-  // Sends one event frame. Only one event is in flight per instance, so there
-  // is never a write in progress when the next one starts. The common case is
+  // Sends one event frame. A queued event is only written when the previous
+  // write is complete, so two frames never interleave. The common case is
   // one non-blocking write from the calling thread; a large payload that does
   // not fit in the pipe is finished asynchronously on the strand. (A runtime
   // that is gone makes it EPIPE; SIGPIPE is ignored process-wide.)
@@ -543,11 +576,14 @@ class ProcessInstance final : public Instance,
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return;  // runtime gone: on_exit()
     size_t sent = n < 0 ? 0 : static_cast<size_t>(n);
     auto rest = std::make_shared<std::string>(frame.substr(sent));
+    channel_write_busy_ = true;  // no queued event may be written behind it
     asio::post(events_out_->get_executor(), [weak = weak_from_this(), rest] {
       auto self = weak.lock();
       if (!self) return;
       asio::async_write(*self->events_out_, asio::buffer(*rest),
-                        [rest](const boost::system::error_code&, size_t) {});
+                        [weak, rest](const boost::system::error_code&, size_t) {
+                          if (auto self = weak.lock()) self->channel_write_busy_ = false;
+                        });
     });
   }
 
@@ -559,6 +595,10 @@ class ProcessInstance final : public Instance,
     InvokeCallback done;
     InvokeResult result;
     bool report_now;
+    bool promoted = false;
+    Waiter deliver;
+    InvokeCallback not_started_done;
+    InvokeResult not_started;
     {
       std::lock_guard lk(mu_);
       if (!current_ || current_->request_id != id || !current_done_) return;
@@ -587,11 +627,39 @@ class ProcessInstance final : public Instance,
       done = std::exchange(current_done_, nullptr);
       current_.reset();
       delivered_ = false;
-      if (!dying && state_ == State::kBusy) state_ = State::kIdle;
+      if (next_ && dying) {
+        not_started.not_started = std::make_shared<Invocation>(std::move(*next_));
+        next_.reset();
+        not_started_done = std::exchange(next_done_, nullptr);
+      } else if (next_) {
+        // The queued invocation starts now; its START follows this one's END.
+        if (!report_now) write_report_locked(*std::exchange(pending_report_, std::nullopt));
+        report_now = true;
+        promoted = true;
+        current_ = std::move(next_);
+        next_.reset();
+        current_done_ = std::exchange(next_done_, nullptr);
+        timed_out_ = false;
+        tail_.clear();
+        append_platform_line("START RequestId: " + current_->request_id +
+                             " Version: " + spec_.version);
+        if (next_sent_) {
+          // The runtime reads the event it already has in the pipe.
+          delivered_ = true;
+          delivered_at_ = clock_.now();
+          waiting_ = {};
+        } else {
+          deliver = std::exchange(waiting_, {});
+        }
+      }
+      if (!dying && !promoted && state_ == State::kBusy) state_ = State::kIdle;
     }
     if (timeout_) timeout_->clear();
+    if (promoted) timeout_->set_after(std::chrono::seconds(spec_.timeout_seconds));
+    if (deliver) send_event(std::move(deliver));
     if (report_now) flush_logs();
     done(std::move(result));
+    if (not_started_done) not_started_done(std::move(not_started));
     if (!report_now) {
       // After the handlers already queued (the caller's answer among them).
       asio::post(io_, [weak = weak_from_this()] {
@@ -791,6 +859,13 @@ class ProcessInstance final : public Instance,
   std::string init_error_;
   std::optional<Invocation> current_;
   InvokeCallback current_done_;
+  // One invocation queued behind the running one (queue_locked), and whether
+  // its event is already in the runtime channel.
+  std::optional<Invocation> next_;
+  InvokeCallback next_done_;
+  bool next_sent_ = false;
+  bool channel_ = false;  // the runtime uses the channel, not the HTTP Runtime API
+  std::atomic<bool> channel_write_busy_ = false;
   bool delivered_ = false;
   bool timed_out_ = false;
   TimePoint delivered_at_{};

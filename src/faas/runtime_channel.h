@@ -17,6 +17,12 @@
 //   R response   request id, payload
 //   E error      request id, error type, payload
 //   I init error error type, payload
+//
+// The server may write the next event while the runtime still runs the
+// current one (one queued at most, see Instance::invoke): a runtime reads
+// events in order and runs one at a time, so it must keep whatever it read
+// past the end of a frame. That event's deadline counts from when it was
+// written, so it can be earlier than the one the server enforces.
 #pragma once
 
 #include <cstddef>

@@ -229,6 +229,10 @@ int child_main(void* arg) {
   // Own session and process group: no controlling terminal (^C in Nimbus's
   // terminal must not reach functions), and killpg() reaches the whole tree.
   if (::setsid() < 0) child_fail(a, Stage::kSetsid);
+  // Functions run at the default priority, not at the raised one of the
+  // Nimbus thread that launched them (which it would otherwise inherit).
+  // Lowering one's priority cannot fail.
+  ::setpriority(PRIO_PROCESS, 0, 0);
   if (a.isolate) {
     // Rooted at the instance's own group: /proc/self/cgroup shows "/", not
     // the host's layout. EINVAL: kernel without cgroup namespaces; harmless.

@@ -1,10 +1,13 @@
 """Limits: reserved concurrency throttling, timeouts, memory kills."""
 import base64
+import json
 import threading
 import time
 
 import pytest
 from botocore.exceptions import ClientError
+
+from e2e_support import wait_until
 
 
 SLOW = """
@@ -131,3 +134,82 @@ def test_io_bound_calls_still_scale_out_one_instance_each(nimbus, fname):
     elapsed, results = round_of(8)
     assert all(r is not None and r[1] == {"slept": 1} for r in results), results
     assert elapsed < 3.0, f"8 concurrent 1 s calls took {elapsed:.2f} s: they were serialised"
+
+
+SPIN = """
+import time
+def handler(event, context):
+    end = time.perf_counter() + 0.003
+    while time.perf_counter() < end:
+        pass
+    print(f"call {event['n']}")
+    return {"n": event["n"], "rid": context.aws_request_id}
+"""
+
+
+def stream_events(nimbus, name):
+    events, token = [], None
+    while True:
+        kw = {"logGroupName": f"/aws/lambda/{name}"}
+        if token:
+            kw["nextToken"] = token
+        r = nimbus.logs.filter_log_events(**kw)
+        events += r.get("events", [])
+        token = r.get("nextToken")
+        if not token or not r.get("events"):
+            return events
+
+
+def test_cpu_bound_calls_queued_behind_running_ones_keep_their_own_answers(nimbus, fname):
+    # Lambda gives every invocation its own answer and brackets its log lines
+    # with START, END and REPORT. Many concurrent CPU-bound calls on a small
+    # host make Nimbus queue calls inside running instances (ARCHITECTURE,
+    # "Queued behind"): each caller must still get its own result, exactly
+    # once, and every log stream must show START/END/REPORT of one call at a
+    # time, in order, once per call.
+    nimbus.create_function(fname, {"app.py": SPIN}, Timeout=30)
+    callers, per_caller = 16, 12
+    results = {}
+    lock = threading.Lock()
+
+    def caller(c):
+        client = nimbus.client("lambda")
+        for k in range(per_caller):
+            n = c * per_caller + k
+            r = client.invoke(FunctionName=fname, Payload=json.dumps({"n": n}).encode())
+            body = json.loads(r["Payload"].read())
+            with lock:
+                results[n] = (r.get("FunctionError"), body)
+
+    threads = [threading.Thread(target=caller, args=(c,)) for c in range(callers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    total = callers * per_caller
+    assert len(results) == total
+    assert all(err is None and body["n"] == n for n, (err, body) in results.items()), results
+    request_ids = {body["rid"] for _, body in results.values()}
+    assert len(request_ids) == total  # no call ran twice or answered another's caller
+
+    def complete():
+        events = stream_events(nimbus, fname)
+        reports = [e for e in events if e["message"].startswith("REPORT")]
+        return events if len(reports) >= total else None
+
+    events = wait_until(complete, timeout=20, interval=0.2, what="a REPORT line per call")
+    by_stream = {}
+    for e in events:
+        by_stream.setdefault(e["logStreamName"], []).append(e["message"])
+    seen = set()
+    for stream, messages in by_stream.items():
+        platform = [m.split("\t")[0] for m in messages if m.startswith(("START", "END", "REPORT"))]
+        assert len(platform) % 3 == 0, (stream, platform)
+        for i in range(0, len(platform), 3):
+            start, end, report = platform[i:i + 3]
+            rid = start.split()[2]
+            assert start.startswith("START RequestId: ") and end == f"END RequestId: {rid}", (stream, platform[i:i + 3])
+            assert report == f"REPORT RequestId: {rid}", (stream, platform[i:i + 3])
+            assert rid not in seen
+            seen.add(rid)
+    assert seen == request_ids
