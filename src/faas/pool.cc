@@ -281,7 +281,7 @@ void Pool::on_done(const std::string& key, const std::shared_ptr<Slot>& slot,
       int before = g.limit.value();
       int queued = 0;
       for (const auto& s : g.slots) queued += s->queued;
-      grew = g.limit.on_sample(r.sample_busy, r.sample_run_delay, busy_count(g),
+      grew = g.limit.on_sample(clock_.now(), r.sample_busy, r.sample_run_delay, busy_count(g),
                                static_cast<int>(g.waiting.size()) + queued);
       if (g.limit.value() != before)
         spdlog::debug("pool: concurrency limit of {}: {} -> {} (CPU wait share {:.2f})", key,

@@ -346,6 +346,7 @@ TEST_F(PoolConcurrency, CalmSamplesLetItScaleOutAgain) {
   // Calm samples (an I/O-bound call waits on the network, not on a CPU) raise
   // the limit; the waiter then gets a new instance rather than waiting on.
   for (int i = 0; i < 8 && factory_.made.size() == 1; ++i) {
+    clock_.advance(ConcurrencyLimit::kGrowEvery);  // growth is paced
     instance(0).complete_with_sample(std::chrono::milliseconds(100), std::chrono::microseconds(0));
     call();
   }
