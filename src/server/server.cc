@@ -24,6 +24,7 @@
 #include "server/worker_service.h"
 #include "services/apigateway/apigateway_service.h"
 #include "services/apigateway/gateway.h"
+#include "services/dynamodb/dynamodb_service.h"
 #include "services/iam/iam_service.h"
 #include "services/lambda/lambda_service.h"
 #include "services/logs/logs_service.h"
@@ -85,6 +86,7 @@ struct Server::Impl {
   std::unique_ptr<store::Store> store;
   std::unique_ptr<store::BlobStore> blobs;
   std::unique_ptr<services::logs::LogsService> logs;
+  std::unique_ptr<services::dynamodb::DynamoDbService> dynamodb;
   std::unique_ptr<faas::SandboxLauncher> launcher;
   std::unique_ptr<faas::ProcessInstanceFactory> instances;
   std::unique_ptr<faas::FixedKeepAlive> keep_alive;
@@ -157,6 +159,7 @@ Status Server::start() {
   std::string runtime_dir =
       o.runtime_dir.empty() ? std::string(NIMBUS_SOURCE_DIR) + "/runtimes" : o.runtime_dir;
   s.logs = std::make_unique<services::logs::LogsService>(*s.store, s.clock);
+  s.dynamodb = std::make_unique<services::dynamodb::DynamoDbService>(*s.store, s.clock);
   s.launcher = std::make_unique<faas::SandboxLauncher>(
       faas::SandboxLauncherOptions{runtime_dir, faas::RuntimePaths{o.python, o.node}, isolate});
   faas::InstanceEnvironment env;
@@ -221,8 +224,8 @@ Status Server::start() {
   // Lambda keeps Invoke on the I/O threads and moves its own blocking work; the
   // other services do synced writes inline, so they run on the worker pool.
   s.edge->add_service(*s.lambda);
-  for (aws::Service* svc : std::initializer_list<aws::Service*>{s.sts.get(), s.iam.get(),
-                                                                s.logs.get(), s.apigateway.get()}) {
+  for (aws::Service* svc : std::initializer_list<aws::Service*>{
+           s.sts.get(), s.iam.get(), s.logs.get(), s.apigateway.get(), s.dynamodb.get()}) {
     s.on_worker.push_back(std::make_unique<OnWorker>(*svc, s.workers.get_executor()));
     s.edge->add_service(*s.on_worker.back());
   }

@@ -1,0 +1,442 @@
+#include "services/dynamodb/dynamodb_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+#include <cmath>
+#include <functional>
+
+#include "services/dynamodb/item.h"
+
+namespace nimbus::services::dynamodb {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view kTargetPrefix = "DynamoDB_20120810.";
+constexpr std::string_view kTablePrefix = "dynamodb/table/";
+
+aws::ApiError table_not_found(std::string_view name, bool describe) {
+  return aws::ApiError::make(
+      400, "ResourceNotFoundException",
+      describe ? "Requested resource not found: Table: " + std::string(name) + " not found"
+               : "Requested resource not found");
+}
+
+std::string_view str_or_empty(const json::object& o, std::string_view k) {
+  auto* v = o.if_contains(k);
+  return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
+}
+
+const json::object* object_member(const json::object& o, std::string_view k) {
+  auto* v = o.if_contains(k);
+  return v && v->is_object() ? &v->get_object() : nullptr;
+}
+
+// ReturnConsumedCapacity: DynamoDB's units (reads per 4 KB, halved when
+// eventually consistent; writes per 1 KB), reported when TOTAL or INDEXES.
+void add_consumed(json::object& out, const json::object& req, const TableSchema& t, double units) {
+  std::string_view mode = str_or_empty(req, "ReturnConsumedCapacity");
+  if (mode != "TOTAL" && mode != "INDEXES") return;
+  json::object c{{"TableName", t.name}, {"CapacityUnits", units}};
+  if (mode == "INDEXES") c["Table"] = json::object{{"CapacityUnits", units}};
+  out["ConsumedCapacity"] = std::move(c);
+}
+
+double read_units(size_t bytes, bool consistent) {
+  double units = std::max(1.0, std::ceil(static_cast<double>(bytes) / 4096.0));
+  return consistent ? units : units / 2;
+}
+
+double write_units(size_t bytes) {
+  return std::max(1.0, std::ceil(static_cast<double>(bytes) / 1024.0));
+}
+
+Result<bool, aws::ApiError> return_old(const json::object& req) {
+  std::string_view rv = str_or_empty(req, "ReturnValues");
+  if (rv.empty() || rv == "NONE") return false;
+  if (rv == "ALL_OLD") return true;
+  return fail(aws::ApiError::validation("Return values set to invalid value"));
+}
+
+// Parameters this version does not implement are refused by name rather
+// than ignored: a condition silently skipped would be a wrong answer.
+Result<void, aws::ApiError> refuse_unsupported(const json::object& req,
+                                               std::initializer_list<std::string_view> names) {
+  for (auto name : names)
+    if (req.contains(name))
+      return fail(aws::ApiError::validation("Nimbus does not support " + std::string(name) +
+                                            " on this operation yet (docs/COMPATIBILITY.md)"));
+  return {};
+}
+
+std::optional<json::object> parse_item(std::string_view text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  return std::move(v.get_object());
+}
+
+}  // namespace
+
+DynamoDbService::DynamoDbService(store::Store& store, Clock& clock)
+    : store_(store), clock_(clock) {}
+
+const std::map<std::string, DynamoDbService::Op, std::less<>>& DynamoDbService::ops() {
+  static const std::map<std::string, Op, std::less<>> table{
+      {"CreateTable", &DynamoDbService::create_table},
+      {"DescribeTable", &DynamoDbService::describe_table},
+      {"ListTables", &DynamoDbService::list_tables},
+      {"DeleteTable", &DynamoDbService::delete_table},
+      {"PutItem", &DynamoDbService::put_item},
+      {"GetItem", &DynamoDbService::get_item},
+      {"DeleteItem", &DynamoDbService::delete_item},
+      {"Scan", &DynamoDbService::scan},
+  };
+  return table;
+}
+
+void DynamoDbService::handle(aws::Call call) {
+  OpResult r = [&]() -> OpResult {
+    try {
+      return dispatch(call);
+    } catch (const std::exception& e) {  // a broken invariant fails this request only
+      spdlog::error("dynamodb: request failed: {}", e.what());
+      return fail(aws::ApiError::internal(e.what()));
+    }
+  }();
+  if (!r) return reply_error(call, r.error());
+  auto resp = http::Response::json(200, json::serialize(r.value()));
+  resp.headers.set("Content-Type", "application/x-amz-json-1.0");
+  resp.headers.set("x-amzn-RequestId", call.request_id);
+  call.reply(std::move(resp));
+}
+
+DynamoDbService::OpResult DynamoDbService::dispatch(const aws::Call& call) {
+  std::string target = call.http.headers.get_or("X-Amz-Target");
+  std::string_view op = target;
+  auto it = ops().end();
+  if (op.starts_with(kTargetPrefix)) it = ops().find(op.substr(kTargetPrefix.size()));
+  if (it == ops().end())
+    return fail(aws::ApiError::unknown_operation("Unknown operation " + target));
+  Json body;
+  if (!call.http.body.empty()) {
+    boost::system::error_code ec;
+    json::value v = json::parse(call.http.body, ec);
+    if (ec || !v.is_object())
+      return fail(aws::ApiError::make(400, "SerializationException",
+                                      "Start of structure or map found where not expected."));
+    body = std::move(v.get_object());
+  }
+  return (this->*(it->second))(call, body);
+}
+
+void DynamoDbService::reset() {
+  std::lock_guard lk(write_mu_);
+  (void)store_.delete_prefix("dynamodb/");
+}
+
+std::optional<TableSchema> DynamoDbService::load_table(std::string_view name) const {
+  auto text = store_.get(std::string(kTablePrefix) + std::string(name));
+  if (!text) return std::nullopt;
+  auto t = TableSchema::from_json(*text);
+  if (!t) throw std::runtime_error(t.error().message);
+  return std::move(t.value());
+}
+
+Result<TableSchema, aws::ApiError> DynamoDbService::table_of(const Json& req) const {
+  std::string_view name = str_or_empty(req, "TableName");
+  if (name.empty())
+    return fail(aws::ApiError::validation(
+        "1 validation error detected: Value null at 'tableName' failed to satisfy constraint: "
+        "Member must not be null"));
+  auto t = load_table(name);
+  if (!t) return fail(table_not_found(name, false));
+  return std::move(*t);
+}
+
+std::optional<DynamoDbService::Json> DynamoDbService::load_item(const std::string& key) const {
+  auto text = store_.get(key);
+  if (!text) return std::nullopt;
+  auto item = parse_item(*text);
+  if (!item) throw std::runtime_error("dynamodb: corrupt item record");
+  return item;
+}
+
+Result<void, aws::ApiError> DynamoDbService::write(const store::WriteBatch& batch) {
+  if (auto r = store_.write(batch); !r)
+    return fail(aws::ApiError::service_failure("storage write failed: " + r.error().message));
+  return {};
+}
+
+// ---- tables ----
+
+DynamoDbService::OpResult DynamoDbService::create_table(const aws::Call& call, Json& req) {
+  auto t = TableSchema::from_create_request(req, call.region, call.account_id,
+                                            static_cast<double>(clock_.wall_ms()) / 1000.0);
+  if (!t) return fail(t.take_error());
+  std::lock_guard lk(write_mu_);
+  if (load_table(t->name))
+    return fail(
+        aws::ApiError::make(400, "ResourceInUseException", "Table already exists: " + t->name));
+  store::WriteBatch b;
+  b.put(std::string(kTablePrefix) + t->name, t->to_json());
+  if (auto r = write(b); !r) return fail(r.take_error());
+  // Ready at once; the answer says CREATING as DynamoDB's does, and the next
+  // DescribeTable says ACTIVE, so boto3's table_exists waiter returns.
+  return Json{{"TableDescription", t->description("CREATING", 0, 0)}};
+}
+
+DynamoDbService::OpResult DynamoDbService::describe_table(const aws::Call&, Json& req) {
+  std::string_view name = str_or_empty(req, "TableName");
+  auto t = load_table(name);
+  if (!t) return fail(table_not_found(name, true));
+  int64_t count = 0, bytes = 0;
+  for (auto& [key, value] : store_.scan(table_items_prefix(*t))) {
+    ++count;
+    if (auto item = parse_item(value)) bytes += static_cast<int64_t>(item_size(*item));
+  }
+  return Json{{"Table", t->description("ACTIVE", count, bytes)}};
+}
+
+DynamoDbService::OpResult DynamoDbService::list_tables(const aws::Call&, Json& req) {
+  int64_t limit = 100;
+  if (auto* v = req.if_contains("Limit")) {
+    if (!v->is_int64() || v->get_int64() < 1 || v->get_int64() > 100)
+      return fail(aws::ApiError::validation(
+          "1 validation error detected: Value '" + json::serialize(*v) +
+          "' at 'limit' failed to satisfy constraint: Member must have value " +
+          (v->is_int64() && v->get_int64() > 100 ? "less than or equal to 100"
+                                                 : "greater than or equal to 1")));
+    limit = v->get_int64();
+  }
+  std::string start;
+  if (auto name = str_or_empty(req, "ExclusiveStartTableName"); !name.empty())
+    start = std::string(kTablePrefix) + std::string(name);
+  auto rows = store_.scan(kTablePrefix, start, static_cast<size_t>(limit) + 1);
+  json::array names;
+  for (size_t i = 0; i < rows.size() && i < static_cast<size_t>(limit); ++i)
+    names.push_back(json::string(rows[i].first.substr(kTablePrefix.size())));
+  Json out{{"TableNames", names}};
+  if (rows.size() > static_cast<size_t>(limit)) out["LastEvaluatedTableName"] = names.back();
+  return out;
+}
+
+DynamoDbService::OpResult DynamoDbService::delete_table(const aws::Call&, Json& req) {
+  std::string_view name = str_or_empty(req, "TableName");
+  std::lock_guard lk(write_mu_);
+  auto t = load_table(name);
+  if (!t) return fail(table_not_found(name, false));
+  // The definition goes first (one synced write): from then on the table is
+  // gone for every request; its items are unreachable under the old id and
+  // removed after.
+  store::WriteBatch b;
+  b.del(std::string(kTablePrefix) + t->name);
+  if (auto r = write(b); !r) return fail(r.take_error());
+  if (auto r = store_.delete_prefix(table_items_prefix(*t)); !r)
+    spdlog::warn("dynamodb: items of deleted table {} not removed: {}", t->name, r.error().message);
+  return Json{{"TableDescription", t->description("DELETING", 0, 0)}};
+}
+
+// ---- items ----
+
+DynamoDbService::OpResult DynamoDbService::put_item(const aws::Call&, Json& req) {
+  if (auto r = refuse_unsupported(req, {"ConditionExpression", "Expected", "ConditionalOperator",
+                                        "ExpressionAttributeNames", "ExpressionAttributeValues"});
+      !r)
+    return fail(r.take_error());
+  auto t = table_of(req);
+  if (!t) return fail(t.take_error());
+  const json::object* in = object_member(req, "Item");
+  if (!in)
+    return fail(aws::ApiError::validation(
+        "1 validation error detected: Value null at 'item' failed to satisfy constraint: Member "
+        "must not be null"));
+  json::object item = *in;
+  if (auto r = normalize_item(item); !r) return fail(r.take_error());
+  auto old_wanted = return_old(req);
+  if (!old_wanted) return fail(old_wanted.take_error());
+  auto key = item_store_key(*t, item, false);
+  if (!key) return fail(key.take_error());
+  size_t size = item_size(item);
+  if (size > kMaxItemBytes)
+    return fail(aws::ApiError::validation("Item size has exceeded the maximum allowed size"));
+
+  std::lock_guard lk(write_mu_);
+  auto old = load_item(*key);
+  store::WriteBatch b;
+  b.put(*key, json::serialize(item));
+  if (auto r = write(b); !r) return fail(r.take_error());
+  Json out;
+  if (*old_wanted && old) out["Attributes"] = *old;
+  add_consumed(out, req, *t, write_units(std::max(size, old ? item_size(*old) : 0)));
+  return out;
+}
+
+DynamoDbService::OpResult DynamoDbService::get_item(const aws::Call&, Json& req) {
+  if (auto r = refuse_unsupported(
+          req, {"ProjectionExpression", "AttributesToGet", "ExpressionAttributeNames"});
+      !r)
+    return fail(r.take_error());
+  auto t = table_of(req);
+  if (!t) return fail(t.take_error());
+  const json::object* in = object_member(req, "Key");
+  if (!in)
+    return fail(aws::ApiError::validation(
+        "1 validation error detected: Value null at 'key' failed to satisfy constraint: Member "
+        "must not be null"));
+  json::object key_attrs = *in;
+  if (auto r = normalize_item(key_attrs); !r) return fail(r.take_error());
+  auto key = item_store_key(*t, key_attrs, true);
+  if (!key) return fail(key.take_error());
+  bool consistent = false;
+  if (auto* v = req.if_contains("ConsistentRead"); v && v->is_bool()) consistent = v->get_bool();
+  auto item = load_item(*key);
+  Json out;
+  if (item) out["Item"] = *item;
+  add_consumed(out, req, *t, read_units(item ? item_size(*item) : 0, consistent));
+  return out;
+}
+
+DynamoDbService::OpResult DynamoDbService::delete_item(const aws::Call&, Json& req) {
+  if (auto r = refuse_unsupported(req, {"ConditionExpression", "Expected", "ConditionalOperator",
+                                        "ExpressionAttributeNames", "ExpressionAttributeValues"});
+      !r)
+    return fail(r.take_error());
+  auto t = table_of(req);
+  if (!t) return fail(t.take_error());
+  const json::object* in = object_member(req, "Key");
+  if (!in)
+    return fail(aws::ApiError::validation(
+        "1 validation error detected: Value null at 'key' failed to satisfy constraint: Member "
+        "must not be null"));
+  json::object key_attrs = *in;
+  if (auto r = normalize_item(key_attrs); !r) return fail(r.take_error());
+  auto old_wanted = return_old(req);
+  if (!old_wanted) return fail(old_wanted.take_error());
+  auto key = item_store_key(*t, key_attrs, true);
+  if (!key) return fail(key.take_error());
+
+  std::lock_guard lk(write_mu_);
+  auto old = load_item(*key);
+  if (old) {
+    store::WriteBatch b;
+    b.del(*key);
+    if (auto r = write(b); !r) return fail(r.take_error());
+  }
+  Json out;
+  if (*old_wanted && old) out["Attributes"] = *old;
+  add_consumed(out, req, *t, write_units(old ? item_size(*old) : 0));
+  return out;
+}
+
+// ---- reads ----
+
+DynamoDbService::OpResult DynamoDbService::scan(const aws::Call&, Json& req) {
+  if (auto r = refuse_unsupported(req, {"FilterExpression", "ProjectionExpression", "ScanFilter",
+                                        "AttributesToGet", "ConditionalOperator", "IndexName",
+                                        "ExpressionAttributeNames", "ExpressionAttributeValues"});
+      !r)
+    return fail(r.take_error());
+  auto t = table_of(req);
+  if (!t) return fail(t.take_error());
+  size_t limit = std::numeric_limits<size_t>::max();
+  if (auto* v = req.if_contains("Limit")) {
+    if (!v->is_int64() || v->get_int64() < 1)
+      return fail(aws::ApiError::validation(
+          "1 validation error detected: Value '" + json::serialize(*v) +
+          "' at 'limit' failed to satisfy constraint: Member must have value greater than or "
+          "equal to 1"));
+    limit = static_cast<size_t>(v->get_int64());
+  }
+  std::string_view select = str_or_empty(req, "Select");
+  if (!select.empty() && select != "ALL_ATTRIBUTES" && select != "COUNT")
+    return fail(aws::ApiError::validation(
+        select == "ALL_PROJECTED_ATTRIBUTES"
+            ? "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName"
+            : "1 validation error detected: Value '" + std::string(select) +
+                  "' at 'select' failed to satisfy constraint: Member must satisfy enum value "
+                  "set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]"));
+  // Parallel scan: an item belongs to segment hash(partition key) mod total,
+  // so that the segments together return every item exactly once.
+  int64_t segment = 0, total = 1;
+  bool has_segment = req.contains("Segment"), has_total = req.contains("TotalSegments");
+  if (has_segment != has_total)
+    return fail(aws::ApiError::validation(
+        has_segment ? "The TotalSegments parameter is required but was not present in the "
+                      "request when Segment parameter is present"
+                    : "The Segment parameter is required but was not present in the request "
+                      "when parameter TotalSegments is present"));
+  if (has_total) {
+    auto* s = req.if_contains("Segment");
+    auto* n = req.if_contains("TotalSegments");
+    if (!n->is_int64() || n->get_int64() < 1 || n->get_int64() > 1000000)
+      return fail(aws::ApiError::validation(
+          "1 validation error detected: Value '" + json::serialize(*n) +
+          "' at 'totalSegments' failed to satisfy constraint: Member must have value " +
+          (n->is_int64() && n->get_int64() > 1000000 ? "less than or equal to 1000000"
+                                                     : "greater than or equal to 1")));
+    total = n->get_int64();
+    if (!s->is_int64() || s->get_int64() < 0 || s->get_int64() >= total)
+      return fail(aws::ApiError::validation(
+          "The Segment parameter is zero-based and must be "
+          "less than parameter TotalSegments: Segment: " +
+          json::serialize(*s) + " is not less than TotalSegments: " + std::to_string(total)));
+    segment = s->get_int64();
+  }
+  std::string start;
+  if (const json::object* esk = object_member(req, "ExclusiveStartKey")) {
+    json::object k = *esk;
+    if (auto r = normalize_item(k); !r) return fail(r.take_error());
+    auto key = item_store_key(*t, k, true);
+    if (!key)
+      return fail(aws::ApiError::validation("The provided starting key is invalid: " +
+                                            key.error().message));
+    start = *key;
+  }
+  bool consistent = false;
+  if (auto* v = req.if_contains("ConsistentRead"); v && v->is_bool()) consistent = v->get_bool();
+
+  const std::string prefix = table_items_prefix(*t);
+  json::array items;
+  size_t scanned = 0, bytes = 0;
+  std::optional<json::object> last_key;
+  std::string cursor = start;
+  bool more = true;
+  while (more && scanned < limit && bytes < kPageBytes) {
+    auto rows = store_.scan(prefix, cursor, 256);
+    more = rows.size() == 256;
+    for (auto& [key, value] : rows) {
+      cursor = key;
+      if (total > 1) {
+        // The partition component ends at the first unescaped 00 01.
+        std::string_view rest = std::string_view(key).substr(prefix.size());
+        size_t end = 0;
+        while (end + 1 < rest.size() && !(rest[end] == '\0' && rest[end + 1] == '\x01'))
+          end += rest[end] == '\0' ? 2 : 1;
+        if (static_cast<int64_t>(std::hash<std::string_view>{}(rest.substr(0, end)) %
+                                 static_cast<uint64_t>(total)) != segment)
+          continue;
+      }
+      auto item = parse_item(value);
+      if (!item) throw std::runtime_error("dynamodb: corrupt item record");
+      ++scanned;
+      bytes += item_size(*item);
+      last_key = key_of(*t, *item);
+      items.push_back(std::move(*item));
+      if (scanned >= limit || bytes >= kPageBytes) break;
+    }
+  }
+  Json out;
+  out["Count"] = scanned;
+  out["ScannedCount"] = scanned;
+  if (select != "COUNT") out["Items"] = std::move(items);
+  // More may follow: a full page or the Limit reached before the end.
+  bool exhausted = !more && (scanned < limit && bytes < kPageBytes);
+  if (!exhausted && last_key) out["LastEvaluatedKey"] = std::move(*last_key);
+  add_consumed(out, req, *t, read_units(bytes, consistent));
+  return out;
+}
+
+}  // namespace nimbus::services::dynamodb

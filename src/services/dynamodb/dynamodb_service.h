@@ -1,0 +1,69 @@
+// DynamoDB (json-1.0, X-Amz-Target "DynamoDB_20120810.<Op>") on the Store.
+//
+// Layout (keys under "dynamodb/"):
+//   table/<name>                  the table's definition (TableSchema JSON)
+//   item/<table id>/<key bytes>   one item, in DynamoDB's wire JSON; the key
+//                                 bytes sort as DynamoDB orders keys (item.h)
+// Every acknowledged write is synced (Store::write). Writes of one service
+// instance are serialised by one mutex, so a read-check-write (conditions,
+// ReturnValues) sees no interleaved write.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "aws/service.h"
+#include "base/clock.h"
+#include "base/result.h"
+#include "services/dynamodb/table.h"
+#include "store/store.h"
+
+namespace nimbus::services::dynamodb {
+
+class DynamoDbService final : public aws::Service {
+ public:
+  DynamoDbService(store::Store& store, Clock& clock);
+
+  std::string_view signing_name() const override { return "dynamodb"; }
+  aws::Protocol protocol() const override { return aws::Protocol::kJson10; }
+  std::string_view json_namespace() const override { return "com.amazonaws.dynamodb.v20120810"; }
+  void handle(aws::Call call) override;
+  void reset() override;
+
+  // DynamoDB's page limit for Query and Scan.
+  static constexpr size_t kPageBytes = 1024 * 1024;
+
+ private:
+  using Json = boost::json::object;
+  using OpResult = Result<Json, aws::ApiError>;
+  using Op = OpResult (DynamoDbService::*)(const aws::Call&, Json&);
+
+  static const std::map<std::string, Op, std::less<>>& ops();
+  OpResult dispatch(const aws::Call& call);
+
+  OpResult create_table(const aws::Call& call, Json& req);
+  OpResult describe_table(const aws::Call& call, Json& req);
+  OpResult list_tables(const aws::Call& call, Json& req);
+  OpResult delete_table(const aws::Call& call, Json& req);
+  OpResult put_item(const aws::Call& call, Json& req);
+  OpResult get_item(const aws::Call& call, Json& req);
+  OpResult delete_item(const aws::Call& call, Json& req);
+  OpResult scan(const aws::Call& call, Json& req);
+
+  // The table named by the request's TableName, or ResourceNotFoundException.
+  Result<TableSchema, aws::ApiError> table_of(const Json& req) const;
+  std::optional<TableSchema> load_table(std::string_view name) const;
+  // The stored item under `key`, if any.
+  std::optional<Json> load_item(const std::string& key) const;
+  Result<void, aws::ApiError> write(const store::WriteBatch& batch);
+
+  store::Store& store_;
+  Clock& clock_;
+  std::mutex write_mu_;
+};
+
+}  // namespace nimbus::services::dynamodb

@@ -1,0 +1,274 @@
+"""DynamoDB (json-1.0) with boto3's client and resource APIs and the AWS CLI:
+tables, items, scans, DynamoDB's validation errors, and durability."""
+import json
+import uuid
+from decimal import Decimal
+
+import boto3
+import pytest
+from boto3.dynamodb.conditions import Key  # noqa: F401  (resource API import path must work)
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+
+@pytest.fixture
+def ddb(nimbus):
+    return nimbus.client("dynamodb")
+
+
+@pytest.fixture
+def resource(nimbus):
+    return boto3.session.Session(
+        aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
+    ).resource("dynamodb", endpoint_url=nimbus.endpoint, config=Config(retries={"max_attempts": 1}))
+
+
+@pytest.fixture
+def tname(request):
+    base = "".join(c if c.isalnum() else "-" for c in request.node.name)[:40]
+    return f"{base}-{uuid.uuid4().hex[:6]}"
+
+
+def make_table(ddb, name, hash_key=("id", "S"), range_key=None, **kw):
+    attrs = [{"AttributeName": hash_key[0], "AttributeType": hash_key[1]}]
+    schema = [{"AttributeName": hash_key[0], "KeyType": "HASH"}]
+    if range_key:
+        attrs.append({"AttributeName": range_key[0], "AttributeType": range_key[1]})
+        schema.append({"AttributeName": range_key[0], "KeyType": "RANGE"})
+    kw.setdefault("BillingMode", "PAY_PER_REQUEST")
+    return ddb.create_table(TableName=name, AttributeDefinitions=attrs, KeySchema=schema, **kw)
+
+
+def error_of(exc_info):
+    e = exc_info.value.response
+    return e["Error"]["Code"], e["ResponseMetadata"]["HTTPStatusCode"], e["Error"]["Message"]
+
+
+def test_table_lifecycle_with_waiters(ddb, tname):
+    # CreateTable answers CREATING and boto3's table_exists waiter then sees
+    # ACTIVE; a second CreateTable is ResourceInUseException; DeleteTable
+    # answers DELETING and the table_not_exists waiter returns.
+    r = make_table(ddb, tname, range_key=("n", "N"))
+    assert r["TableDescription"]["TableStatus"] == "CREATING"
+    assert r["TableDescription"]["TableArn"].endswith(f":table/{tname}")
+    ddb.get_waiter("table_exists").wait(TableName=tname, WaiterConfig={"Delay": 1, "MaxAttempts": 5})
+    t = ddb.describe_table(TableName=tname)["Table"]
+    assert t["TableStatus"] == "ACTIVE" and t["ItemCount"] == 0
+    assert t["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}, {"AttributeName": "n", "KeyType": "RANGE"}]
+    assert t["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    with pytest.raises(ClientError) as e:
+        make_table(ddb, tname)
+    assert error_of(e)[:2] == ("ResourceInUseException", 400)
+    assert tname in ddb.list_tables()["TableNames"]
+    assert ddb.delete_table(TableName=tname)["TableDescription"]["TableStatus"] == "DELETING"
+    ddb.get_waiter("table_not_exists").wait(TableName=tname, WaiterConfig={"Delay": 1, "MaxAttempts": 5})
+    with pytest.raises(ClientError) as e:
+        ddb.describe_table(TableName=tname)
+    assert error_of(e) == ("ResourceNotFoundException", 400, f"Requested resource not found: Table: {tname} not found")
+
+
+def test_list_tables_pages(ddb, tname):
+    # ListTables pages with Limit and LastEvaluatedTableName, in name order.
+    names = [f"{tname}-{i}" for i in range(5)]
+    for n in names:
+        make_table(ddb, n)
+    seen, start = [], None
+    while True:
+        kw = {"Limit": 2}
+        if start:
+            kw["ExclusiveStartTableName"] = start
+        r = ddb.list_tables(**kw)
+        assert len(r["TableNames"]) <= 2
+        seen += r["TableNames"]
+        start = r.get("LastEvaluatedTableName")
+        if not start:
+            break
+    assert [n for n in seen if n.startswith(tname)] == names
+    assert seen == sorted(seen)
+
+
+def test_create_table_validation(ddb, tname):
+    # DynamoDB's ValidationException texts for a bad table definition.
+    cases = [
+        (dict(AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+              KeySchema=[{"AttributeName": "other", "KeyType": "HASH"}]),
+         "Some index key attributes are not defined in AttributeDefinitions"),
+        (dict(AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"},
+                                    {"AttributeName": "x", "AttributeType": "S"}],
+              KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}]),
+         "Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions"),
+    ]
+    for kw, message in cases:
+        with pytest.raises(ClientError) as e:
+            ddb.create_table(TableName=tname, BillingMode="PAY_PER_REQUEST", **kw)
+        code, status, text = error_of(e)
+        assert (code, status) == ("ValidationException", 400) and message in text, text
+    with pytest.raises(ClientError) as e:
+        make_table(ddb, tname, BillingMode="PROVISIONED")
+    assert "ReadCapacityUnits and WriteCapacityUnits must both be specified" in error_of(e)[2]
+
+
+def test_raw_json_protocol_errors(nimbus):
+    # What botocore would refuse client-side still gets DynamoDB's answer on
+    # the wire: the error type in "__type" with the service's namespace.
+    def call(op, body):
+        status, headers, data = nimbus.http("POST", "/", body=body, headers={
+            "X-Amz-Target": f"DynamoDB_20120810.{op}", "Content-Type": "application/x-amz-json-1.0"})
+        return status, json.loads(data)
+
+    status, body = call("CreateTable", json.dumps({
+        "TableName": "ab", "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}]}).encode())
+    assert status == 400 and body["__type"] == "com.amazonaws.dynamodb.v20120810#ValidationException"
+    assert "Member must have length greater than or equal to 3" in body["message"]
+    status, body = call("DescribeTable", b"{not json")
+    assert status == 400 and body["__type"].endswith("#SerializationException")
+    status, body = call("NoSuchOperation", b"{}")
+    assert status == 400 and body["__type"].endswith("#UnknownOperationException")
+
+
+def test_items_round_trip_every_type_with_the_resource_api(ddb, resource, tname):
+    # Every attribute type survives a put/get as boto3's resource API writes
+    # and reads it; numbers come back normalised (1.50 -> 1.5) and exact.
+    make_table(ddb, tname)
+    table = resource.Table(tname)
+    item = {
+        "id": "u1", "name": "Ada", "age": Decimal("36"), "ratio": Decimal("1.50"),
+        "big": Decimal("12345678901234567890123456789012345678"), "tiny": Decimal("1E-130"),
+        "ok": True, "nothing": None, "raw": b"\x00\x01\xff",
+        "tags": {"a", "b"}, "scores": {Decimal("1"), Decimal("2.5")}, "blobs": {b"x", b"y"},
+        "profile": {"city": "London", "langs": ["en", Decimal("3")], "nested": {"deep": [[]]}},
+    }
+    table.put_item(Item=item)
+    got = table.get_item(Key={"id": "u1"}, ConsistentRead=True)["Item"]
+    assert got["ratio"] == Decimal("1.5") and str(got["ratio"]) == "1.5"
+    assert got["big"] == item["big"] and got["tiny"] == item["tiny"]
+    assert got["raw"].value == b"\x00\x01\xff" and {b.value for b in got["blobs"]} == {b"x", b"y"}
+    assert got["tags"] == {"a", "b"} and got["scores"] == {Decimal("1"), Decimal("2.5")}
+    assert got["profile"] == item["profile"] and got["nothing"] is None and got["ok"] is True
+    raw = ddb.get_item(TableName=tname, Key={"id": {"S": "u1"}})["Item"]
+    assert raw["ratio"] == {"N": "1.5"}
+    assert "Item" not in ddb.get_item(TableName=tname, Key={"id": {"S": "nobody"}})
+
+
+def test_put_and_delete_return_old_values_and_capacity(ddb, tname):
+    # ReturnValues ALL_OLD on PutItem and DeleteItem; ConsumedCapacity in
+    # DynamoDB's units (1 KB per write unit, at least one).
+    make_table(ddb, tname)
+    r = ddb.put_item(TableName=tname, Item={"id": {"S": "k"}, "v": {"N": "1"}}, ReturnValues="ALL_OLD",
+                     ReturnConsumedCapacity="TOTAL")
+    assert "Attributes" not in r
+    assert r["ConsumedCapacity"] == {"TableName": tname, "CapacityUnits": 1.0}
+    r = ddb.put_item(TableName=tname, Item={"id": {"S": "k"}, "v": {"N": "2"}, "pad": {"S": "x" * 3000}},
+                     ReturnValues="ALL_OLD", ReturnConsumedCapacity="TOTAL")
+    assert r["Attributes"] == {"id": {"S": "k"}, "v": {"N": "1"}}
+    assert r["ConsumedCapacity"]["CapacityUnits"] == 3.0
+    r = ddb.delete_item(TableName=tname, Key={"id": {"S": "k"}}, ReturnValues="ALL_OLD")
+    assert r["Attributes"]["v"] == {"N": "2"}
+    assert "Item" not in ddb.get_item(TableName=tname, Key={"id": {"S": "k"}})
+    assert "Attributes" not in ddb.delete_item(TableName=tname, Key={"id": {"S": "k"}}, ReturnValues="ALL_OLD")
+    with pytest.raises(ClientError) as e:
+        ddb.put_item(TableName=tname, Item={"id": {"S": "k"}}, ReturnValues="ALL_NEW")
+    assert error_of(e) == ("ValidationException", 400, "Return values set to invalid value")
+
+
+@pytest.mark.parametrize("item,message", [
+    ({"other": {"S": "x"}}, "One or more parameter values were invalid: Missing the key id in the item"),
+    ({"id": {"N": "1"}}, "One or more parameter values were invalid: Type mismatch for key id expected: S actual: N"),
+    ({"id": {"S": ""}}, "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: id"),
+    ({"id": {"S": "a"}, "s": {"SS": []}}, "One or more parameter values were invalid: An string set  may not be empty"),
+    ({"id": {"S": "a"}, "s": {"SS": ["x", "x"]}}, "One or more parameter values were invalid: Input collection [x, x] contains duplicates."),
+    ({"id": {"S": "a"}, "n": {"N": "12345678901234567890123456789012345678.9"}}, "Attempting to store more than 38 significant digits in a Number"),
+    ({"id": {"S": "a"}, "n": {"N": "1E+126"}}, "Number overflow. Attempting to store a number with magnitude larger than supported range"),
+    ({"id": {"S": "a"}, "n": {"NULL": False}}, "One or more parameter values were invalid: Null attribute value types must have the value of true"),
+    ({"id": {"S": "a"}, "n": {}}, "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"),
+])
+def test_put_item_validation_errors(ddb, tname, item, message):
+    # Each malformed item gets DynamoDB's ValidationException, and nothing is written.
+    make_table(ddb, tname)
+    with pytest.raises(ClientError) as e:
+        ddb.put_item(TableName=tname, Item=item)
+    assert error_of(e) == ("ValidationException", 400, message)
+    assert ddb.scan(TableName=tname)["Count"] == 0
+
+
+def test_key_must_match_the_schema_and_items_are_limited_to_400_kb(ddb, tname):
+    # GetItem/DeleteItem Keys must be exactly the key attributes; an item over
+    # 400 KB is refused; a missing table is ResourceNotFoundException.
+    make_table(ddb, tname, range_key=("r", "N"))
+    for key in ({"id": {"S": "a"}}, {"id": {"S": "a"}, "r": {"S": "1"}},
+                {"id": {"S": "a"}, "r": {"N": "1"}, "x": {"S": "y"}}):
+        with pytest.raises(ClientError) as e:
+            ddb.get_item(TableName=tname, Key=key)
+        assert error_of(e) == ("ValidationException", 400, "The provided key element does not match the schema")
+    with pytest.raises(ClientError) as e:
+        ddb.put_item(TableName=tname, Item={"id": {"S": "a"}, "r": {"N": "1"}, "big": {"S": "x" * (401 * 1024)}})
+    assert error_of(e) == ("ValidationException", 400, "Item size has exceeded the maximum allowed size")
+    with pytest.raises(ClientError) as e:
+        ddb.get_item(TableName=tname + "-missing", Key={"id": {"S": "a"}})
+    assert error_of(e) == ("ResourceNotFoundException", 400, "Requested resource not found")
+
+
+def test_scan_pages_and_parallel_segments_return_every_item_once(ddb, tname):
+    # Scan with Limit pages through LastEvaluatedKey; Segment/TotalSegments
+    # split the table so that the segments together return each item once.
+    make_table(ddb, tname, hash_key=("pk", "N"), range_key=("sk", "S"))
+    keys = {(p, f"s{s}") for p in range(12) for s in range(3)}
+    for p, s in keys:
+        ddb.put_item(TableName=tname, Item={"pk": {"N": str(p)}, "sk": {"S": s}, "v": {"S": f"{p}/{s}"}})
+    seen, start, pages = [], None, 0
+    while True:
+        kw = {"TableName": tname, "Limit": 5}
+        if start:
+            kw["ExclusiveStartKey"] = start
+        r = ddb.scan(**kw)
+        pages += 1
+        assert r["Count"] == len(r["Items"]) <= 5
+        seen += [(int(i["pk"]["N"]), i["sk"]["S"]) for i in r["Items"]]
+        start = r.get("LastEvaluatedKey")
+        if not start:
+            break
+    assert sorted(seen) == sorted(keys) and len(seen) == len(keys) and pages >= 8
+    segments = [ddb.scan(TableName=tname, Segment=i, TotalSegments=4)["Items"] for i in range(4)]
+    together = [(int(i["pk"]["N"]), i["sk"]["S"]) for seg in segments for i in seg]
+    assert sorted(together) == sorted(keys)
+    assert sum(1 for seg in segments if seg) >= 2  # the work really is split
+    assert ddb.scan(TableName=tname, Select="COUNT")["Count"] == len(keys)
+    with pytest.raises(ClientError) as e:
+        ddb.scan(TableName=tname, Segment=4, TotalSegments=4)
+    assert error_of(e)[0] == "ValidationException"
+
+
+def test_cli_put_get(nimbus, ddb, tname):
+    # The AWS CLI speaks to the same service.
+    make_table(ddb, tname)
+    nimbus.cli("dynamodb", "put-item", "--table-name", tname, "--item", '{"id": {"S": "cli"}, "n": {"N": "007"}}', parse=False)
+    got = nimbus.cli("dynamodb", "get-item", "--table-name", tname, "--key", '{"id": {"S": "cli"}}')
+    assert got["Item"] == {"id": {"S": "cli"}, "n": {"N": "7"}}
+
+
+def test_acknowledged_writes_survive_kill9(server_factory, tname):
+    # An acknowledged PutItem/DeleteItem survives kill -9 of Nimbus.
+    server = server_factory()
+    ddb = server.client("dynamodb")
+    make_table(ddb, tname)
+    for i in range(20):
+        ddb.put_item(TableName=tname, Item={"id": {"S": f"k{i}"}, "v": {"N": str(i)}})
+    ddb.delete_item(TableName=tname, Key={"id": {"S": "k3"}})
+    server.kill9()
+    server.start()
+    ddb = server.client("dynamodb")
+    items = ddb.scan(TableName=tname)["Items"]
+    assert sorted(int(i["v"]["N"]) for i in items) == [i for i in range(20) if i != 3]
+
+
+def test_parameters_not_implemented_yet_are_refused_not_ignored(ddb, tname):
+    # A condition Nimbus cannot evaluate yet must not be skipped silently: the
+    # write is refused with a ValidationException naming the parameter.
+    make_table(ddb, tname)
+    with pytest.raises(ClientError) as e:
+        ddb.put_item(TableName=tname, Item={"id": {"S": "a"}}, ConditionExpression="attribute_not_exists(id)")
+    code, status, message = error_of(e)
+    assert (code, status) == ("ValidationException", 400) and "ConditionExpression" in message
+    assert ddb.scan(TableName=tname)["Count"] == 0
