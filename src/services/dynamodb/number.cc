@@ -172,8 +172,9 @@ std::string Number::sort_key() const {
   std::string key;
   key += static_cast<char>(negative_ ? kKeyNegative : kKeyPositive);
   key += static_cast<char>(exponent_ - kMinExponent);
+  // k + 1 <= 37 stays inside digits_; an odd last digit pairs with a stored 0.
   for (int k = 0; k < ndigits_; k += 2) {
-    key += static_cast<char>(1 + 10 * digits_[k] + digits_[k + 1]);  // digits_[38] never read
+    key += static_cast<char>(1 + 10 * digits_[k] + digits_[k + 1]);
   }
   key += '\0';
   if (negative_) {
