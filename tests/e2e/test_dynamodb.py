@@ -272,3 +272,31 @@ def test_parameters_not_implemented_yet_are_refused_not_ignored(ddb, tname):
     code, status, message = error_of(e)
     assert (code, status) == ("ValidationException", 400) and "ConditionExpression" in message
     assert ddb.scan(TableName=tname)["Count"] == 0
+
+
+def test_batch_writer_and_batch_get(ddb, resource, tname):
+    # boto3's batch_writer (the chapter's bulk load) sends BatchWriteItem in
+    # chunks of 25; BatchGetItem returns what exists and no UnprocessedKeys.
+    make_table(ddb, tname)
+    table = resource.Table(tname)
+    with table.batch_writer() as batch:
+        for i in range(60):
+            batch.put_item(Item={"id": f"u{i}", "n": Decimal(i)})
+        batch.delete_item(Key={"id": "u0"})
+    assert ddb.scan(TableName=tname, Select="COUNT")["Count"] == 59
+    r = ddb.batch_get_item(RequestItems={tname: {"Keys": [{"id": {"S": "u1"}}, {"id": {"S": "u0"}}, {"id": {"S": "u59"}}]}})
+    got = sorted(int(i["n"]["N"]) for i in r["Responses"][tname])
+    assert got == [1, 59] and r["UnprocessedKeys"] == {}
+    too_many = [{"PutRequest": {"Item": {"id": {"S": f"x{i}"}}}} for i in range(26)]
+    with pytest.raises(ClientError) as e:
+        ddb.batch_write_item(RequestItems={tname: too_many})
+    assert error_of(e) == ("ValidationException", 400, "Too many items requested for the BatchWriteItem call")
+    dup = [{"PutRequest": {"Item": {"id": {"S": "d"}}}}, {"DeleteRequest": {"Key": {"id": {"S": "d"}}}}]
+    with pytest.raises(ClientError) as e:
+        ddb.batch_write_item(RequestItems={tname: dup})
+    assert error_of(e) == ("ValidationException", 400, "Provided list of item keys contains duplicates")
+    # A bad request writes nothing at all.
+    bad = [{"PutRequest": {"Item": {"id": {"S": "ok"}}}}, {"PutRequest": {"Item": {"id": {"N": "1"}}}}]
+    with pytest.raises(ClientError):
+        ddb.batch_write_item(RequestItems={tname: bad})
+    assert "Item" not in ddb.get_item(TableName=tname, Key={"id": {"S": "ok"}})

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <cmath>
 #include <functional>
+#include <set>
 
 #include "services/dynamodb/item.h"
 
@@ -93,6 +94,8 @@ const std::map<std::string, DynamoDbService::Op, std::less<>>& DynamoDbService::
       {"GetItem", &DynamoDbService::get_item},
       {"DeleteItem", &DynamoDbService::delete_item},
       {"Scan", &DynamoDbService::scan},
+      {"BatchWriteItem", &DynamoDbService::batch_write_item},
+      {"BatchGetItem", &DynamoDbService::batch_get_item},
   };
   return table;
 }
@@ -437,6 +440,166 @@ DynamoDbService::OpResult DynamoDbService::scan(const aws::Call&, Json& req) {
   if (!exhausted && last_key) out["LastEvaluatedKey"] = std::move(*last_key);
   add_consumed(out, req, *t, read_units(bytes, consistent));
   return out;
+}
+
+// ---- batches ----
+
+DynamoDbService::OpResult DynamoDbService::batch_write_item(const aws::Call&, Json& req) {
+  const json::object* request_items = object_member(req, "RequestItems");
+  if (!request_items || request_items->empty())
+    return fail(aws::ApiError::validation(
+        "1 validation error detected: Value null at 'requestItems' failed to satisfy "
+        "constraint: Member must not be null"));
+  // Everything is checked before anything is written: a malformed request
+  // writes nothing, as on DynamoDB.
+  struct Write {
+    const TableSchema* table;
+    std::string key;
+    std::optional<json::object> item;  // empty: a delete
+  };
+  std::vector<TableSchema> tables;
+  tables.reserve(request_items->size());
+  std::vector<Write> writes;
+  size_t count = 0;
+  for (const auto& [name, list] : *request_items) {
+    auto t = load_table(name);
+    if (!t) return fail(table_not_found(name, false));
+    tables.push_back(std::move(*t));
+    if (!list.is_array() || list.get_array().empty())
+      return fail(aws::ApiError::validation(
+          "1 validation error detected: Value at 'requestItems." + std::string(name) +
+          "' failed to satisfy constraint: Member must have length greater than or equal to 1"));
+    std::set<std::string> keys;
+    for (const auto& w : list.get_array()) {
+      if (++count > 25)
+        return fail(
+            aws::ApiError::validation("Too many items requested for the BatchWriteItem call"));
+      const json::object* put =
+          w.is_object() ? object_member(w.get_object(), "PutRequest") : nullptr;
+      const json::object* del =
+          w.is_object() ? object_member(w.get_object(), "DeleteRequest") : nullptr;
+      if (!put == !del)
+        return fail(aws::ApiError::validation(
+            "One or more parameter values were invalid: a WriteRequest needs exactly one of "
+            "PutRequest and DeleteRequest"));
+      Write out{&tables.back(), {}, std::nullopt};
+      if (put) {
+        const json::object* item = object_member(*put, "Item");
+        if (!item) return fail(aws::ApiError::validation("Item must not be null"));
+        json::object copy = *item;
+        if (auto r = normalize_item(copy); !r) return fail(r.take_error());
+        if (item_size(copy) > kMaxItemBytes)
+          return fail(aws::ApiError::validation("Item size has exceeded the maximum allowed size"));
+        auto key = item_store_key(*out.table, copy, false);
+        if (!key) return fail(key.take_error());
+        out.key = std::move(*key);
+        out.item = std::move(copy);
+      } else {
+        const json::object* k = object_member(*del, "Key");
+        if (!k) return fail(aws::ApiError::validation("Key must not be null"));
+        json::object copy = *k;
+        if (auto r = normalize_item(copy); !r) return fail(r.take_error());
+        auto key = item_store_key(*out.table, copy, true);
+        if (!key) return fail(key.take_error());
+        out.key = std::move(*key);
+      }
+      if (!keys.insert(out.key).second)
+        return fail(aws::ApiError::validation("Provided list of item keys contains duplicates"));
+      writes.push_back(std::move(out));
+    }
+  }
+  std::lock_guard lk(write_mu_);
+  store::WriteBatch b;
+  std::map<std::string, double> units;
+  for (const auto& w : writes) {
+    auto old = load_item(w.key);
+    size_t size = std::max(w.item ? item_size(*w.item) : 0, old ? item_size(*old) : 0);
+    units[w.table->name] += write_units(size);
+    if (w.item)
+      b.put(w.key, json::serialize(*w.item));
+    else if (old)
+      b.del(w.key);
+  }
+  if (!b.empty())
+    if (auto r = write(b); !r) return fail(r.take_error());
+  Json out{{"UnprocessedItems", json::object{}}};
+  std::string_view mode = str_or_empty(req, "ReturnConsumedCapacity");
+  if (mode == "TOTAL" || mode == "INDEXES") {
+    json::array consumed;
+    for (auto& [name, u] : units)
+      consumed.push_back(json::object{{"TableName", name}, {"CapacityUnits", u}});
+    out["ConsumedCapacity"] = std::move(consumed);
+  }
+  return out;
+}
+
+DynamoDbService::OpResult DynamoDbService::batch_get_item(const aws::Call&, Json& req) {
+  const json::object* request_items = object_member(req, "RequestItems");
+  if (!request_items || request_items->empty())
+    return fail(aws::ApiError::validation(
+        "1 validation error detected: Value null at 'requestItems' failed to satisfy "
+        "constraint: Member must not be null"));
+  constexpr size_t kMaxResponseBytes = 16 * 1024 * 1024;
+  struct Get {
+    std::string table;
+    std::string key;
+    json::object key_attrs;
+  };
+  std::vector<Get> gets;
+  std::map<std::string, json::object> settings;  // per table: ConsistentRead etc., echoed back
+  for (const auto& [name, spec] : *request_items) {
+    if (!spec.is_object()) return fail(aws::ApiError::validation("Invalid RequestItems"));
+    if (auto r = refuse_unsupported(spec.get_object(), {"ProjectionExpression", "AttributesToGet",
+                                                        "ExpressionAttributeNames"});
+        !r)
+      return fail(r.take_error());
+    auto t = load_table(name);
+    if (!t) return fail(table_not_found(name, false));
+    const json::value* keys = spec.get_object().if_contains("Keys");
+    if (!keys || !keys->is_array() || keys->get_array().empty())
+      return fail(aws::ApiError::validation(
+          "1 validation error detected: Value at 'requestItems." + std::string(name) +
+          ".member.keys' failed to satisfy constraint: Member must have length greater than or "
+          "equal to 1"));
+    std::set<std::string> seen;
+    for (const auto& k : keys->get_array()) {
+      if (gets.size() >= 100)
+        return fail(
+            aws::ApiError::validation("Too many items requested for the BatchGetItem call"));
+      if (!k.is_object())
+        return fail(
+            aws::ApiError::validation("The provided key element does not match the schema"));
+      json::object copy = k.get_object();
+      if (auto r = normalize_item(copy); !r) return fail(r.take_error());
+      auto key = item_store_key(*t, copy, true);
+      if (!key) return fail(key.take_error());
+      if (!seen.insert(*key).second)
+        return fail(aws::ApiError::validation("Provided list of item keys contains duplicates"));
+      gets.push_back({std::string(name), std::move(*key), std::move(copy)});
+    }
+    settings[std::string(name)] = spec.get_object();
+  }
+  json::object responses, unprocessed;
+  for (const auto& [name, spec] : settings) responses[name] = json::array{};
+  size_t bytes = 0;
+  for (auto& g : gets) {
+    if (bytes >= kMaxResponseBytes) {
+      // Past 16 MB the rest comes back to be asked for again, as on DynamoDB.
+      auto& entry = unprocessed[g.table];
+      if (entry.is_null()) {
+        json::object spec = settings[g.table];
+        spec["Keys"] = json::array{};
+        entry = std::move(spec);
+      }
+      entry.get_object()["Keys"].get_array().push_back(std::move(g.key_attrs));
+      continue;
+    }
+    if (auto item = load_item(g.key)) {
+      bytes += item_size(*item);
+      responses[g.table].get_array().push_back(std::move(*item));
+    }
+  }
+  return Json{{"Responses", std::move(responses)}, {"UnprocessedKeys", std::move(unprocessed)}};
 }
 
 }  // namespace nimbus::services::dynamodb

@@ -53,6 +53,8 @@ class DynamoDbService final : public aws::Service {
   OpResult get_item(const aws::Call& call, Json& req);
   OpResult delete_item(const aws::Call& call, Json& req);
   OpResult scan(const aws::Call& call, Json& req);
+  OpResult batch_write_item(const aws::Call& call, Json& req);
+  OpResult batch_get_item(const aws::Call& call, Json& req);
 
   // The table named by the request's TableName, or ResourceNotFoundException.
   Result<TableSchema, aws::ApiError> table_of(const Json& req) const;
