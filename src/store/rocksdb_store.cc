@@ -58,6 +58,31 @@ class RocksStore final : public Store {
     return out;
   }
 
+  KeyValues scan_reverse(std::string_view prefix, std::string_view start_before,
+                         size_t limit) const override {
+    KeyValues out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    // The first key past every key with the prefix: the prefix with its last
+    // byte below 0xff incremented (and what follows it dropped).
+    std::string end(prefix);
+    while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xff) end.pop_back();
+    if (!end.empty()) end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+    std::string_view bound = start_before;
+    if (bound.empty() || (!end.empty() && std::string_view(end) < bound)) bound = end;
+    if (bound.empty()) {
+      it->SeekToLast();
+    } else {
+      it->SeekForPrev(rocksdb::Slice(bound.data(), bound.size()));
+      if (it->Valid() && it->key().ToStringView() == bound) it->Prev();
+    }
+    for (; it->Valid() && out.size() < limit; it->Prev()) {
+      auto k = it->key().ToStringView();
+      if (!k.starts_with(prefix)) break;
+      out.emplace_back(std::string(k), it->value().ToString());
+    }
+    return out;
+  }
+
   Status delete_prefix(std::string_view prefix) override {
     WriteBatch batch;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));

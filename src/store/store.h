@@ -51,6 +51,10 @@ class Store {
   // Keys with `prefix`, in byte order, strictly after `start_after` when given.
   virtual KeyValues scan(std::string_view prefix, std::string_view start_after = {},
                          size_t limit = std::numeric_limits<size_t>::max()) const = 0;
+  // Keys with `prefix` in descending byte order, strictly before
+  // `start_before` when given (a Query with ScanIndexForward false).
+  virtual KeyValues scan_reverse(std::string_view prefix, std::string_view start_before = {},
+                                 size_t limit = std::numeric_limits<size_t>::max()) const = 0;
   // Deletes every key with `prefix` (durably).
   virtual Status delete_prefix(std::string_view prefix) = 0;
 

@@ -45,6 +45,26 @@ TEST_F(StoreTest, ScanIsPrefixBoundedOrderedAndPaged) {
   EXPECT_EQ(page[0].first, "x/b");
 }
 
+// Query with ScanIndexForward false reads a partition backwards, from the
+// end of the prefix or from just before the page's start key.
+TEST_F(StoreTest, ReverseScanIsPrefixBoundedDescendingAndPaged) {
+  WriteBatch b;
+  for (const char* k : {"x/c", "x/a", "x/b", "y/a", "w/z", "x"}) b.put(k, k);
+  b.put(std::string("x/\xff\xff"), "high");
+  ASSERT_TRUE(store_->write(b).ok());
+  auto all = store_->scan_reverse("x/");
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_EQ(all[0].first, std::string("x/\xff\xff"));
+  EXPECT_EQ(all[1].first, "x/c");
+  EXPECT_EQ(all[3].first, "x/a");
+  auto page = store_->scan_reverse("x/", "x/c", 1);
+  ASSERT_EQ(page.size(), 1u);
+  EXPECT_EQ(page[0].first, "x/b");
+  EXPECT_TRUE(store_->scan_reverse("x/", "x/a").empty());
+  auto tail = store_->scan_reverse(std::string("\xff\xff"));
+  EXPECT_TRUE(tail.empty());
+}
+
 TEST_F(StoreTest, DeletePrefixLeavesOthers) {
   ASSERT_TRUE(store_->put("p/1", "1").ok());
   ASSERT_TRUE(store_->put("p/2", "2").ok());

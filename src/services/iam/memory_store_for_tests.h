@@ -44,6 +44,19 @@ class MemoryStore final : public store::Store {
     }
     return out;
   }
+  store::KeyValues scan_reverse(std::string_view prefix, std::string_view start_before,
+                                size_t limit) const override {
+    std::lock_guard lk(mu_);
+    store::KeyValues out;
+    auto it = start_before.empty() ? data_.end() : data_.lower_bound(start_before);
+    while (it != data_.begin() && out.size() < limit) {
+      --it;
+      if (it->first < prefix) break;
+      if (it->first.compare(0, prefix.size(), prefix) != 0) continue;  // past the prefix's keys
+      out.emplace_back(it->first, it->second);
+    }
+    return out;
+  }
   Status delete_prefix(std::string_view prefix) override {
     std::lock_guard lk(mu_);
     auto it = data_.lower_bound(prefix);
