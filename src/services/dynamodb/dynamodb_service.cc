@@ -7,6 +7,7 @@
 #include <functional>
 #include <set>
 
+#include "services/dynamodb/expression.h"
 #include "services/dynamodb/item.h"
 
 namespace nimbus::services::dynamodb {
@@ -72,6 +73,64 @@ Result<void, aws::ApiError> refuse_unsupported(const json::object& req,
   return {};
 }
 
+// The expressions of one request, parsed against one ExpressionContext (it
+// records which names and values they use: DynamoDB refuses unused ones).
+// Heap-held because the context points into the copies it checks.
+class RequestExpressions {
+ public:
+  static Result<std::unique_ptr<RequestExpressions>, aws::ApiError> from(const json::object& req) {
+    std::unique_ptr<RequestExpressions> e(new RequestExpressions());
+    const json::object* names = object_member(req, "ExpressionAttributeNames");
+    const json::object* values = object_member(req, "ExpressionAttributeValues");
+    if (names) e->names_ = *names;
+    if (values) {
+      e->values_ = *values;
+      for (auto& [k, v] : e->values_)
+        if (auto r = normalize_value(v); !r)
+          return fail(aws::ApiError::validation(
+              "ExpressionAttributeValues contains invalid value: " + r.error().message +
+              " for key " + std::string(k)));
+    }
+    auto ctx =
+        ExpressionContext::create(names ? &e->names_ : nullptr, values ? &e->values_ : nullptr);
+    if (!ctx) return fail(aws::ApiError::validation(ctx.error()));
+    e->ctx_.emplace(std::move(ctx.value()));
+    return e;
+  }
+  ExpressionContext& ctx() { return *ctx_; }
+
+  // The condition named `member` (ConditionExpression, FilterExpression), if sent.
+  Result<std::optional<ConditionExpression>, aws::ApiError> condition(const json::object& req,
+                                                                      std::string_view member) {
+    std::string_view text = str_or_empty(req, member);
+    if (!req.contains(member)) return std::optional<ConditionExpression>();
+    auto c = ConditionExpression::parse(text, *ctx_, member);
+    if (!c) return fail(aws::ApiError::validation(c.error()));
+    return std::optional<ConditionExpression>(std::move(c.value()));
+  }
+  Result<std::optional<ProjectionExpression>, aws::ApiError> projection(const json::object& req) {
+    if (!req.contains("ProjectionExpression")) return std::optional<ProjectionExpression>();
+    auto p = ProjectionExpression::parse(str_or_empty(req, "ProjectionExpression"), *ctx_);
+    if (!p) return fail(aws::ApiError::validation(p.error()));
+    return std::optional<ProjectionExpression>(std::move(p.value()));
+  }
+  // After every expression of the request is parsed.
+  Result<void, aws::ApiError> finish() const {
+    if (auto r = ctx_->check_unused(); !r) return fail(aws::ApiError::validation(r.error()));
+    return {};
+  }
+
+ private:
+  RequestExpressions() = default;
+  json::object names_, values_;
+  std::optional<ExpressionContext> ctx_;
+};
+
+aws::ApiError condition_failed() {
+  return aws::ApiError::make(400, "ConditionalCheckFailedException",
+                             "The conditional request failed");
+}
+
 std::optional<json::object> parse_item(std::string_view text) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
@@ -96,6 +155,8 @@ const std::map<std::string, DynamoDbService::Op, std::less<>>& DynamoDbService::
       {"Scan", &DynamoDbService::scan},
       {"BatchWriteItem", &DynamoDbService::batch_write_item},
       {"BatchGetItem", &DynamoDbService::batch_get_item},
+      {"UpdateItem", &DynamoDbService::update_item},
+      {"Query", &DynamoDbService::query},
   };
   return table;
 }
@@ -245,9 +306,7 @@ DynamoDbService::OpResult DynamoDbService::delete_table(const aws::Call&, Json& 
 // ---- items ----
 
 DynamoDbService::OpResult DynamoDbService::put_item(const aws::Call&, Json& req) {
-  if (auto r = refuse_unsupported(req, {"ConditionExpression", "Expected", "ConditionalOperator",
-                                        "ExpressionAttributeNames", "ExpressionAttributeValues"});
-      !r)
+  if (auto r = refuse_unsupported(req, {"Expected", "ConditionalOperator"}); !r)
     return fail(r.take_error());
   auto t = table_of(req);
   if (!t) return fail(t.take_error());
@@ -260,6 +319,11 @@ DynamoDbService::OpResult DynamoDbService::put_item(const aws::Call&, Json& req)
   if (auto r = normalize_item(item); !r) return fail(r.take_error());
   auto old_wanted = return_old(req);
   if (!old_wanted) return fail(old_wanted.take_error());
+  auto exprs = RequestExpressions::from(req);
+  if (!exprs) return fail(exprs.take_error());
+  auto cond = (*exprs)->condition(req, "ConditionExpression");
+  if (!cond) return fail(cond.take_error());
+  if (auto r = (*exprs)->finish(); !r) return fail(r.take_error());
   auto key = item_store_key(*t, item, false);
   if (!key) return fail(key.take_error());
   size_t size = item_size(item);
@@ -268,6 +332,7 @@ DynamoDbService::OpResult DynamoDbService::put_item(const aws::Call&, Json& req)
 
   std::lock_guard lk(write_mu_);
   auto old = load_item(*key);
+  if (*cond && !(*cond)->evaluate(old ? *old : json::object())) return fail(condition_failed());
   store::WriteBatch b;
   b.put(*key, json::serialize(item));
   if (auto r = write(b); !r) return fail(r.take_error());
@@ -278,10 +343,7 @@ DynamoDbService::OpResult DynamoDbService::put_item(const aws::Call&, Json& req)
 }
 
 DynamoDbService::OpResult DynamoDbService::get_item(const aws::Call&, Json& req) {
-  if (auto r = refuse_unsupported(
-          req, {"ProjectionExpression", "AttributesToGet", "ExpressionAttributeNames"});
-      !r)
-    return fail(r.take_error());
+  if (auto r = refuse_unsupported(req, {"AttributesToGet"}); !r) return fail(r.take_error());
   auto t = table_of(req);
   if (!t) return fail(t.take_error());
   const json::object* in = object_member(req, "Key");
@@ -291,21 +353,25 @@ DynamoDbService::OpResult DynamoDbService::get_item(const aws::Call&, Json& req)
         "must not be null"));
   json::object key_attrs = *in;
   if (auto r = normalize_item(key_attrs); !r) return fail(r.take_error());
+  auto exprs = RequestExpressions::from(req);
+  if (!exprs) return fail(exprs.take_error());
+  auto projection = (*exprs)->projection(req);
+  if (!projection) return fail(projection.take_error());
+  if (auto r = (*exprs)->finish(); !r) return fail(r.take_error());
   auto key = item_store_key(*t, key_attrs, true);
   if (!key) return fail(key.take_error());
   bool consistent = false;
   if (auto* v = req.if_contains("ConsistentRead"); v && v->is_bool()) consistent = v->get_bool();
   auto item = load_item(*key);
   Json out;
-  if (item) out["Item"] = *item;
-  add_consumed(out, req, *t, read_units(item ? item_size(*item) : 0, consistent));
+  size_t size = item ? item_size(*item) : 0;
+  if (item) out["Item"] = *projection ? (*projection)->apply(*item) : std::move(*item);
+  add_consumed(out, req, *t, read_units(size, consistent));
   return out;
 }
 
 DynamoDbService::OpResult DynamoDbService::delete_item(const aws::Call&, Json& req) {
-  if (auto r = refuse_unsupported(req, {"ConditionExpression", "Expected", "ConditionalOperator",
-                                        "ExpressionAttributeNames", "ExpressionAttributeValues"});
-      !r)
+  if (auto r = refuse_unsupported(req, {"Expected", "ConditionalOperator"}); !r)
     return fail(r.take_error());
   auto t = table_of(req);
   if (!t) return fail(t.take_error());
@@ -318,11 +384,17 @@ DynamoDbService::OpResult DynamoDbService::delete_item(const aws::Call&, Json& r
   if (auto r = normalize_item(key_attrs); !r) return fail(r.take_error());
   auto old_wanted = return_old(req);
   if (!old_wanted) return fail(old_wanted.take_error());
+  auto exprs = RequestExpressions::from(req);
+  if (!exprs) return fail(exprs.take_error());
+  auto cond = (*exprs)->condition(req, "ConditionExpression");
+  if (!cond) return fail(cond.take_error());
+  if (auto r = (*exprs)->finish(); !r) return fail(r.take_error());
   auto key = item_store_key(*t, key_attrs, true);
   if (!key) return fail(key.take_error());
 
   std::lock_guard lk(write_mu_);
   auto old = load_item(*key);
+  if (*cond && !(*cond)->evaluate(old ? *old : json::object())) return fail(condition_failed());
   if (old) {
     store::WriteBatch b;
     b.del(*key);
@@ -334,33 +406,208 @@ DynamoDbService::OpResult DynamoDbService::delete_item(const aws::Call&, Json& r
   return out;
 }
 
+DynamoDbService::OpResult DynamoDbService::update_item(const aws::Call&, Json& req) {
+  if (auto r = refuse_unsupported(req, {"AttributeUpdates", "Expected", "ConditionalOperator"}); !r)
+    return fail(r.take_error());
+  auto t = table_of(req);
+  if (!t) return fail(t.take_error());
+  const json::object* in = object_member(req, "Key");
+  if (!in)
+    return fail(aws::ApiError::validation(
+        "1 validation error detected: Value null at 'key' failed to satisfy constraint: Member "
+        "must not be null"));
+  json::object key_attrs = *in;
+  if (auto r = normalize_item(key_attrs); !r) return fail(r.take_error());
+  std::string_view rv = str_or_empty(req, "ReturnValues");
+  if (!rv.empty() && rv != "NONE" && rv != "ALL_OLD" && rv != "UPDATED_OLD" && rv != "ALL_NEW" &&
+      rv != "UPDATED_NEW")
+    return fail(aws::ApiError::validation(
+        "1 validation error detected: Value '" + std::string(rv) +
+        "' at 'returnValues' failed to satisfy constraint: Member must satisfy enum value set: "
+        "[ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]"));
+  auto exprs = RequestExpressions::from(req);
+  if (!exprs) return fail(exprs.take_error());
+  std::optional<UpdateExpression> update;
+  if (req.contains("UpdateExpression")) {
+    auto u = UpdateExpression::parse(str_or_empty(req, "UpdateExpression"), (*exprs)->ctx());
+    if (!u) return fail(aws::ApiError::validation(u.error()));
+    update.emplace(std::move(u.value()));
+    if (auto e = update->key_update_error(t->hash, t->range))
+      return fail(aws::ApiError::validation(*e));
+  }
+  auto cond = (*exprs)->condition(req, "ConditionExpression");
+  if (!cond) return fail(cond.take_error());
+  if (auto r = (*exprs)->finish(); !r) return fail(r.take_error());
+  auto key = item_store_key(*t, key_attrs, true);
+  if (!key) return fail(key.take_error());
+
+  // Read, check, apply and write under the lock: concurrent increments of one
+  // item lose nothing, and a condition sees the item it guards.
+  std::lock_guard lk(write_mu_);
+  auto old = load_item(*key);
+  if (*cond && !(*cond)->evaluate(old ? *old : json::object())) return fail(condition_failed());
+  json::object item = old ? *old : key_attrs;
+  if (update) {
+    auto outcome = update->apply(item, old.has_value());
+    if (!outcome) return fail(aws::ApiError::validation(outcome.error()));
+    item = std::move(outcome->item);
+  }
+  for (const auto& [name, v] : key_attrs) item[name] = v;  // keys are never changed
+  size_t size = item_size(item);
+  if (size > kMaxItemBytes)
+    return fail(aws::ApiError::validation("Item size has exceeded the maximum allowed size"));
+  store::WriteBatch b;
+  b.put(*key, json::serialize(item));
+  if (auto r = write(b); !r) return fail(r.take_error());
+  Json out;
+  if (rv == "ALL_OLD" && old) out["Attributes"] = *old;
+  if (rv == "ALL_NEW") out["Attributes"] = item;
+  if ((rv == "UPDATED_OLD" || rv == "UPDATED_NEW") && update) {
+    json::object changed =
+        project(rv == "UPDATED_OLD" ? (old ? *old : json::object()) : item, update->target_paths());
+    if (!changed.empty()) out["Attributes"] = std::move(changed);
+  }
+  add_consumed(out, req, *t, write_units(std::max(size, old ? item_size(*old) : 0)));
+  return out;
+}
+
 // ---- reads ----
 
+namespace {
+
+// One page of Scan or Query: rows come from `fetch` (after a cursor, in the
+// read's direction); `admit` decides per row whether it is in the read at all
+// (a segment, a key condition) or ends it. Limit counts the items read before
+// the filter, as DynamoDB's does; the page also ends at 1 MB.
+struct Page {
+  json::array items;
+  size_t count = 0, scanned = 0, bytes = 0;
+  std::optional<json::object> last_key;
+};
+enum class Admit { kTake, kSkip, kStop };
+
+Page read_page(const TableSchema& t, std::string cursor, size_t limit,
+               const std::function<store::KeyValues(const std::string&)>& fetch,
+               const std::function<Admit(std::string_view, const json::object&)>& admit,
+               const ConditionExpression* filter, const ProjectionExpression* projection,
+               bool count_only) {
+  constexpr size_t kBatch = 256;
+  Page page;
+  bool more = true, stopped = false;
+  while (more && !stopped && page.scanned < limit && page.bytes < DynamoDbService::kPageBytes) {
+    auto rows = fetch(cursor);
+    more = rows.size() == kBatch;
+    for (auto& [key, value] : rows) {
+      cursor = key;
+      auto item = parse_item(value);
+      if (!item) throw std::runtime_error("dynamodb: corrupt item record");
+      Admit a = admit(key, *item);
+      if (a == Admit::kStop) {
+        stopped = true;
+        break;
+      }
+      if (a == Admit::kSkip) continue;
+      ++page.scanned;
+      page.bytes += item_size(*item);
+      page.last_key = key_of(t, *item);
+      if (!filter || filter->evaluate(*item)) {
+        ++page.count;
+        if (!count_only) page.items.push_back(projection ? projection->apply(*item) : *item);
+      }
+      if (page.scanned >= limit || page.bytes >= DynamoDbService::kPageBytes) break;
+    }
+  }
+  // The read is over when the source ran out or the key range ended before
+  // the page filled; otherwise the caller gets LastEvaluatedKey to go on.
+  bool finished =
+      stopped || (!more && page.scanned < limit && page.bytes < DynamoDbService::kPageBytes);
+  if (finished) page.last_key.reset();
+  return page;
+}
+
+Result<size_t, aws::ApiError> read_limit(const json::object& req) {
+  auto* v = req.if_contains("Limit");
+  if (!v) return std::numeric_limits<size_t>::max();
+  if (!v->is_int64() || v->get_int64() < 1)
+    return fail(aws::ApiError::validation(
+        "1 validation error detected: Value '" + json::serialize(*v) +
+        "' at 'limit' failed to satisfy constraint: Member must have value greater than or "
+        "equal to 1"));
+  return static_cast<size_t>(v->get_int64());
+}
+
+// Select and ProjectionExpression together, as DynamoDB checks them.
+Result<bool, aws::ApiError> count_only(const json::object& req, bool has_projection) {
+  std::string_view select = str_or_empty(req, "Select");
+  if (select.empty() || select == "ALL_ATTRIBUTES" || select == "SPECIFIC_ATTRIBUTES") {
+    if (select == "ALL_ATTRIBUTES" && has_projection)
+      return fail(aws::ApiError::validation(
+          "Cannot specify the ProjectionExpression when choosing to get ALL_ATTRIBUTES"));
+    if (select == "SPECIFIC_ATTRIBUTES" && !has_projection)
+      return fail(aws::ApiError::validation(
+          "Must specify the AttributesToGet or ProjectionExpression when choosing to get "
+          "SPECIFIC_ATTRIBUTES"));
+    return false;
+  }
+  if (select == "COUNT") {
+    if (has_projection)
+      return fail(aws::ApiError::validation(
+          "Cannot specify the ProjectionExpression when choosing to get COUNT"));
+    return true;
+  }
+  if (select == "ALL_PROJECTED_ATTRIBUTES")
+    return fail(aws::ApiError::validation(
+        "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName"));
+  return fail(aws::ApiError::validation(
+      "1 validation error detected: Value '" + std::string(select) +
+      "' at 'select' failed to satisfy constraint: Member must satisfy enum value set: "
+      "[SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]"));
+}
+
+json::object page_answer(Page page, bool count_only) {
+  json::object out;
+  out["Count"] = page.count;
+  out["ScannedCount"] = page.scanned;
+  if (!count_only) out["Items"] = std::move(page.items);
+  if (page.last_key) out["LastEvaluatedKey"] = std::move(*page.last_key);
+  return out;
+}
+
+}  // namespace
+
+// The store key of ExclusiveStartKey, checked against the table's key.
+namespace {
+Result<std::string, aws::ApiError> start_key(const TableSchema& t, const json::object& req) {
+  const json::object* esk = object_member(req, "ExclusiveStartKey");
+  if (!esk) return std::string();
+  json::object k = *esk;
+  if (auto r = normalize_item(k); !r) return fail(r.take_error());
+  auto key = item_store_key(t, k, true);
+  if (!key)
+    return fail(
+        aws::ApiError::validation("The provided starting key is invalid: " + key.error().message));
+  return std::move(*key);
+}
+}  // namespace
+
 DynamoDbService::OpResult DynamoDbService::scan(const aws::Call&, Json& req) {
-  if (auto r = refuse_unsupported(req, {"FilterExpression", "ProjectionExpression", "ScanFilter",
-                                        "AttributesToGet", "ConditionalOperator", "IndexName",
-                                        "ExpressionAttributeNames", "ExpressionAttributeValues"});
+  if (auto r = refuse_unsupported(
+          req, {"ScanFilter", "AttributesToGet", "ConditionalOperator", "IndexName"});
       !r)
     return fail(r.take_error());
   auto t = table_of(req);
   if (!t) return fail(t.take_error());
-  size_t limit = std::numeric_limits<size_t>::max();
-  if (auto* v = req.if_contains("Limit")) {
-    if (!v->is_int64() || v->get_int64() < 1)
-      return fail(aws::ApiError::validation(
-          "1 validation error detected: Value '" + json::serialize(*v) +
-          "' at 'limit' failed to satisfy constraint: Member must have value greater than or "
-          "equal to 1"));
-    limit = static_cast<size_t>(v->get_int64());
-  }
-  std::string_view select = str_or_empty(req, "Select");
-  if (!select.empty() && select != "ALL_ATTRIBUTES" && select != "COUNT")
-    return fail(aws::ApiError::validation(
-        select == "ALL_PROJECTED_ATTRIBUTES"
-            ? "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName"
-            : "1 validation error detected: Value '" + std::string(select) +
-                  "' at 'select' failed to satisfy constraint: Member must satisfy enum value "
-                  "set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]"));
+  auto limit = read_limit(req);
+  if (!limit) return fail(limit.take_error());
+  auto exprs = RequestExpressions::from(req);
+  if (!exprs) return fail(exprs.take_error());
+  auto filter = (*exprs)->condition(req, "FilterExpression");
+  if (!filter) return fail(filter.take_error());
+  auto projection = (*exprs)->projection(req);
+  if (!projection) return fail(projection.take_error());
+  if (auto r = (*exprs)->finish(); !r) return fail(r.take_error());
+  auto only_count = count_only(req, projection->has_value());
+  if (!only_count) return fail(only_count.take_error());
   // Parallel scan: an item belongs to segment hash(partition key) mod total,
   // so that the segments together return every item exactly once.
   int64_t segment = 0, total = 1;
@@ -388,57 +635,99 @@ DynamoDbService::OpResult DynamoDbService::scan(const aws::Call&, Json& req) {
           json::serialize(*s) + " is not less than TotalSegments: " + std::to_string(total)));
     segment = s->get_int64();
   }
-  std::string start;
-  if (const json::object* esk = object_member(req, "ExclusiveStartKey")) {
-    json::object k = *esk;
-    if (auto r = normalize_item(k); !r) return fail(r.take_error());
-    auto key = item_store_key(*t, k, true);
-    if (!key)
-      return fail(aws::ApiError::validation("The provided starting key is invalid: " +
-                                            key.error().message));
-    start = *key;
-  }
+  auto start = start_key(*t, req);
+  if (!start) return fail(start.take_error());
   bool consistent = false;
   if (auto* v = req.if_contains("ConsistentRead"); v && v->is_bool()) consistent = v->get_bool();
 
   const std::string prefix = table_items_prefix(*t);
-  json::array items;
-  size_t scanned = 0, bytes = 0;
-  std::optional<json::object> last_key;
-  std::string cursor = start;
-  bool more = true;
-  while (more && scanned < limit && bytes < kPageBytes) {
-    auto rows = store_.scan(prefix, cursor, 256);
-    more = rows.size() == 256;
-    for (auto& [key, value] : rows) {
-      cursor = key;
-      if (total > 1) {
-        // The partition component ends at the first unescaped 00 01.
-        std::string_view rest = std::string_view(key).substr(prefix.size());
-        size_t end = 0;
-        while (end + 1 < rest.size() && !(rest[end] == '\0' && rest[end + 1] == '\x01'))
-          end += rest[end] == '\0' ? 2 : 1;
-        if (static_cast<int64_t>(std::hash<std::string_view>{}(rest.substr(0, end)) %
-                                 static_cast<uint64_t>(total)) != segment)
-          continue;
-      }
-      auto item = parse_item(value);
-      if (!item) throw std::runtime_error("dynamodb: corrupt item record");
-      ++scanned;
-      bytes += item_size(*item);
-      last_key = key_of(*t, *item);
-      items.push_back(std::move(*item));
-      if (scanned >= limit || bytes >= kPageBytes) break;
+  auto fetch = [&](const std::string& cursor) { return store_.scan(prefix, cursor, 256); };
+  auto admit = [&](std::string_view key, const json::object&) {
+    if (total == 1) return Admit::kTake;
+    // The partition component ends at the first unescaped 00 01.
+    std::string_view rest = key.substr(prefix.size());
+    size_t end = 0;
+    while (end + 1 < rest.size() && !(rest[end] == '\0' && rest[end + 1] == '\x01'))
+      end += rest[end] == '\0' ? 2 : 1;
+    return static_cast<int64_t>(std::hash<std::string_view>{}(rest.substr(0, end)) %
+                                static_cast<uint64_t>(total)) == segment
+               ? Admit::kTake
+               : Admit::kSkip;
+  };
+  Page page = read_page(*t, *start, *limit, fetch, admit, filter->has_value() ? &**filter : nullptr,
+                        projection->has_value() ? &**projection : nullptr, *only_count);
+  double units = read_units(page.bytes, consistent);
+  Json out = page_answer(std::move(page), *only_count);
+  add_consumed(out, req, *t, units);
+  return out;
+}
+
+DynamoDbService::OpResult DynamoDbService::query(const aws::Call&, Json& req) {
+  if (auto r = refuse_unsupported(req, {"KeyConditions", "QueryFilter", "AttributesToGet",
+                                        "ConditionalOperator", "IndexName"});
+      !r)
+    return fail(r.take_error());
+  auto t = table_of(req);
+  if (!t) return fail(t.take_error());
+  auto limit = read_limit(req);
+  if (!limit) return fail(limit.take_error());
+  if (!req.contains("KeyConditionExpression"))
+    return fail(aws::ApiError::validation(
+        "Either the KeyConditions or KeyConditionExpression parameter must be specified in the "
+        "request."));
+  auto exprs = RequestExpressions::from(req);
+  if (!exprs) return fail(exprs.take_error());
+  auto kc = parse_key_condition(str_or_empty(req, "KeyConditionExpression"), (*exprs)->ctx(),
+                                t->hash, t->range);
+  if (!kc) return fail(aws::ApiError::validation(kc.error()));
+  auto filter = (*exprs)->condition(req, "FilterExpression");
+  if (!filter) return fail(filter.take_error());
+  if (*filter)
+    for (const auto& name : (*filter)->top_level_attributes())
+      if (name == t->hash.name || (t->range && name == t->range->name))
+        return fail(aws::ApiError::validation(
+            "Filter Expression can only contain non-primary key attributes: Primary key "
+            "attribute: " +
+            name));
+  auto projection = (*exprs)->projection(req);
+  if (!projection) return fail(projection.take_error());
+  if (auto r = (*exprs)->finish(); !r) return fail(r.take_error());
+  auto only_count = count_only(req, projection->has_value());
+  if (!only_count) return fail(only_count.take_error());
+  auto prefix = partition_prefix(*t, kc->partition_value);
+  if (!prefix) return fail(prefix.take_error());
+  auto start = start_key(*t, req);
+  if (!start) return fail(start.take_error());
+  if (!start->empty() && !start->starts_with(*prefix))
+    return fail(aws::ApiError::validation(
+        "The provided starting key does not match the range key predicate"));
+  bool forward = true;
+  if (auto* v = req.if_contains("ScanIndexForward"); v && v->is_bool()) forward = v->get_bool();
+  bool consistent = false;
+  if (auto* v = req.if_contains("ConsistentRead"); v && v->is_bool()) consistent = v->get_bool();
+
+  auto fetch = [&](const std::string& cursor) {
+    return forward ? store_.scan(*prefix, cursor, 256) : store_.scan_reverse(*prefix, cursor, 256);
+  };
+  // The items a sort key condition selects are one run in key order: once
+  // the run has started, the first item outside it ends the read.
+  bool in_run = false;
+  const std::optional<SortKeyCondition>& sort = kc->sort;
+  std::string range_name = t->range ? t->range->name : std::string();
+  auto admit = [&](std::string_view, const json::object& item) {
+    if (!sort) return Admit::kTake;
+    const json::value* v = item.if_contains(range_name);
+    if (v && sort->matches(*v)) {
+      in_run = true;
+      return Admit::kTake;
     }
-  }
-  Json out;
-  out["Count"] = scanned;
-  out["ScannedCount"] = scanned;
-  if (select != "COUNT") out["Items"] = std::move(items);
-  // More may follow: a full page or the Limit reached before the end.
-  bool exhausted = !more && (scanned < limit && bytes < kPageBytes);
-  if (!exhausted && last_key) out["LastEvaluatedKey"] = std::move(*last_key);
-  add_consumed(out, req, *t, read_units(bytes, consistent));
+    return in_run ? Admit::kStop : Admit::kSkip;
+  };
+  Page page = read_page(*t, *start, *limit, fetch, admit, filter->has_value() ? &**filter : nullptr,
+                        projection->has_value() ? &**projection : nullptr, *only_count);
+  double units = read_units(page.bytes, consistent);
+  Json out = page_answer(std::move(page), *only_count);
+  add_consumed(out, req, *t, units);
   return out;
 }
 

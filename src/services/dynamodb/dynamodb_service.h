@@ -52,7 +52,9 @@ class DynamoDbService final : public aws::Service {
   OpResult put_item(const aws::Call& call, Json& req);
   OpResult get_item(const aws::Call& call, Json& req);
   OpResult delete_item(const aws::Call& call, Json& req);
+  OpResult update_item(const aws::Call& call, Json& req);
   OpResult scan(const aws::Call& call, Json& req);
+  OpResult query(const aws::Call& call, Json& req);
   OpResult batch_write_item(const aws::Call& call, Json& req);
   OpResult batch_get_item(const aws::Call& call, Json& req);
 
