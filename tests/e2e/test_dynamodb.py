@@ -453,3 +453,22 @@ def test_scan_filter_and_projection(ddb, resource, tname):
     assert all(set(i) == {"n"} for i in r["Items"]) and len(r["Items"]) == 10
     got = table.get_item(Key={"user_id": "u3"}, ProjectionExpression="tier")["Item"]
     assert got == {"tier": "premium"}
+
+
+def test_tags_and_update_table(ddb, tname):
+    # TagResource / UntagResource / ListTagsOfResource on the table ARN;
+    # UpdateTable switches billing mode and throughput.
+    arn = make_table(ddb, tname, Tags=[{"Key": "team", "Value": "a"}])["TableDescription"]["TableArn"]
+    ddb.tag_resource(ResourceArn=arn, Tags=[{"Key": "env", "Value": "dev"}, {"Key": "team", "Value": "b"}])
+    tags = {t["Key"]: t["Value"] for t in ddb.list_tags_of_resource(ResourceArn=arn)["Tags"]}
+    assert tags == {"team": "b", "env": "dev"}
+    ddb.untag_resource(ResourceArn=arn, TagKeys=["team"])
+    assert ddb.list_tags_of_resource(ResourceArn=arn)["Tags"] == [{"Key": "env", "Value": "dev"}]
+    with pytest.raises(ClientError) as e:
+        ddb.list_tags_of_resource(ResourceArn=arn + "-nope")
+    assert error_of(e)[0] == "ResourceNotFoundException"
+    r = ddb.update_table(TableName=tname, BillingMode="PROVISIONED",
+                         ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 7})
+    assert r["TableDescription"]["ProvisionedThroughput"]["WriteCapacityUnits"] == 7
+    t = ddb.describe_table(TableName=tname)["Table"]
+    assert t["ProvisionedThroughput"]["ReadCapacityUnits"] == 5 and "BillingModeSummary" not in t

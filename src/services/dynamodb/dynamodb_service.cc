@@ -156,6 +156,10 @@ const std::map<std::string, DynamoDbService::Op, std::less<>>& DynamoDbService::
       {"BatchWriteItem", &DynamoDbService::batch_write_item},
       {"BatchGetItem", &DynamoDbService::batch_get_item},
       {"UpdateItem", &DynamoDbService::update_item},
+      {"TagResource", &DynamoDbService::tag_resource},
+      {"UntagResource", &DynamoDbService::untag_resource},
+      {"ListTagsOfResource", &DynamoDbService::list_tags_of_resource},
+      {"UpdateTable", &DynamoDbService::update_table},
       {"Query", &DynamoDbService::query},
   };
   return table;
@@ -244,9 +248,7 @@ DynamoDbService::OpResult DynamoDbService::create_table(const aws::Call& call, J
   if (load_table(t->name))
     return fail(
         aws::ApiError::make(400, "ResourceInUseException", "Table already exists: " + t->name));
-  store::WriteBatch b;
-  b.put(std::string(kTablePrefix) + t->name, t->to_json());
-  if (auto r = write(b); !r) return fail(r.take_error());
+  if (auto r = save_table(*t); !r) return fail(r.take_error());
   // Ready at once; the answer says CREATING as DynamoDB's does, and the next
   // DescribeTable says ACTIVE, so boto3's table_exists waiter returns.
   return Json{{"TableDescription", t->description("CREATING", 0, 0)}};
@@ -301,6 +303,115 @@ DynamoDbService::OpResult DynamoDbService::delete_table(const aws::Call&, Json& 
   if (auto r = store_.delete_prefix(table_items_prefix(*t)); !r)
     spdlog::warn("dynamodb: items of deleted table {} not removed: {}", t->name, r.error().message);
   return Json{{"TableDescription", t->description("DELETING", 0, 0)}};
+}
+
+Result<TableSchema, aws::ApiError> DynamoDbService::table_of_arn(const Json& req) const {
+  std::string_view arn = str_or_empty(req, "ResourceArn");
+  auto slash = arn.rfind(":table/");
+  if (!arn.starts_with("arn:aws:dynamodb:") || slash == std::string_view::npos)
+    return fail(
+        aws::ApiError::validation("Invalid TableArn: Invalid ResourceArn provided as "
+                                  "input " +
+                                  std::string(arn)));
+  std::string_view name = arn.substr(slash + 7);
+  auto t = load_table(name);
+  if (!t || t->arn != arn) return fail(table_not_found(arn, false));
+  return std::move(*t);
+}
+
+Result<void, aws::ApiError> DynamoDbService::save_table(const TableSchema& t) {
+  store::WriteBatch b;
+  b.put(std::string(kTablePrefix) + t.name, t.to_json());
+  return write(b);
+}
+
+DynamoDbService::OpResult DynamoDbService::tag_resource(const aws::Call&, Json& req) {
+  std::lock_guard lk(write_mu_);
+  auto t = table_of_arn(req);
+  if (!t) return fail(t.take_error());
+  const json::value* tags = req.if_contains("Tags");
+  if (!tags || !tags->is_array() || tags->get_array().empty())
+    return fail(aws::ApiError::validation(
+        "1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member "
+        "must not be null"));
+  for (const auto& tag : tags->get_array()) {
+    if (!tag.is_object()) continue;
+    std::string_view k = str_or_empty(tag.get_object(), "Key");
+    if (k.empty() || k.size() > 128)
+      return fail(
+          aws::ApiError::validation("One or more parameter values were invalid: Tag "
+                                    "keys must be between 1 and 128 characters"));
+    t->tags[k] = str_or_empty(tag.get_object(), "Value");
+  }
+  if (t->tags.size() > 50)
+    return fail(aws::ApiError::validation(
+        "One or more parameter values were invalid: The number of tags exceeds the limit of 50"));
+  if (auto r = save_table(*t); !r) return fail(r.take_error());
+  return Json{};
+}
+
+DynamoDbService::OpResult DynamoDbService::untag_resource(const aws::Call&, Json& req) {
+  std::lock_guard lk(write_mu_);
+  auto t = table_of_arn(req);
+  if (!t) return fail(t.take_error());
+  if (auto* keys = req.if_contains("TagKeys"); keys && keys->is_array())
+    for (const auto& k : keys->get_array())
+      if (k.is_string()) t->tags.erase(k.get_string());
+  if (auto r = save_table(*t); !r) return fail(r.take_error());
+  return Json{};
+}
+
+DynamoDbService::OpResult DynamoDbService::list_tags_of_resource(const aws::Call&, Json& req) {
+  auto t = table_of_arn(req);
+  if (!t) return fail(t.take_error());
+  json::array tags;
+  for (const auto& [k, v] : t->tags) tags.push_back(json::object{{"Key", k}, {"Value", v}});
+  return Json{{"Tags", std::move(tags)}};
+}
+
+// Billing mode and provisioned throughput; index and stream changes are not
+// implemented yet and are refused by name.
+DynamoDbService::OpResult DynamoDbService::update_table(const aws::Call&, Json& req) {
+  if (auto r = refuse_unsupported(req, {"GlobalSecondaryIndexUpdates", "StreamSpecification",
+                                        "ReplicaUpdates", "SSESpecification"});
+      !r)
+    return fail(r.take_error());
+  std::lock_guard lk(write_mu_);
+  auto t = table_of(req);
+  if (!t) return fail(t.take_error());
+  std::string_view billing = str_or_empty(req, "BillingMode");
+  if (!billing.empty() && billing != "PROVISIONED" && billing != "PAY_PER_REQUEST")
+    return fail(aws::ApiError::validation(
+        "1 validation error detected: Value '" + std::string(billing) +
+        "' at 'billingMode' failed to satisfy constraint: Member must satisfy enum value set: "
+        "[PROVISIONED, PAY_PER_REQUEST]"));
+  std::string mode = billing.empty() ? t->billing_mode : std::string(billing);
+  const json::object* pt = object_member(req, "ProvisionedThroughput");
+  if (mode == "PAY_PER_REQUEST") {
+    if (pt)
+      return fail(aws::ApiError::validation(
+          "One or more parameter values were invalid: Neither ReadCapacityUnits nor "
+          "WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST"));
+    t->read_capacity = t->write_capacity = 0;
+  } else if (pt) {
+    auto units = [&](std::string_view k) -> int64_t {
+      auto* v = pt->if_contains(k);
+      return v && v->is_int64() ? v->get_int64() : 0;
+    };
+    if (units("ReadCapacityUnits") < 1 || units("WriteCapacityUnits") < 1)
+      return fail(aws::ApiError::validation(
+          "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits "
+          "must both be specified and at least 1"));
+    t->read_capacity = units("ReadCapacityUnits");
+    t->write_capacity = units("WriteCapacityUnits");
+  } else if (t->billing_mode != "PROVISIONED") {
+    return fail(aws::ApiError::validation(
+        "One or more parameter values were invalid: ProvisionedThroughput must be specified "
+        "when BillingMode is PROVISIONED"));
+  }
+  t->billing_mode = mode;
+  if (auto r = save_table(*t); !r) return fail(r.take_error());
+  return Json{{"TableDescription", t->description("ACTIVE", 0, 0)}};
 }
 
 // ---- items ----

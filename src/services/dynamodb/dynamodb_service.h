@@ -56,6 +56,13 @@ class DynamoDbService final : public aws::Service {
   OpResult scan(const aws::Call& call, Json& req);
   OpResult query(const aws::Call& call, Json& req);
   OpResult batch_write_item(const aws::Call& call, Json& req);
+  OpResult tag_resource(const aws::Call& call, Json& req);
+  OpResult untag_resource(const aws::Call& call, Json& req);
+  OpResult list_tags_of_resource(const aws::Call& call, Json& req);
+  OpResult update_table(const aws::Call& call, Json& req);
+  // The table an ARN names ("arn:aws:dynamodb:REGION:ACCOUNT:table/NAME").
+  Result<TableSchema, aws::ApiError> table_of_arn(const Json& req) const;
+  Result<void, aws::ApiError> save_table(const TableSchema& t);
   OpResult batch_get_item(const aws::Call& call, Json& req);
 
   // The table named by the request's TableName, or ResourceNotFoundException.
