@@ -472,3 +472,32 @@ def test_tags_and_update_table(ddb, tname):
     assert r["TableDescription"]["ProvisionedThroughput"]["WriteCapacityUnits"] == 7
     t = ddb.describe_table(TableName=tname)["Table"]
     assert t["ProvisionedThroughput"]["ReadCapacityUnits"] == 5 and "BillingModeSummary" not in t
+
+
+def test_provisioned_tables_throttle_on_demand_tables_do_not(nimbus, tname):
+    # A PROVISIONED table answers ProvisionedThroughputExceededException once
+    # its burst (300 s of provisioned units) is spent; PAY_PER_REQUEST never
+    # throttles. 1 WCU gives a 300-unit burst: 300 one-KB writes, then refusal.
+    ddb = nimbus.client("dynamodb")  # max_attempts 1: botocore would retry the throttle
+    make_table(ddb, tname, BillingMode="PROVISIONED",
+               ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1})
+    throttled = None
+    for i in range(400):
+        try:
+            ddb.put_item(TableName=tname, Item={"id": {"S": f"k{i}"}})
+        except ClientError as e:
+            throttled = (i, error_of_exc(e))
+            break
+    assert throttled is not None, "400 writes against 1 WCU were never throttled"
+    i, (code, status, message) = throttled
+    assert (code, status) == ("ProvisionedThroughputExceededException", 400) and 290 <= i <= 310, throttled
+    assert "provisioned throughput for the table was exceeded" in message
+    on_demand = tname + "-od"
+    make_table(ddb, on_demand)
+    for i in range(400):
+        ddb.put_item(TableName=on_demand, Item={"id": {"S": f"k{i}"}})
+
+
+def error_of_exc(e):
+    r = e.response
+    return r["Error"]["Code"], r["ResponseMetadata"]["HTTPStatusCode"], r["Error"]["Message"]

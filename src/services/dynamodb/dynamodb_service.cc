@@ -36,16 +36,6 @@ const json::object* object_member(const json::object& o, std::string_view k) {
   return v && v->is_object() ? &v->get_object() : nullptr;
 }
 
-// ReturnConsumedCapacity: DynamoDB's units (reads per 4 KB, halved when
-// eventually consistent; writes per 1 KB), reported when TOTAL or INDEXES.
-void add_consumed(json::object& out, const json::object& req, const TableSchema& t, double units) {
-  std::string_view mode = str_or_empty(req, "ReturnConsumedCapacity");
-  if (mode != "TOTAL" && mode != "INDEXES") return;
-  json::object c{{"TableName", t.name}, {"CapacityUnits", units}};
-  if (mode == "INDEXES") c["Table"] = json::object{{"CapacityUnits", units}};
-  out["ConsumedCapacity"] = std::move(c);
-}
-
 double read_units(size_t bytes, bool consistent) {
   double units = std::max(1.0, std::ceil(static_cast<double>(bytes) / 4096.0));
   return consistent ? units : units / 2;
@@ -141,7 +131,7 @@ std::optional<json::object> parse_item(std::string_view text) {
 }  // namespace
 
 DynamoDbService::DynamoDbService(store::Store& store, Clock& clock)
-    : store_(store), clock_(clock) {}
+    : store_(store), clock_(clock), limiter_(clock) {}
 
 const std::map<std::string, DynamoDbService::Op, std::less<>>& DynamoDbService::ops() {
   static const std::map<std::string, Op, std::less<>> table{
@@ -300,9 +290,36 @@ DynamoDbService::OpResult DynamoDbService::delete_table(const aws::Call&, Json& 
   store::WriteBatch b;
   b.del(std::string(kTablePrefix) + t->name);
   if (auto r = write(b); !r) return fail(r.take_error());
+  limiter_.forget(t->id);
   if (auto r = store_.delete_prefix(table_items_prefix(*t)); !r)
     spdlog::warn("dynamodb: items of deleted table {} not removed: {}", t->name, r.error().message);
   return Json{{"TableDescription", t->description("DELETING", 0, 0)}};
+}
+
+// PROVISIONED tables are throttled as DynamoDB throttles them (throughput.h).
+Result<void, aws::ApiError> DynamoDbService::admit(const TableSchema& t, Throughput kind) {
+  if (t.billing_mode != "PROVISIONED") return {};
+  int64_t rate = kind == Throughput::kRead ? t.read_capacity : t.write_capacity;
+  if (limiter_.admit(t.id, kind, rate)) return {};
+  return fail(aws::ApiError::make(
+      400, "ProvisionedThroughputExceededException",
+      "The level of configured provisioned throughput for the table was exceeded. Consider "
+      "increasing your provisioning level with the UpdateTable API."));
+}
+
+// Pays for a request and reports it when ReturnConsumedCapacity asks:
+// DynamoDB's units (reads per 4 KB, halved when eventually consistent;
+// writes per 1 KB).
+void DynamoDbService::charge(Json& out, const Json& req, const TableSchema& t, Throughput kind,
+                             double units) {
+  if (t.billing_mode == "PROVISIONED")
+    limiter_.consume(t.id, kind, kind == Throughput::kRead ? t.read_capacity : t.write_capacity,
+                     units);
+  std::string_view mode = str_or_empty(req, "ReturnConsumedCapacity");
+  if (mode != "TOTAL" && mode != "INDEXES") return;
+  json::object c{{"TableName", t.name}, {"CapacityUnits", units}};
+  if (mode == "INDEXES") c["Table"] = json::object{{"CapacityUnits", units}};
+  out["ConsumedCapacity"] = std::move(c);
 }
 
 Result<TableSchema, aws::ApiError> DynamoDbService::table_of_arn(const Json& req) const {
@@ -421,6 +438,7 @@ DynamoDbService::OpResult DynamoDbService::put_item(const aws::Call&, Json& req)
     return fail(r.take_error());
   auto t = table_of(req);
   if (!t) return fail(t.take_error());
+  if (auto r = admit(*t, Throughput::kWrite); !r) return fail(r.take_error());
   const json::object* in = object_member(req, "Item");
   if (!in)
     return fail(aws::ApiError::validation(
@@ -449,7 +467,7 @@ DynamoDbService::OpResult DynamoDbService::put_item(const aws::Call&, Json& req)
   if (auto r = write(b); !r) return fail(r.take_error());
   Json out;
   if (*old_wanted && old) out["Attributes"] = *old;
-  add_consumed(out, req, *t, write_units(std::max(size, old ? item_size(*old) : 0)));
+  charge(out, req, *t, Throughput::kWrite, write_units(std::max(size, old ? item_size(*old) : 0)));
   return out;
 }
 
@@ -457,6 +475,7 @@ DynamoDbService::OpResult DynamoDbService::get_item(const aws::Call&, Json& req)
   if (auto r = refuse_unsupported(req, {"AttributesToGet"}); !r) return fail(r.take_error());
   auto t = table_of(req);
   if (!t) return fail(t.take_error());
+  if (auto r = admit(*t, Throughput::kRead); !r) return fail(r.take_error());
   const json::object* in = object_member(req, "Key");
   if (!in)
     return fail(aws::ApiError::validation(
@@ -477,7 +496,7 @@ DynamoDbService::OpResult DynamoDbService::get_item(const aws::Call&, Json& req)
   Json out;
   size_t size = item ? item_size(*item) : 0;
   if (item) out["Item"] = *projection ? (*projection)->apply(*item) : std::move(*item);
-  add_consumed(out, req, *t, read_units(size, consistent));
+  charge(out, req, *t, Throughput::kRead, read_units(size, consistent));
   return out;
 }
 
@@ -486,6 +505,7 @@ DynamoDbService::OpResult DynamoDbService::delete_item(const aws::Call&, Json& r
     return fail(r.take_error());
   auto t = table_of(req);
   if (!t) return fail(t.take_error());
+  if (auto r = admit(*t, Throughput::kWrite); !r) return fail(r.take_error());
   const json::object* in = object_member(req, "Key");
   if (!in)
     return fail(aws::ApiError::validation(
@@ -513,7 +533,7 @@ DynamoDbService::OpResult DynamoDbService::delete_item(const aws::Call&, Json& r
   }
   Json out;
   if (*old_wanted && old) out["Attributes"] = *old;
-  add_consumed(out, req, *t, write_units(old ? item_size(*old) : 0));
+  charge(out, req, *t, Throughput::kWrite, write_units(old ? item_size(*old) : 0));
   return out;
 }
 
@@ -522,6 +542,7 @@ DynamoDbService::OpResult DynamoDbService::update_item(const aws::Call&, Json& r
     return fail(r.take_error());
   auto t = table_of(req);
   if (!t) return fail(t.take_error());
+  if (auto r = admit(*t, Throughput::kWrite); !r) return fail(r.take_error());
   const json::object* in = object_member(req, "Key");
   if (!in)
     return fail(aws::ApiError::validation(
@@ -578,7 +599,7 @@ DynamoDbService::OpResult DynamoDbService::update_item(const aws::Call&, Json& r
         project(rv == "UPDATED_OLD" ? (old ? *old : json::object()) : item, update->target_paths());
     if (!changed.empty()) out["Attributes"] = std::move(changed);
   }
-  add_consumed(out, req, *t, write_units(std::max(size, old ? item_size(*old) : 0)));
+  charge(out, req, *t, Throughput::kWrite, write_units(std::max(size, old ? item_size(*old) : 0)));
   return out;
 }
 
@@ -708,6 +729,7 @@ DynamoDbService::OpResult DynamoDbService::scan(const aws::Call&, Json& req) {
     return fail(r.take_error());
   auto t = table_of(req);
   if (!t) return fail(t.take_error());
+  if (auto r = admit(*t, Throughput::kRead); !r) return fail(r.take_error());
   auto limit = read_limit(req);
   if (!limit) return fail(limit.take_error());
   auto exprs = RequestExpressions::from(req);
@@ -769,7 +791,7 @@ DynamoDbService::OpResult DynamoDbService::scan(const aws::Call&, Json& req) {
                         projection->has_value() ? &**projection : nullptr, *only_count);
   double units = read_units(page.bytes, consistent);
   Json out = page_answer(std::move(page), *only_count);
-  add_consumed(out, req, *t, units);
+  charge(out, req, *t, Throughput::kRead, units);
   return out;
 }
 
@@ -780,6 +802,7 @@ DynamoDbService::OpResult DynamoDbService::query(const aws::Call&, Json& req) {
     return fail(r.take_error());
   auto t = table_of(req);
   if (!t) return fail(t.take_error());
+  if (auto r = admit(*t, Throughput::kRead); !r) return fail(r.take_error());
   auto limit = read_limit(req);
   if (!limit) return fail(limit.take_error());
   if (!req.contains("KeyConditionExpression"))
@@ -838,7 +861,7 @@ DynamoDbService::OpResult DynamoDbService::query(const aws::Call&, Json& req) {
                         projection->has_value() ? &**projection : nullptr, *only_count);
   double units = read_units(page.bytes, consistent);
   Json out = page_answer(std::move(page), *only_count);
-  add_consumed(out, req, *t, units);
+  charge(out, req, *t, Throughput::kRead, units);
   return out;
 }
 
@@ -864,6 +887,7 @@ DynamoDbService::OpResult DynamoDbService::batch_write_item(const aws::Call&, Js
   for (const auto& [name, list] : *request_items) {
     auto t = load_table(name);
     if (!t) return fail(table_not_found(name, false));
+    if (auto r = admit(*t, Throughput::kWrite); !r) return fail(r.take_error());
     tables.push_back(std::move(*t));
     if (!list.is_array() || list.get_array().empty())
       return fail(aws::ApiError::validation(
@@ -915,6 +939,8 @@ DynamoDbService::OpResult DynamoDbService::batch_write_item(const aws::Call&, Js
     auto old = load_item(w.key);
     size_t size = std::max(w.item ? item_size(*w.item) : 0, old ? item_size(*old) : 0);
     units[w.table->name] += write_units(size);
+    if (w.table->billing_mode == "PROVISIONED")
+      limiter_.consume(w.table->id, Throughput::kWrite, w.table->write_capacity, write_units(size));
     if (w.item)
       b.put(w.key, json::serialize(*w.item));
     else if (old)
@@ -955,6 +981,7 @@ DynamoDbService::OpResult DynamoDbService::batch_get_item(const aws::Call&, Json
       return fail(r.take_error());
     auto t = load_table(name);
     if (!t) return fail(table_not_found(name, false));
+    if (auto r = admit(*t, Throughput::kRead); !r) return fail(r.take_error());
     const json::value* keys = spec.get_object().if_contains("Keys");
     if (!keys || !keys->is_array() || keys->get_array().empty())
       return fail(aws::ApiError::validation(

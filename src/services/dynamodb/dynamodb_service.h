@@ -20,6 +20,7 @@
 #include "base/clock.h"
 #include "base/result.h"
 #include "services/dynamodb/table.h"
+#include "services/dynamodb/throughput.h"
 #include "store/store.h"
 
 namespace nimbus::services::dynamodb {
@@ -63,6 +64,9 @@ class DynamoDbService final : public aws::Service {
   // The table an ARN names ("arn:aws:dynamodb:REGION:ACCOUNT:table/NAME").
   Result<TableSchema, aws::ApiError> table_of_arn(const Json& req) const;
   Result<void, aws::ApiError> save_table(const TableSchema& t);
+  using Throughput = ThroughputLimiter::Kind;
+  Result<void, aws::ApiError> admit(const TableSchema& t, Throughput kind);
+  void charge(Json& out, const Json& req, const TableSchema& t, Throughput kind, double units);
   OpResult batch_get_item(const aws::Call& call, Json& req);
 
   // The table named by the request's TableName, or ResourceNotFoundException.
@@ -75,6 +79,7 @@ class DynamoDbService final : public aws::Service {
   store::Store& store_;
   Clock& clock_;
   std::mutex write_mu_;
+  ThroughputLimiter limiter_;
 };
 
 }  // namespace nimbus::services::dynamodb
