@@ -159,7 +159,11 @@ Status Server::start() {
   std::string runtime_dir =
       o.runtime_dir.empty() ? std::string(NIMBUS_SOURCE_DIR) + "/runtimes" : o.runtime_dir;
   s.logs = std::make_unique<services::logs::LogsService>(*s.store, s.clock);
-  s.dynamodb = std::make_unique<services::dynamodb::DynamoDbService>(*s.store, s.clock);
+  s.dynamodb = std::make_unique<services::dynamodb::DynamoDbService>(
+      *s.store, s.clock, [ex = s.workers.get_executor()](std::function<void()> work) {
+        asio::post(ex, std::move(work));
+      });
+  s.dynamodb->start_ttl_sweeps();
   s.launcher = std::make_unique<faas::SandboxLauncher>(
       faas::SandboxLauncherOptions{runtime_dir, faas::RuntimePaths{o.python, o.node}, isolate});
   faas::InstanceEnvironment env;

@@ -501,3 +501,31 @@ def test_provisioned_tables_throttle_on_demand_tables_do_not(nimbus, tname):
 def error_of_exc(e):
     r = e.response
     return r["Error"]["Code"], r["ResponseMetadata"]["HTTPStatusCode"], r["Error"]["Message"]
+
+
+def test_time_to_live_expires_items(nimbus, ddb, tname):
+    # UpdateTimeToLive / DescribeTimeToLive; items whose TTL attribute (epoch
+    # seconds, a number) has passed are deleted in the background; others,
+    # including a TTL attribute of another type, stay.
+    import time
+    make_table(ddb, tname)
+    assert ddb.describe_time_to_live(TableName=tname)["TimeToLiveDescription"]["TimeToLiveStatus"] == "DISABLED"
+    r = ddb.update_time_to_live(TableName=tname, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"})
+    assert r["TimeToLiveSpecification"] == {"Enabled": True, "AttributeName": "expires"}
+    d = ddb.describe_time_to_live(TableName=tname)["TimeToLiveDescription"]
+    assert d == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires"}
+    with pytest.raises(ClientError) as e:
+        ddb.update_time_to_live(TableName=tname, TimeToLiveSpecification={"Enabled": True, "AttributeName": "x"})
+    assert error_of(e) == ("ValidationException", 400, "TimeToLive is already enabled")
+    now = int(time.time())
+    ddb.put_item(TableName=tname, Item={"id": {"S": "old"}, "expires": {"N": str(now - 10)}})
+    ddb.put_item(TableName=tname, Item={"id": {"S": "future"}, "expires": {"N": str(now + 3600)}})
+    ddb.put_item(TableName=tname, Item={"id": {"S": "string"}, "expires": {"S": str(now - 10)}})
+    ddb.put_item(TableName=tname, Item={"id": {"S": "none"}})
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if "Item" not in ddb.get_item(TableName=tname, Key={"id": {"S": "old"}}):
+            break
+        time.sleep(0.2)
+    left = sorted(i["id"]["S"] for i in ddb.scan(TableName=tname)["Items"])
+    assert left == ["future", "none", "string"]

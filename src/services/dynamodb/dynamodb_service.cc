@@ -9,6 +9,7 @@
 
 #include "services/dynamodb/expression.h"
 #include "services/dynamodb/item.h"
+#include "services/dynamodb/number.h"
 
 namespace nimbus::services::dynamodb {
 
@@ -130,8 +131,74 @@ std::optional<json::object> parse_item(std::string_view text) {
 
 }  // namespace
 
-DynamoDbService::DynamoDbService(store::Store& store, Clock& clock)
-    : store_(store), clock_(clock), limiter_(clock) {}
+DynamoDbService::DynamoDbService(store::Store& store, Clock& clock,
+                                 std::function<void(std::function<void()>)> background)
+    : store_(store), clock_(clock), limiter_(clock), background_(std::move(background)) {}
+
+DynamoDbService::~DynamoDbService() {
+  std::lock_guard lk(timer_mu_);
+  stopping_ = true;
+  ttl_timer_.cancel();
+}
+
+void DynamoDbService::start_ttl_sweeps() {
+  schedule_ttl_sweep();
+}
+
+// The timer fires on the clock's thread, which must not block: the sweep
+// itself (scans and deletes) runs on `background_`, and schedules the next.
+void DynamoDbService::schedule_ttl_sweep() {
+  std::lock_guard lk(timer_mu_);
+  if (stopping_) return;
+  std::weak_ptr<bool> alive = alive_;
+  ttl_timer_ = clock_.call_after(kTtlSweepEvery, [this, alive] {
+    if (!alive.lock()) return;
+    background_([this, alive] {
+      if (!alive.lock()) return;
+      try {
+        expire_items();
+      } catch (const std::exception& e) {
+        spdlog::error("dynamodb: TTL sweep failed: {}", e.what());
+      }
+      schedule_ttl_sweep();
+    });
+  });
+}
+
+// DynamoDB deletes an item some time after its TTL attribute (a number of
+// epoch seconds) has passed; items without the attribute, or with another
+// type, never expire.
+size_t DynamoDbService::expire_items() {
+  double now = static_cast<double>(clock_.wall_ms()) / 1000.0;
+  size_t expired = 0;
+  for (auto& [key, value] : store_.scan(kTablePrefix)) {
+    auto t = TableSchema::from_json(value);
+    if (!t || t->ttl_attribute.empty()) continue;
+    std::string cursor;
+    for (;;) {
+      auto rows = store_.scan(table_items_prefix(*t), cursor, 256);
+      if (rows.empty()) break;
+      for (auto& [item_key, item_text] : rows) {
+        cursor = item_key;
+        auto item = parse_item(item_text);
+        if (!item) continue;
+        const json::value* attr = item->if_contains(t->ttl_attribute);
+        if (!attr || !attr->is_object() || !attr->get_object().contains("N")) continue;
+        auto n = Number::parse(attr->get_object().at("N").get_string());
+        if (!n || *n > Number::from_int(static_cast<int64_t>(now))) continue;
+        // Under the write lock, and only if the item is still the expired
+        // one: a write since the scan may have given it a new TTL.
+        std::lock_guard lk(write_mu_);
+        auto current = store_.get(item_key);
+        if (!current || *current != item_text) continue;
+        store::WriteBatch b;
+        b.del(item_key);
+        if (store_.write(b)) ++expired;
+      }
+    }
+  }
+  return expired;
+}
 
 const std::map<std::string, DynamoDbService::Op, std::less<>>& DynamoDbService::ops() {
   static const std::map<std::string, Op, std::less<>> table{
@@ -150,6 +217,8 @@ const std::map<std::string, DynamoDbService::Op, std::less<>>& DynamoDbService::
       {"UntagResource", &DynamoDbService::untag_resource},
       {"ListTagsOfResource", &DynamoDbService::list_tags_of_resource},
       {"UpdateTable", &DynamoDbService::update_table},
+      {"UpdateTimeToLive", &DynamoDbService::update_time_to_live},
+      {"DescribeTimeToLive", &DynamoDbService::describe_time_to_live},
       {"Query", &DynamoDbService::query},
   };
   return table;
@@ -429,6 +498,43 @@ DynamoDbService::OpResult DynamoDbService::update_table(const aws::Call&, Json& 
   t->billing_mode = mode;
   if (auto r = save_table(*t); !r) return fail(r.take_error());
   return Json{{"TableDescription", t->description("ACTIVE", 0, 0)}};
+}
+
+DynamoDbService::OpResult DynamoDbService::update_time_to_live(const aws::Call&, Json& req) {
+  std::lock_guard lk(write_mu_);
+  auto t = table_of(req);
+  if (!t) return fail(t.take_error());
+  const json::object* spec = object_member(req, "TimeToLiveSpecification");
+  const json::value* enabled = spec ? spec->if_contains("Enabled") : nullptr;
+  std::string_view name = spec ? str_or_empty(*spec, "AttributeName") : std::string_view();
+  if (!spec || !enabled || !enabled->is_bool() || name.empty())
+    return fail(aws::ApiError::validation(
+        "1 validation error detected: Value null at 'timeToLiveSpecification' failed to satisfy "
+        "constraint: Member must not be null"));
+  if (enabled->get_bool()) {
+    if (!t->ttl_attribute.empty())
+      return fail(aws::ApiError::validation("TimeToLive is already enabled"));
+    t->ttl_attribute = std::string(name);
+  } else {
+    if (t->ttl_attribute.empty())
+      return fail(aws::ApiError::validation("TimeToLive is already disabled"));
+    if (t->ttl_attribute != name)
+      return fail(aws::ApiError::validation(
+          "TimeToLive is active on a different AttributeName: current AttributeName is " +
+          t->ttl_attribute));
+    t->ttl_attribute.clear();
+  }
+  if (auto r = save_table(*t); !r) return fail(r.take_error());
+  return Json{{"TimeToLiveSpecification",
+               json::object{{"Enabled", enabled->get_bool()}, {"AttributeName", name}}}};
+}
+
+DynamoDbService::OpResult DynamoDbService::describe_time_to_live(const aws::Call&, Json& req) {
+  auto t = table_of(req);
+  if (!t) return fail(t.take_error());
+  json::object d{{"TimeToLiveStatus", t->ttl_attribute.empty() ? "DISABLED" : "ENABLED"}};
+  if (!t->ttl_attribute.empty()) d["AttributeName"] = t->ttl_attribute;
+  return Json{{"TimeToLiveDescription", std::move(d)}};
 }
 
 // ---- items ----

@@ -10,7 +10,9 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -27,7 +29,16 @@ namespace nimbus::services::dynamodb {
 
 class DynamoDbService final : public aws::Service {
  public:
-  DynamoDbService(store::Store& store, Clock& clock);
+  // `background` runs blocking work off the I/O threads (the expiry of
+  // items whose TTL passed); the sweep starts with start_ttl_sweeps().
+  DynamoDbService(store::Store& store, Clock& clock,
+                  std::function<void(std::function<void()>)> background);
+  ~DynamoDbService() override;
+  void start_ttl_sweeps();
+  // Deletes every expired item of every table with TTL enabled; returns how
+  // many (the sweep calls it every kTtlSweepEvery).
+  size_t expire_items();
+  static constexpr Duration kTtlSweepEvery = std::chrono::seconds(2);
 
   std::string_view signing_name() const override { return "dynamodb"; }
   aws::Protocol protocol() const override { return aws::Protocol::kJson10; }
@@ -61,6 +72,9 @@ class DynamoDbService final : public aws::Service {
   OpResult untag_resource(const aws::Call& call, Json& req);
   OpResult list_tags_of_resource(const aws::Call& call, Json& req);
   OpResult update_table(const aws::Call& call, Json& req);
+  OpResult update_time_to_live(const aws::Call& call, Json& req);
+  OpResult describe_time_to_live(const aws::Call& call, Json& req);
+  void schedule_ttl_sweep();
   // The table an ARN names ("arn:aws:dynamodb:REGION:ACCOUNT:table/NAME").
   Result<TableSchema, aws::ApiError> table_of_arn(const Json& req) const;
   Result<void, aws::ApiError> save_table(const TableSchema& t);
@@ -80,6 +94,12 @@ class DynamoDbService final : public aws::Service {
   Clock& clock_;
   std::mutex write_mu_;
   ThroughputLimiter limiter_;
+  std::function<void(std::function<void()>)> background_;
+  std::mutex timer_mu_;
+  TimerHandle ttl_timer_;
+  bool stopping_ = false;
+  // Outlives callbacks already posted to `background_`.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace nimbus::services::dynamodb

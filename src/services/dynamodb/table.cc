@@ -189,7 +189,8 @@ std::string TableSchema::to_json() const {
                  {"ReadCapacityUnits", read_capacity},
                  {"WriteCapacityUnits", write_capacity},
                  {"CreationDateTime", created_at},
-                 {"Tags", tags}};
+                 {"Tags", tags},
+                 {"TimeToLiveAttribute", ttl_attribute}};
   return json::serialize(o);
 }
 
@@ -218,6 +219,7 @@ Result<TableSchema, SysError> TableSchema::from_json(std::string_view text) {
   t.write_capacity = o.at("WriteCapacityUnits").to_number<int64_t>();
   t.created_at = o.at("CreationDateTime").to_number<double>();
   if (auto* tags = o.if_contains("Tags"); tags && tags->is_object()) t.tags = tags->get_object();
+  t.ttl_attribute = std::string(str_or_empty(o, "TimeToLiveAttribute"));
   return t;
 }
 

@@ -35,6 +35,9 @@ struct TableSchema {
   int64_t read_capacity = 0, write_capacity = 0;
   double created_at = 0;  // epoch seconds, as DynamoDB's CreationDateTime
   boost::json::object tags;
+  // UpdateTimeToLive: the number attribute (epoch seconds) after which an
+  // item expires; empty while TTL is disabled.
+  std::string ttl_attribute;
 
   // What CreateTable sent (region and account name the ARN). Errors are
   // DynamoDB's ValidationException texts.
