@@ -10,6 +10,7 @@
 #include "services/dynamodb/expression.h"
 #include "services/dynamodb/item.h"
 #include "services/dynamodb/number.h"
+#include "services/dynamodb/wire.h"
 
 namespace nimbus::services::dynamodb {
 
@@ -25,11 +26,6 @@ aws::ApiError table_not_found(std::string_view name, bool describe) {
       400, "ResourceNotFoundException",
       describe ? "Requested resource not found: Table: " + std::string(name) + " not found"
                : "Requested resource not found");
-}
-
-std::string_view str_or_empty(const json::object& o, std::string_view k) {
-  auto* v = o.if_contains(k);
-  return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
 }
 
 const json::object* object_member(const json::object& o, std::string_view k) {
@@ -116,6 +112,20 @@ class RequestExpressions {
   json::object names_, values_;
   std::optional<ExpressionContext> ctx_;
 };
+
+// A required item-shaped parameter (Item, Key), checked and normalised.
+Result<json::object, aws::ApiError> item_param(const json::object& req, std::string_view member,
+                                               std::string_view wire_name) {
+  auto* v = req.if_contains(member);
+  if (!v || !v->is_object())
+    return fail(aws::ApiError::validation("1 validation error detected: Value null at '" +
+                                          std::string(wire_name) +
+                                          "' failed to satisfy constraint: Member must not be "
+                                          "null"));
+  json::object copy = v->get_object();
+  if (auto r = normalize_item(copy); !r) return fail(r.take_error());
+  return copy;
+}
 
 aws::ApiError condition_failed() {
   return aws::ApiError::make(400, "ConditionalCheckFailedException",
@@ -545,13 +555,9 @@ DynamoDbService::OpResult DynamoDbService::put_item(const aws::Call&, Json& req)
   auto t = table_of(req);
   if (!t) return fail(t.take_error());
   if (auto r = admit(*t, Throughput::kWrite); !r) return fail(r.take_error());
-  const json::object* in = object_member(req, "Item");
-  if (!in)
-    return fail(aws::ApiError::validation(
-        "1 validation error detected: Value null at 'item' failed to satisfy constraint: Member "
-        "must not be null"));
-  json::object item = *in;
-  if (auto r = normalize_item(item); !r) return fail(r.take_error());
+  auto item_in = item_param(req, "Item", "item");
+  if (!item_in) return fail(item_in.take_error());
+  json::object& item = *item_in;
   auto old_wanted = return_old(req);
   if (!old_wanted) return fail(old_wanted.take_error());
   auto exprs = RequestExpressions::from(req);
@@ -582,13 +588,9 @@ DynamoDbService::OpResult DynamoDbService::get_item(const aws::Call&, Json& req)
   auto t = table_of(req);
   if (!t) return fail(t.take_error());
   if (auto r = admit(*t, Throughput::kRead); !r) return fail(r.take_error());
-  const json::object* in = object_member(req, "Key");
-  if (!in)
-    return fail(aws::ApiError::validation(
-        "1 validation error detected: Value null at 'key' failed to satisfy constraint: Member "
-        "must not be null"));
-  json::object key_attrs = *in;
-  if (auto r = normalize_item(key_attrs); !r) return fail(r.take_error());
+  auto key_param = item_param(req, "Key", "key");
+  if (!key_param) return fail(key_param.take_error());
+  json::object& key_attrs = *key_param;
   auto exprs = RequestExpressions::from(req);
   if (!exprs) return fail(exprs.take_error());
   auto projection = (*exprs)->projection(req);
@@ -612,13 +614,9 @@ DynamoDbService::OpResult DynamoDbService::delete_item(const aws::Call&, Json& r
   auto t = table_of(req);
   if (!t) return fail(t.take_error());
   if (auto r = admit(*t, Throughput::kWrite); !r) return fail(r.take_error());
-  const json::object* in = object_member(req, "Key");
-  if (!in)
-    return fail(aws::ApiError::validation(
-        "1 validation error detected: Value null at 'key' failed to satisfy constraint: Member "
-        "must not be null"));
-  json::object key_attrs = *in;
-  if (auto r = normalize_item(key_attrs); !r) return fail(r.take_error());
+  auto key_param = item_param(req, "Key", "key");
+  if (!key_param) return fail(key_param.take_error());
+  json::object& key_attrs = *key_param;
   auto old_wanted = return_old(req);
   if (!old_wanted) return fail(old_wanted.take_error());
   auto exprs = RequestExpressions::from(req);
@@ -649,13 +647,9 @@ DynamoDbService::OpResult DynamoDbService::update_item(const aws::Call&, Json& r
   auto t = table_of(req);
   if (!t) return fail(t.take_error());
   if (auto r = admit(*t, Throughput::kWrite); !r) return fail(r.take_error());
-  const json::object* in = object_member(req, "Key");
-  if (!in)
-    return fail(aws::ApiError::validation(
-        "1 validation error detected: Value null at 'key' failed to satisfy constraint: Member "
-        "must not be null"));
-  json::object key_attrs = *in;
-  if (auto r = normalize_item(key_attrs); !r) return fail(r.take_error());
+  auto key_param = item_param(req, "Key", "key");
+  if (!key_param) return fail(key_param.take_error());
+  json::object& key_attrs = *key_param;
   std::string_view rv = str_or_empty(req, "ReturnValues");
   if (!rv.empty() && rv != "NONE" && rv != "ALL_OLD" && rv != "UPDATED_OLD" && rv != "ALL_NEW" &&
       rv != "UPDATED_NEW")

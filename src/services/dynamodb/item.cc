@@ -5,17 +5,13 @@
 
 #include "base/ids.h"
 #include "services/dynamodb/number.h"
+#include "services/dynamodb/wire.h"
 
 namespace nimbus::services::dynamodb {
 
 namespace json = boost::json;
 
 namespace {
-
-aws::ApiError invalid(std::string message) {
-  return aws::ApiError::validation("One or more parameter values were invalid: " +
-                                   std::move(message));
-}
 
 constexpr std::string_view kTypes[] = {"S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"};
 
@@ -98,7 +94,7 @@ Result<void, aws::ApiError> normalize_value(json::value& v) {
   if (type == "NULL") {
     if (!inner.is_bool()) return fail(not_a("a boolean"));
     if (!inner.get_bool())
-      return fail(invalid("Null attribute value types must have the value of true"));
+      return fail(invalid_parameter("Null attribute value types must have the value of true"));
     return {};
   }
   if (type == "M") {
@@ -117,9 +113,9 @@ Result<void, aws::ApiError> normalize_value(json::value& v) {
   if (!inner.is_array()) return fail(not_a("a list"));
   auto& a = inner.get_array();
   if (a.empty())
-    return fail(invalid(type == "SS"   ? "An string set  may not be empty"
-                        : type == "NS" ? "An number set  may not be empty"
-                                       : "Binary sets should not be empty"));
+    return fail(invalid_parameter(type == "SS"   ? "An string set  may not be empty"
+                                  : type == "NS" ? "An number set  may not be empty"
+                                                 : "Binary sets should not be empty"));
   std::set<std::string> seen;
   for (auto& e : a) {
     if (!e.is_string()) return fail(not_a("a list of strings"));
@@ -137,7 +133,8 @@ Result<void, aws::ApiError> normalize_value(json::value& v) {
       key = raw;
     }
     if (!seen.insert(key).second)
-      return fail(invalid("Input collection " + set_listing(a) + " contains duplicates."));
+      return fail(
+          invalid_parameter("Input collection " + set_listing(a) + " contains duplicates."));
   }
   return {};
 }
@@ -190,8 +187,8 @@ Result<std::string, aws::ApiError> key_component(KeyType type, const json::value
   std::string_view actual = type_of(v);
   std::string expected(1, static_cast<char>(type));
   if (actual != expected)
-    return fail(invalid("Type mismatch for key " + std::string(name) + " expected: " + expected +
-                        " actual: " + std::string(actual)));
+    return fail(invalid_parameter("Type mismatch for key " + std::string(name) +
+                                  " expected: " + expected + " actual: " + std::string(actual)));
   const json::value& inner = v.get_object().begin()->value();
   std::string out;
   if (type == KeyType::kN) {
@@ -241,7 +238,7 @@ Result<std::string, aws::ApiError> item_store_key(const TableSchema& table,
       if (exact)
         return fail(
             aws::ApiError::validation("The provided key element does not match the schema"));
-      return fail(invalid("Missing the key " + attr.name + " in the item"));
+      return fail(invalid_parameter("Missing the key " + attr.name + " in the item"));
     }
     auto c = key_component(attr.type, *v, attr.name);
     if (!c) {
@@ -251,9 +248,9 @@ Result<std::string, aws::ApiError> item_store_key(const TableSchema& table,
       return fail(c.take_error());
     }
     if (value_size(*v) > limit)
-      return fail(invalid("Size of " + std::string(which) +
-                          " has exceeded the maximum size limit of" + std::to_string(limit) +
-                          " bytes"));
+      return fail(invalid_parameter("Size of " + std::string(which) +
+                                    " has exceeded the maximum size limit of" +
+                                    std::to_string(limit) + " bytes"));
     key += *c;
     return {};
   };

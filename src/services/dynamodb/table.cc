@@ -3,17 +3,13 @@
 #include <boost/json.hpp>
 
 #include "base/ids.h"
+#include "services/dynamodb/wire.h"
 
 namespace nimbus::services::dynamodb {
 
 namespace json = boost::json;
 
 namespace {
-
-aws::ApiError invalid(std::string message) {
-  return aws::ApiError::validation("One or more parameter values were invalid: " +
-                                   std::move(message));
-}
 
 // DynamoDB's "1 validation error detected: Value X at 'member' failed to
 // satisfy constraint: ..." form.
@@ -29,11 +25,6 @@ std::optional<KeyType> key_type(std::string_view t) {
   if (t == "N") return KeyType::kN;
   if (t == "B") return KeyType::kB;
   return std::nullopt;
-}
-
-std::string_view str_or_empty(const json::object& o, std::string_view k) {
-  auto* v = o.if_contains(k);
-  return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
 }
 
 json::array key_schema_json(const KeyAttribute& hash, const std::optional<KeyAttribute>& range) {
@@ -71,7 +62,7 @@ Result<TableSchema, aws::ApiError> TableSchema::from_create_request(const json::
   if (!defs || !defs->is_array())
     return fail(constraint("null", "attributeDefinitions", "Member must not be null"));
   for (const auto& d : defs->get_array()) {
-    if (!d.is_object()) return fail(invalid("Invalid AttributeDefinitions"));
+    if (!d.is_object()) return fail(invalid_parameter("Invalid AttributeDefinitions"));
     std::string_view name = str_or_empty(d.get_object(), "AttributeName");
     std::string_view type = str_or_empty(d.get_object(), "AttributeType");
     auto kt = key_type(type);
@@ -80,7 +71,8 @@ Result<TableSchema, aws::ApiError> TableSchema::from_create_request(const json::
                              "attributeDefinitions.1.member.attributeType",
                              "Member must satisfy enum value set: [B, N, S]"));
     for (const auto& a : t.attributes)
-      if (a.name == name) return fail(invalid("Cannot have two attributes with the same name"));
+      if (a.name == name)
+        return fail(invalid_parameter("Cannot have two attributes with the same name"));
     t.attributes.push_back({std::string(name), *kt});
   }
 
@@ -99,7 +91,7 @@ Result<TableSchema, aws::ApiError> TableSchema::from_create_request(const json::
   };
   std::string missing;
   for (size_t i = 0; i < schema.size(); ++i) {
-    if (!schema[i].is_object()) return fail(invalid("Invalid KeySchema"));
+    if (!schema[i].is_object()) return fail(invalid_parameter("Invalid KeySchema"));
     std::string_view name = str_or_empty(schema[i].get_object(), "AttributeName");
     std::string_view kind = str_or_empty(schema[i].get_object(), "KeyType");
     if (kind != "HASH" && kind != "RANGE")
@@ -107,10 +99,11 @@ Result<TableSchema, aws::ApiError> TableSchema::from_create_request(const json::
                              "keySchema." + std::to_string(i + 1) + ".member.keyType",
                              "Member must satisfy enum value set: [HASH, RANGE]"));
     if ((i == 0) != (kind == "HASH"))
-      return fail(invalid(i == 0 ? "Invalid KeySchema: The first KeySchemaElement is not a "
-                                   "HASH key type"
-                                 : "Too many hash keys specified.  All Dynamo DB tables must "
-                                   "have exactly one hash key"));
+      return fail(
+          invalid_parameter(i == 0 ? "Invalid KeySchema: The first KeySchemaElement is not a "
+                                     "HASH key type"
+                                   : "Too many hash keys specified.  All Dynamo DB tables must "
+                                     "have exactly one hash key"));
     const KeyAttribute* def = find_def(name);
     if (!def) {
       missing += (missing.empty() ? "" : ", ") + std::string(name);
@@ -122,16 +115,16 @@ Result<TableSchema, aws::ApiError> TableSchema::from_create_request(const json::
     std::string defined;
     for (const auto& a : t.attributes) defined += (defined.empty() ? "" : ", ") + a.name;
     return fail(
-        invalid("Some index key attributes are not defined in AttributeDefinitions. "
-                "Keys: [" +
-                missing + "], AttributeDefinitions: [" + defined + "]"));
+        invalid_parameter("Some index key attributes are not defined in AttributeDefinitions. "
+                          "Keys: [" +
+                          missing + "], AttributeDefinitions: [" + defined + "]"));
   }
   if (req.contains("LocalSecondaryIndexes") || req.contains("GlobalSecondaryIndexes"))
     return fail(aws::ApiError::validation(
         "Nimbus does not support secondary indexes yet (LocalSecondaryIndexes, "
         "GlobalSecondaryIndexes); see docs/COMPATIBILITY.md"));
   if (t.attributes.size() != schema.size())
-    return fail(invalid(
+    return fail(invalid_parameter(
         "Number of attributes in KeySchema does not exactly match number of attributes defined "
         "in AttributeDefinitions"));
 
@@ -143,14 +136,14 @@ Result<TableSchema, aws::ApiError> TableSchema::from_create_request(const json::
   const json::value* pt = req.if_contains("ProvisionedThroughput");
   if (t.billing_mode == "PAY_PER_REQUEST") {
     if (pt)
-      return fail(invalid(
+      return fail(invalid_parameter(
           "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is "
           "PAY_PER_REQUEST"));
   } else {
     if (!pt || !pt->is_object())
       return fail(
-          invalid("ReadCapacityUnits and WriteCapacityUnits must both be specified when "
-                  "BillingMode is PROVISIONED"));
+          invalid_parameter("ReadCapacityUnits and WriteCapacityUnits must both be specified when "
+                            "BillingMode is PROVISIONED"));
     auto units = [&](std::string_view k) -> int64_t {
       auto* v = pt->get_object().if_contains(k);
       return v && v->is_int64() ? v->get_int64() : 0;
