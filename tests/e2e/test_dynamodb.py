@@ -529,3 +529,51 @@ def test_time_to_live_expires_items(nimbus, ddb, tname):
         time.sleep(0.2)
     left = sorted(i["id"]["S"] for i in ddb.scan(TableName=tname)["Items"])
     assert left == ["future", "none", "string"]
+
+
+def test_transactions_all_or_nothing_with_reasons_and_idempotency(ddb, tname):
+    # TransactWriteItems applies every action or none: one failed condition
+    # cancels all with TransactionCanceledException and per-action
+    # CancellationReasons; a repeated ClientRequestToken is not applied twice;
+    # TransactGetItems reads items in request order.
+    make_table(ddb, tname)
+    ddb.put_item(TableName=tname, Item={"id": {"S": "acct-a"}, "balance": {"N": "100"}})
+    ddb.put_item(TableName=tname, Item={"id": {"S": "acct-b"}, "balance": {"N": "0"}})
+
+    def transfer(amount, token=None):
+        kw = {"ClientRequestToken": token} if token else {}
+        return ddb.transact_write_items(TransactItems=[
+            {"Update": {"TableName": tname, "Key": {"id": {"S": "acct-a"}},
+                        "UpdateExpression": "SET balance = balance - :x", "ConditionExpression": "balance >= :x",
+                        "ExpressionAttributeValues": {":x": {"N": str(amount)}}}},
+            {"Update": {"TableName": tname, "Key": {"id": {"S": "acct-b"}},
+                        "UpdateExpression": "SET balance = balance + :x",
+                        "ExpressionAttributeValues": {":x": {"N": str(amount)}}}},
+            {"Put": {"TableName": tname, "Item": {"id": {"S": f"log-{amount}"}}}},
+        ], **kw)
+
+    transfer(30, token="t-1")
+    transfer(30, token="t-1")  # same token and request: not applied again
+    with pytest.raises(ClientError) as e:
+        transfer(31, token="t-1")
+    assert error_of(e)[0] == "IdempotentParameterMismatchException"
+    with pytest.raises(ClientError) as e:
+        transfer(500)
+    code, status, message = error_of(e)
+    assert (code, status) == ("TransactionCanceledException", 400)
+    assert "[ConditionalCheckFailed, None, None]" in message
+    reasons = e.value.response["CancellationReasons"]
+    assert [r["Code"] for r in reasons] == ["ConditionalCheckFailed", "None", "None"]
+    got = ddb.transact_get_items(TransactItems=[
+        {"Get": {"TableName": tname, "Key": {"id": {"S": "acct-b"}}}},
+        {"Get": {"TableName": tname, "Key": {"id": {"S": "acct-a"}}, "ProjectionExpression": "balance"}},
+        {"Get": {"TableName": tname, "Key": {"id": {"S": "log-500"}}}},
+    ])["Responses"]
+    assert got[0]["Item"]["balance"] == {"N": "30"} and got[1]["Item"] == {"balance": {"N": "70"}}
+    assert got[2] == {}  # the cancelled transaction's Put never happened
+    with pytest.raises(ClientError) as e:
+        ddb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": tname, "Item": {"id": {"S": "x"}}}},
+            {"Delete": {"TableName": tname, "Key": {"id": {"S": "x"}}}}])
+    assert error_of(e) == ("ValidationException", 400, "Transaction request cannot include multiple operations on one item")
+

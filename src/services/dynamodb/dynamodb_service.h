@@ -27,6 +27,9 @@
 
 namespace nimbus::services::dynamodb {
 
+struct PlannedWrite;  // dynamodb_service.cc
+struct WriteOutcome;
+
 class DynamoDbService final : public aws::Service {
  public:
   // `background` runs blocking work off the I/O threads (the expiry of
@@ -73,8 +76,14 @@ class DynamoDbService final : public aws::Service {
   OpResult list_tags_of_resource(const aws::Call& call, Json& req);
   OpResult update_table(const aws::Call& call, Json& req);
   OpResult update_time_to_live(const aws::Call& call, Json& req);
+  OpResult transact_write_items(const aws::Call& call, Json& req);
+  OpResult transact_get_items(const aws::Call& call, Json& req);
   OpResult describe_time_to_live(const aws::Call& call, Json& req);
   void schedule_ttl_sweep();
+  // Applies one single-item write under the lock: the old item and what
+  // happened, or ConditionalCheckFailedException.
+  Result<std::pair<std::optional<Json>, WriteOutcome>, aws::ApiError> apply_one(
+      const PlannedWrite& w, const Json& req);
   // The table an ARN names ("arn:aws:dynamodb:REGION:ACCOUNT:table/NAME").
   Result<TableSchema, aws::ApiError> table_of_arn(const Json& req) const;
   Result<void, aws::ApiError> save_table(const TableSchema& t);
@@ -94,6 +103,13 @@ class DynamoDbService final : public aws::Service {
   Clock& clock_;
   std::mutex write_mu_;
   ThroughputLimiter limiter_;
+  // TransactWriteItems' ClientRequestTokens of the last 10 minutes.
+  struct TokenUse {
+    std::string fingerprint;
+    TimePoint at;
+  };
+  std::mutex tokens_mu_;
+  std::map<std::string, TokenUse> tokens_;
   std::function<void(std::function<void()>)> background_;
   std::mutex timer_mu_;
   TimerHandle ttl_timer_;
