@@ -67,6 +67,7 @@ Nimbus is running. Point the AWS CLI, boto3 or any AWS SDK at it:
   $BIN invoke hello-node --payload '{"name":"you"}' --tail
   $BIN logs hello-python --follow
   curl -X POST http://127.0.0.1:$API_PORT/users -d '{"email":"a@example.com","name":"A"}'
+  curl -X POST http://127.0.0.1:$API_PORT/orders -d '{"user_id":"u1","items":["book"]}'
 
 Health: $ENDPOINT/_nimbus/health   Data: $DATA   Stop: Ctrl-C
 TXT

@@ -79,6 +79,24 @@ Change diff_api(const ApiState* current, const ApiState& desired) {
   return c;
 }
 
+Change diff_table(const TableState* current, const TableState& desired) {
+  Change c;
+  c.logical_id = desired.logical_id;
+  c.type = desired.type;
+  if (!current || current->name != desired.name || current->key_schema != desired.key_schema) {
+    c.action = Action::kCreate;
+    c.replace = current != nullptr;
+    return c;
+  }
+  c.configuration = current->billing_mode != desired.billing_mode ||
+                    current->read_capacity != desired.read_capacity ||
+                    current->write_capacity != desired.write_capacity ||
+                    current->ttl_attribute != desired.ttl_attribute;
+  c.tags = current->tags != desired.tags;
+  c.action = c.configuration || c.tags ? Action::kUpdate : Action::kUnchanged;
+  return c;
+}
+
 std::vector<Change> plan(const StackState& current, const StackState& desired,
                          const std::vector<std::string>& order) {
   std::vector<Change> out;
@@ -94,11 +112,16 @@ std::vector<Change> plan(const StackState& current, const StackState& desired,
       auto cur = current.apis.find(id);
       out.push_back(diff_api(cur == current.apis.end() ? nullptr : &cur->second, a->second));
       done.insert(id);
+    } else if (auto t = desired.tables.find(id); t != desired.tables.end()) {
+      auto cur = current.tables.find(id);
+      out.push_back(diff_table(cur == current.tables.end() ? nullptr : &cur->second, t->second));
+      done.insert(id);
     }
   };
   for (const auto& id : order) add(id);
   for (const auto& [id, f] : desired.functions) add(id);
   for (const auto& [id, a] : desired.apis) add(id);
+  for (const auto& [id, t] : desired.tables) add(id);
   // Replaced resources lose their old physical resource too.
   for (const auto& [id, a] : current.apis)
     if (!desired.apis.count(id) || desired.apis.at(id).type != a.type)
@@ -106,6 +129,13 @@ std::vector<Change> plan(const StackState& current, const StackState& desired,
   for (const auto& [id, f] : current.functions)
     if (!desired.functions.count(id) || desired.functions.at(id).name != f.name)
       out.push_back(Change{Action::kDelete, id, std::string(sam::kFunction)});
+  // Tables last: the functions that use them go first.
+  for (const auto& [id, t] : current.tables) {
+    auto want = desired.tables.find(id);
+    if (want == desired.tables.end() || diff_table(&t, want->second).replace)
+      out.push_back(
+          Change{Action::kDelete, id, t.type.empty() ? std::string(sam::kDynamoDbTable) : t.type});
+  }
   return out;
 }
 
@@ -143,14 +173,29 @@ std::string default_stack_name(const std::string& template_path) {
   return out.substr(0, 128);
 }
 
-std::string physical_function_name(const std::string& stack, const std::string& logical_id) {
-  std::string hash = sha256_hex(stack + "/" + logical_id).substr(0, 12);
+namespace {
+
+// `<stack>-<LogicalId>-<12 hex of sha256(hashed)>`.
+std::string physical_name(const std::string& stack, const std::string& logical_id,
+                          const std::string& hashed) {
+  std::string hash = sha256_hex(hashed).substr(0, 12);
   for (auto& c : hash) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   // 64 characters at most: 12 for the hash, 2 dashes; the rest shared as
   // CloudFormation does (the stack name first, then the logical id).
   std::string s = stack.substr(0, std::min<size_t>(stack.size(), 25));
   std::string l = logical_id.substr(0, 64 - 14 - s.size());
   return s + "-" + l + "-" + hash;
+}
+
+}  // namespace
+
+std::string physical_function_name(const std::string& stack, const std::string& logical_id) {
+  return physical_name(stack, logical_id, stack + "/" + logical_id);
+}
+
+std::string physical_table_name(const std::string& stack, const std::string& logical_id,
+                                const std::string& key_schema) {
+  return physical_name(stack, logical_id, stack + "/" + logical_id + "/" + key_schema);
 }
 
 namespace {
@@ -319,6 +364,7 @@ bool Deployment::read_current() {
   } while (!marker.empty());
 
   if (!read_layers()) return false;
+  if (!read_tables()) return false;
 
   // API Gateway (REST and HTTP APIs); a server without it answers
   // UnknownOperation / UnknownService.
@@ -665,6 +711,7 @@ Result<void, StepError> Deployment::apply(const std::string& id) {
   if (r->type == sam::kApi) return apply_rest_api(*r, props.value());
   if (r->type == sam::kHttpApi) return apply_http_api(*r, props.value());
   if (r->type == sam::kLayerVersion) return apply_layer(*r, props.value());
+  if (sam::is_table(r->type)) return apply_table(*r, props.value());
   return fail(StepError{"resource type " + r->type + " is not supported yet"});
 }
 
@@ -704,6 +751,24 @@ void Deployment::delete_removed() {
     if (desired_functions_.count(id) && !replaced_.count(id)) continue;
     del(std::string(sam::kFunction), id, "lambda", "DELETE", fn_path(f.state.name));
   }
+  // Tables after the functions that used them; a replaced table's old one
+  // goes only now that its replacement and everything else succeeded.
+  for (const auto& [id, t] : existing_tables_) {
+    if (desired_tables_.count(id) && !replaced_.count(id)) continue;
+    auto start = Clock::now();
+    // A removed table's type is not known any more: the one SAM's would become.
+    const Resource* res = tmpl_->resource(id);
+    const std::string type =
+        res && sam::is_table(res->type) ? res->type : std::string(sam::kDynamoDbTable);
+    ++changes_;
+    progress("DELETE_IN_PROGRESS", type, id, start);
+    if (auto d = delete_table(t.name); !d) {
+      progress("DELETE_FAILED", type, id, start, d.error());
+      result_.ok = false;
+      continue;
+    }
+    progress("DELETE_COMPLETE", type, id, start);
+  }
   // Layer versions last, after the functions that used them were updated or
   // deleted: every version the stack published except the one it keeps (a
   // new version replaces the old one, as a CloudFormation replacement does).
@@ -735,6 +800,12 @@ void Deployment::print_outputs() {
   if (!result_.outputs.empty()) {
     out_ << "\nOutputs\n";
     for (const auto& [k, v] : result_.outputs) out_ << fmt::format("  {:<30} {}\n", k, v);
+  }
+  // Generated table names are not in the template: the summary says them.
+  if (!result_.table_names.empty()) {
+    out_ << "\nTables\n";
+    for (const auto& [id, name] : result_.table_names)
+      out_ << fmt::format("  {:<30} {}\n", id, name);
   }
   if (api_urls_.empty()) return;
   // The API listener's port, when the server reports it.
@@ -772,8 +843,8 @@ DeployResult Deployment::run() {
     auto r = apply(id);
     if (r) continue;
     const Resource* res = tmpl_->resource(id);
-    bool existed =
-        existing_functions_.count(id) || existing_apis_.count(id) || existing_layers_.count(id);
+    bool existed = existing_functions_.count(id) || existing_apis_.count(id) ||
+                   existing_layers_.count(id) || existing_tables_.count(id);
     progress(existed ? "UPDATE_FAILED" : "CREATE_FAILED", res ? res->type : "", id, Clock::now(),
              r.error().message);
     bool ok = journal_.rollback([&](const Journal::Step& s, const std::string& error) {

@@ -4,7 +4,8 @@
 // Stack membership lives in tags: every resource a stack creates carries
 // nimbus:stack=<stack> and nimbus:logical-id=<LogicalId> (layer versions,
 // which cannot be tagged, in their Description: see layer_description()). A deploy reads what
-// exists (ListFunctions + GetFunction, GetRestApis, GetApis), diffs it against
+// exists (ListFunctions + GetFunction, GetRestApis, GetApis, ListTables +
+// DescribeTable + ListTagsOfResource), diffs it against
 // the template (plan()), applies creates and updates in dependency order,
 // deletes what the template no longer has, and on a failure undoes in reverse
 // what it changed (Journal).
@@ -44,7 +45,7 @@ struct LayerOwner {
 std::optional<LayerOwner> layer_owner(std::string_view description);
 
 // Sends one request to the server's AWS API, signed for `service` ("lambda",
-// "apigateway", "sts"); the CLI supplies its signed sender, tests a fake.
+// "apigateway", "sts", "dynamodb"); the CLI supplies its signed sender, tests a fake.
 using Transport =
     std::function<Result<http::Response>(http::Request request, std::string_view service)>;
 
@@ -76,9 +77,25 @@ struct ApiState {
   std::string definition_sha256;
 };
 
+// A DynamoDB table (AWS::DynamoDB::Table or AWS::Serverless::SimpleTable).
+struct TableState {
+  std::string logical_id;
+  std::string type;  // only in desired states
+  std::string name;
+  std::string arn;  // only in current states
+  // The key attributes, "HASH id S" or "HASH pk S, RANGE sk N": a change
+  // replaces the table, as in CloudFormation.
+  std::string key_schema;
+  std::string billing_mode = "PROVISIONED";       // | PAY_PER_REQUEST
+  int64_t read_capacity = 0, write_capacity = 0;  // 0 when PAY_PER_REQUEST
+  std::string ttl_attribute;                      // "" = Time to Live off
+  std::map<std::string, std::string> tags;        // every tag, the stack's two included
+};
+
 struct StackState {
   std::map<std::string, FunctionState> functions;  // by logical id
   std::map<std::string, ApiState> apis;            // by logical id
+  std::map<std::string, TableState> tables;        // by logical id
 };
 
 enum class Action { kCreate, kUpdate, kDelete, kUnchanged };
@@ -92,15 +109,19 @@ struct Change {
   bool configuration = false;  // functions: Handler/Runtime/Memory/Timeout/Env/Layers/...
   bool concurrency = false;    // functions: reserved concurrency differs
   bool replace = false;        // the physical name changed: create new, delete old
+  bool tags = false;           // tables: the tags differ (configuration: billing, throughput, TTL)
   friend bool operator==(const Change&, const Change&) = default;
 };
 
 Change diff_function(const FunctionState* current, const FunctionState& desired);
 Change diff_api(const ApiState* current, const ApiState& desired);
+// A new name or key schema replaces the table; billing mode, throughput and
+// Time to Live (configuration) and tags are updated in place.
+Change diff_table(const TableState* current, const TableState& desired);
 
 // Changes for every desired resource (in `order`, then any desired resource
 // not in it), followed by deletes of current resources the template no longer
-// has (APIs first, then functions).
+// has (APIs first, then functions, then tables).
 std::vector<Change> plan(const StackState& current, const StackState& desired,
                          const std::vector<std::string>& order = {});
 
@@ -149,6 +170,7 @@ struct DeployResult {
   std::string stack_name;
   std::map<std::string, std::string> function_names;  // logical id → physical name
   std::map<std::string, std::string> api_ids;         // logical id → API id
+  std::map<std::string, std::string> table_names;     // logical id → table name
   std::vector<std::pair<std::string, std::string>> outputs;
   std::vector<std::string> api_urls;
   // Function logical id → the folder its code comes from (for --watch).
@@ -160,6 +182,13 @@ std::string default_stack_name(const std::string& template_path);
 
 // `<stack>-<LogicalId>-<12 hex>` (≤ 64 characters), stable for a stack and id.
 std::string physical_function_name(const std::string& stack, const std::string& logical_id);
+
+// A table without TableName: physical_function_name's form, the suffix a hash
+// of the stack, the logical id and the key schema, so that a replacement (a
+// new key schema) gets a new name while the old table still holds its own, as
+// CloudFormation generates a new name for a replacement.
+std::string physical_table_name(const std::string& stack, const std::string& logical_id,
+                                const std::string& key_schema);
 
 // Runs the deploy, printing progress, outputs and API URLs to `out` and errors
 // to `err`. The result's ok is false when the template is invalid or the

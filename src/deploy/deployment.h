@@ -1,5 +1,6 @@
 // The deployer's internals, shared by deployer.cc (plan, functions, layers,
-// outputs, the run) and deployer_apis.cc (REST and HTTP APIs, usage plans):
+// outputs, the run), deployer_apis.cc (REST and HTTP APIs, usage plans) and
+// deployer_tables.cc (DynamoDB tables):
 // the AWS client it drives, JSON accessors, and the Deployment that applies
 // one template. Internal to src/deploy/.
 #pragma once
@@ -37,7 +38,8 @@ struct CallError {
     return type.find("UnknownOperation") != std::string::npos ||
            type.find("UnknownService") != std::string::npos;
   }
-  bool not_found() const { return status == 404; }
+  // DynamoDB answers 400 ResourceNotFoundException where REST APIs answer 404.
+  bool not_found() const { return status == 404 || type == "ResourceNotFoundException"; }
   std::string to_string() const {
     if (status == 0) return message;
     std::string s = type.empty() ? fmt::format("HTTP {}", status) : type;
@@ -57,6 +59,26 @@ class Aws {
     req.target = std::move(target);
     req.body = std::move(body);
     if (!req.body.empty()) req.headers.set("Content-Type", content_type);
+    return send(std::move(req), service);
+  }
+
+  // The json-1.0 protocol (DynamoDB): POST / naming the operation in
+  // X-Amz-Target, e.g. "DynamoDB_20120810.CreateTable".
+  Result<json::value, CallError> json_call(std::string_view service, std::string amz_target,
+                                           const json::object& body) {
+    http::Request req;
+    req.method = "POST";
+    req.target = "/";
+    req.body = json::serialize(body);
+    req.headers.set("X-Amz-Target", amz_target);
+    req.headers.set("Content-Type", "application/x-amz-json-1.0");
+    return send(std::move(req), service);
+  }
+
+  const std::string& last_body() const { return last_body_; }
+
+ private:
+  Result<json::value, CallError> send(http::Request req, std::string_view service) {
     auto r = t_(std::move(req), service);
     if (!r) return fail(CallError{0, "", r.error().message});
     if (r->status >= 300) {
@@ -71,6 +93,9 @@ class Aws {
         if (e.type.empty())
           for (auto k : {"__type", "code", "Code"})
             if (auto* m = o.if_contains(k); m && m->is_string()) e.type = m->as_string();
+        // json-1.0 types are namespaced:
+        // "com.amazonaws.dynamodb.v20120810#ResourceInUseException".
+        if (auto h = e.type.find('#'); h != std::string::npos) e.type.erase(0, h + 1);
       } else if (!r->body.empty()) {
         // Query protocol (XML): <Code>...</Code><Message>...</Message>
         auto tag = [&](std::string_view name) {
@@ -94,9 +119,6 @@ class Aws {
     return v;
   }
 
-  const std::string& last_body() const { return last_body_; }
-
- private:
   const Transport& t_;
   std::string last_body_;
 };
@@ -188,6 +210,10 @@ struct ExistingApi {
   ApiState state;
 };
 
+// "HASH id S" or "HASH pk S, RANGE sk N" (TableState::key_schema) of a
+// DescribeTable answer's Table.
+std::string key_schema_of_description(const json::object& table);
+
 // A layer version the stack published (found by its Description's marker).
 struct ExistingLayerVersion {
   std::string layer_name, arn, description;
@@ -249,6 +275,29 @@ class Deployment {
                      std::string path);
   Result<void, StepError> apply_layer(const Resource& r, const Node& props);
   bool read_layers();
+
+  // DynamoDB tables (deployer_tables.cc).
+  Result<json::value, CallError> dynamodb(std::string_view operation, const json::object& body) {
+    return aws_.json_call("dynamodb", "DynamoDB_20120810." + std::string(operation), body);
+  }
+  bool read_tables();
+  Result<void, StepError> apply_table(const Resource& r, const Node& props);
+  Result<void, StepError> update_table(const Resource& r, const TableState& current,
+                                       const TableState& want, const Change& change);
+  Result<void, StepError> set_table_tags(const std::string& arn,
+                                         const std::map<std::string, std::string>& from,
+                                         const std::map<std::string, std::string>& to);
+  Result<void, StepError> require_dynamodb(const Resource& r);
+  // Polls DescribeTable until the table is ACTIVE (or, `gone`, until it no
+  // longer exists), as CloudFormation waits before it reports COMPLETE.
+  Result<void, std::string> wait_for_table(const std::string& name, bool gone);
+  // DeleteTable and the wait for it; a table already gone counts as deleted.
+  Result<void, std::string> delete_table(const std::string& name);
+  // The table's Time to Live attribute ("" = off) by DescribeTimeToLive.
+  Result<std::string, std::string> table_ttl(const std::string& name);
+  // Makes the table's Time to Live `attribute` ("" = off) whatever it is now
+  // (UpdateTimeToLive disables the current attribute before enabling another).
+  Result<void, std::string> ensure_table_ttl(const std::string& name, const std::string& attribute);
   void delete_removed();
   void print_outputs();
 
@@ -291,6 +340,10 @@ class Deployment {
   // By logical id, oldest version first.
   std::map<std::string, std::vector<ExistingLayerVersion>> existing_layers_;
   std::map<std::string, std::string> desired_layers_;  // logical id → the version ARN kept
+  std::map<std::string, TableState> existing_tables_;  // the stack's tables, by logical id
+  std::set<std::string> desired_tables_;
+  bool dynamodb_available_ = true;
+  std::string dynamodb_unavailable_reason_;
   bool apigateway_available_ = true;
   bool resolving_function_ = false;
   std::string apigateway_unavailable_reason_;

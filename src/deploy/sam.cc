@@ -304,6 +304,21 @@ const std::map<std::string, TypeSupport, std::less<>>& type_support() {
       {std::string(kHttpApi),
        {{"StageName", "CorsConfiguration", "Auth", "StageVariables", "Name"},
         {"Tags", "PropagateTags", "AccessLogSettings", "Description", "FailOnWarnings"}}},
+      // Ignored: encryption at rest, point-in-time recovery, deletion
+      // protection, the storage class and Contributor Insights change how AWS
+      // stores, bills or monitors a table, not what it answers. Refused (not
+      // listed): GlobalSecondaryIndexes, LocalSecondaryIndexes,
+      // StreamSpecification, KinesisStreamSpecification, ImportSourceSpecification,
+      // ResourcePolicy, OnDemandThroughput, WarmThroughput, until the DynamoDB
+      // service implements them.
+      {std::string(kDynamoDbTable),
+       {{"TableName", "AttributeDefinitions", "KeySchema", "BillingMode", "ProvisionedThroughput",
+         "TimeToLiveSpecification", "Tags"},
+        {"SSESpecification", "PointInTimeRecoverySpecification", "DeletionProtectionEnabled",
+         "TableClass", "ContributorInsightsSpecification"}}},
+      {std::string(kSimpleTable),
+       {{"PrimaryKey", "ProvisionedThroughput", "TableName", "Tags"},
+        {"SSESpecification", "PointInTimeRecoverySpecification"}}},
   };
   return k;
 }
@@ -330,6 +345,26 @@ void unsupported_events(const Resource& r, std::vector<TemplateError>& out) {
   }
 }
 
+// A table's attributes are Arn and StreamArn (CloudFormation's); StreamArn
+// needs a stream, which Nimbus tables do not have yet.
+void unsupported_table_attributes(const Template& t, const Node& n, const std::string& path,
+                                  std::vector<TemplateError>& out) {
+  for (const auto& ref : references(n, path)) {
+    const Resource* r = t.resource(ref.target);
+    if (!r || !is_table(r->type) || ref.attribute.empty() || ref.attribute == "Arn") continue;
+    if (ref.attribute == "StreamArn")
+      out.push_back(error_at(ref.mark, ref.path,
+                             "Fn::GetAtt " + ref.target +
+                                 ".StreamArn: DynamoDB streams are not supported yet (the "
+                                 "table has no stream)",
+                             TemplateError::Code::kUnsupported));
+    else
+      out.push_back(error_at(
+          ref.mark, ref.path,
+          "'" + ref.attribute + "' is not an attribute of " + r->type + " (Arn, StreamArn)"));
+  }
+}
+
 }  // namespace
 
 std::vector<TemplateError> unsupported(const Template& t) {
@@ -340,11 +375,14 @@ std::vector<TemplateError> unsupported(const Template& t) {
       out.push_back(error_at(r.mark, r.path() + ".Type",
                              "resource type '" + r.type + "' is not supported yet",
                              TemplateError::Code::kUnsupported));
-      continue;
+    } else {
+      unsupported_properties(r, it->second, out);
+      if (r.type == kFunction) unsupported_events(r, out);
     }
-    unsupported_properties(r, it->second, out);
-    if (r.type == kFunction) unsupported_events(r, out);
+    unsupported_table_attributes(t, r.properties, r.path() + ".Properties", out);
   }
+  for (const auto& o : t.outputs)
+    unsupported_table_attributes(t, o.value, "Outputs." + o.name + ".Value", out);
   return out;
 }
 
@@ -830,6 +868,145 @@ void http_auth(Props& p, HttpApi& api) {
   authorizers(auth, api.authorizers, api.default_authorizer, &http_authorizer);
 }
 
+// ---- DynamoDB tables
+
+// A required list property; nullptr (with the error recorded) when absent or
+// not a list.
+const Node* required_list(Props& p, std::string_view key) {
+  const Node* v = p.get(key);
+  if (!p.ok()) return nullptr;
+  if (!v) {
+    p.fail_at(p.node(), key, "'" + std::string(key) + "' is required");
+    return nullptr;
+  }
+  if (!v->is_list()) {
+    p.fail_at(*v, key, "expected a list");
+    return nullptr;
+  }
+  return v;
+}
+
+// AttributeDefinitions and KeySchema. Every defined attribute must be a key
+// attribute: others exist only for secondary indexes, which are refused.
+void table_keys(Props& p, Table& t) {
+  const Node* defs = required_list(p, "AttributeDefinitions");
+  const Node* schema = defs ? required_list(p, "KeySchema") : nullptr;
+  if (!schema) return;
+  std::map<std::string, std::string> types;  // name → S | N | B
+  std::map<std::string, const Node*> def_nodes;
+  for (size_t i = 0; i < defs->items().size(); ++i) {
+    Props d(defs->items()[i], index_path(p.path("AttributeDefinitions"), i), p.err());
+    std::string name, type;
+    d.str("AttributeName", name, true);
+    d.one_of("AttributeType", type, {"S", "N", "B"});
+    if (d.ok() && type.empty()) d.fail_at(d.node(), "AttributeType", "'AttributeType' is required");
+    if (d.ok() && types.count(name))
+      d.fail_at(d.node(), "AttributeName", "attribute '" + name + "' is defined twice");
+    if (!d.ok()) return;
+    types[name] = type;
+    def_nodes[name] = &defs->items()[i];
+  }
+  if (schema->items().empty() || schema->items().size() > 2)
+    return p.fail_at(*schema, "KeySchema",
+                     "expected a HASH key and optionally a RANGE key (1 or 2 elements)");
+  for (size_t i = 0; i < schema->items().size(); ++i) {
+    Props k(schema->items()[i], index_path(p.path("KeySchema"), i), p.err());
+    std::string name, kind;
+    k.str("AttributeName", name, true);
+    k.one_of("KeyType", kind, {"HASH", "RANGE"});
+    if (!k.ok()) return;
+    if (kind != (i == 0 ? "HASH" : "RANGE"))
+      return k.fail_at(
+          k.node(), "KeyType",
+          i == 0 ? "the first key must be the HASH key" : "the second key must be the RANGE key");
+    auto type = types.find(name);
+    if (type == types.end())
+      return k.fail_at(k.node(), "AttributeName",
+                       "'" + name + "' is not defined in AttributeDefinitions");
+    (i == 0 ? t.hash : t.range.emplace()) = Table::Key{name, type->second};
+    def_nodes.erase(name);
+  }
+  if (!def_nodes.empty())
+    p.fail_at(*def_nodes.begin()->second, "AttributeDefinitions",
+              "'" + def_nodes.begin()->first +
+                  "' is not a key attribute: attributes used only by secondary indexes "
+                  "need GlobalSecondaryIndexes or LocalSecondaryIndexes, which are not "
+                  "supported yet");
+}
+
+// ProvisionedThroughput {ReadCapacityUnits, WriteCapacityUnits}, both at least 1.
+void throughput(Props& p, Table& t) {
+  Props pt = p.sub("ProvisionedThroughput");
+  for (auto [key, out] : {std::pair{"ReadCapacityUnits", &t.read_capacity},
+                          std::pair{"WriteCapacityUnits", &t.write_capacity}}) {
+    if (!pt.get(key) && pt.ok())
+      pt.fail_at(pt.node(), key, "'" + std::string(key) + "' is required");
+    pt.integer(key, *out, 1, INT64_MAX);
+  }
+}
+
+// BillingMode and ProvisionedThroughput, which DynamoDB needs exactly for PROVISIONED.
+void billing(Props& p, Table& t) {
+  p.one_of("BillingMode", t.billing_mode, {"PROVISIONED", "PAY_PER_REQUEST"});
+  const Node* pt = p.get("ProvisionedThroughput");
+  if (!p.ok()) return;
+  if (t.billing_mode == "PAY_PER_REQUEST") {
+    if (pt)
+      p.fail_at(*pt, "ProvisionedThroughput", "not allowed when BillingMode is PAY_PER_REQUEST");
+    return;
+  }
+  if (!pt)
+    return p.fail_at(p.node(), "ProvisionedThroughput",
+                     "'ProvisionedThroughput' is required when BillingMode is PROVISIONED "
+                     "(the default)");
+  throughput(p, t);
+}
+
+void table_name(Props& p, Table& t) {
+  p.str("TableName", t.table_name);
+  if (!p.ok() || !p.get("TableName")) return;
+  const std::string& n = t.table_name;
+  bool valid =
+      n.size() >= 3 && n.size() <= 255 && std::all_of(n.begin(), n.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+      });
+  if (!valid)
+    p.fail_at(*p.get("TableName"), "TableName",
+              "must be 3 to 255 characters of a-z, A-Z, 0-9, '_', '-' and '.'");
+}
+
+// TimeToLiveSpecification {AttributeName, Enabled}; AttributeName is needed
+// to enable it.
+void time_to_live(Props& p, Table& t) {
+  if (!p.get("TimeToLiveSpecification")) return;
+  Props ttl = p.sub("TimeToLiveSpecification");
+  std::optional<bool> enabled;
+  std::string name;
+  ttl.boolean("Enabled", enabled);
+  ttl.str("AttributeName", name);
+  if (!ttl.ok()) return;
+  if (!enabled) return ttl.fail_at(ttl.node(), "Enabled", "'Enabled' is required");
+  if (*enabled && name.empty())
+    return ttl.fail_at(ttl.node(), "AttributeName",
+                       "'AttributeName' is required when Enabled is true");
+  if (*enabled) t.ttl_attribute = name;
+}
+
+// CloudFormation's tag list: [{Key, Value}, ...].
+void tag_list(Props& p, std::map<std::string, std::string>& out) {
+  const Node* v = p.get("Tags");
+  if (!v || v->is_null() || !p.ok()) return;
+  if (!v->is_list()) return p.fail_at(*v, "Tags", "expected a list of {Key, Value}");
+  for (size_t i = 0; i < v->items().size(); ++i) {
+    Props tag(v->items()[i], index_path(p.path("Tags"), i), p.err());
+    std::string key, value;
+    tag.str("Key", key, true);
+    tag.str("Value", value, true);
+    if (tag.ok() && out.count(key)) tag.fail_at(tag.node(), "Key", "tag '" + key + "' is repeated");
+    out[key] = value;
+  }
+}
+
 // One resource's Properties read into its model by `read`, with the logical
 // id and mark (and, for APIs, whether SAM generated it) set; the first error.
 template <class T, class Read>
@@ -913,6 +1090,39 @@ Result<HttpApi, TemplateError> parse_http_api(const Resource& r, const Node& pro
   });
 }
 
+Result<Table, TemplateError> parse_table(const Resource& r, const Node& props) {
+  return parse_resource<Table>(r, props, [](Props& p, Table& t) {
+    table_name(p, t);
+    table_keys(p, t);
+    billing(p, t);
+    time_to_live(p, t);
+    tag_list(p, t.tags);
+  });
+}
+
+Result<Table, TemplateError> parse_simple_table(const Resource& r, const Node& props) {
+  // SAM's transform (SamSimpleTable): PrimaryKey {Name, Type} (both required
+  // when given; String, Number or Binary), default id/String; ProvisionedThroughput
+  // passed through, its absence meaning PAY_PER_REQUEST; Tags a map.
+  return parse_resource<Table>(r, props, [](Props& p, Table& t) {
+    table_name(p, t);
+    t.hash = Table::Key{"id", "S"};
+    if (p.get("PrimaryKey")) {
+      Props k = p.sub("PrimaryKey");
+      std::string type;
+      k.str("Name", t.hash.name, true);
+      k.one_of("Type", type, {"String", "Number", "Binary"});
+      if (k.ok() && !k.get("Type")) k.fail_at(k.node(), "Type", "'Type' is required");
+      t.hash.type = type == "Number" ? "N" : type == "Binary" ? "B" : "S";
+    }
+    if (p.get("ProvisionedThroughput"))
+      throughput(p, t);
+    else
+      t.billing_mode = "PAY_PER_REQUEST";
+    p.string_map("Tags", t.tags);
+  });
+}
+
 ResourceValues placeholder_values() {
   ResourceValues v;
   v.ref = [](std::string_view id) { return std::optional<std::string>(std::string(id)); };
@@ -940,6 +1150,10 @@ std::vector<TemplateError> validate(const Template& t, const Context& ctx) {
       if (auto a = parse_api(r, *props); !a) err = a.take_error();
     } else if (r.type == kHttpApi) {
       if (auto h = parse_http_api(r, *props); !h) err = h.take_error();
+    } else if (r.type == kDynamoDbTable) {
+      if (auto tb = parse_table(r, *props); !tb) err = tb.take_error();
+    } else if (r.type == kSimpleTable) {
+      if (auto tb = parse_simple_table(r, *props); !tb) err = tb.take_error();
     }
     if (err) out.push_back(std::move(*err));
   }

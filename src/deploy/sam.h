@@ -25,6 +25,9 @@ inline constexpr std::string_view kFunction = "AWS::Serverless::Function";
 inline constexpr std::string_view kLayerVersion = "AWS::Serverless::LayerVersion";
 inline constexpr std::string_view kApi = "AWS::Serverless::Api";
 inline constexpr std::string_view kHttpApi = "AWS::Serverless::HttpApi";
+inline constexpr std::string_view kSimpleTable = "AWS::Serverless::SimpleTable";
+// Plain CloudFormation, deployed as written (SAM passes it through).
+inline constexpr std::string_view kDynamoDbTable = "AWS::DynamoDB::Table";
 inline constexpr std::string_view kImplicitRestApi = "ServerlessRestApi";
 inline constexpr std::string_view kImplicitHttpApi = "ServerlessHttpApi";
 
@@ -49,8 +52,14 @@ Result<void, TemplateError> expand(Template& t);
 std::set<std::string, std::less<>> generated_ids(const Template& t);
 
 // One error per resource type, event type or property Nimbus does not deploy
-// yet (kUnsupported), naming it and its file:line.
+// yet (kUnsupported), naming it and its file:line; also every Fn::GetAtt of a
+// table attribute other than Arn (StreamArn: tables have no streams yet).
 std::vector<TemplateError> unsupported(const Template& t);
+
+// AWS::DynamoDB::Table or AWS::Serverless::SimpleTable.
+inline bool is_table(std::string_view type) {
+  return type == kDynamoDbTable || type == kSimpleTable;
+}
 
 // ---------------------------------------------------------------------------
 // Typed models, parsed from a resource's *resolved* properties (see resolve()).
@@ -212,10 +221,35 @@ struct HttpApi {
   std::map<std::string, std::string> stage_variables;
 };
 
+// A DynamoDB table as CreateTable takes it: an AWS::DynamoDB::Table, or the
+// table SAM's transform makes of an AWS::Serverless::SimpleTable (a single
+// hash key, default `id` String; PAY_PER_REQUEST unless ProvisionedThroughput
+// is given). Without secondary indexes (refused until the service has them)
+// the attribute definitions are exactly the key attributes.
+struct Table {
+  std::string logical_id;
+  Mark mark;
+  std::string table_name;  // TableName; "" = generated
+  struct Key {
+    std::string name;
+    std::string type;  // S | N | B
+  };
+  Key hash;
+  std::optional<Key> range;
+  std::string billing_mode = "PROVISIONED";       // CloudFormation's default | PAY_PER_REQUEST
+  int64_t read_capacity = 0, write_capacity = 0;  // PROVISIONED only
+  // TimeToLiveSpecification with Enabled: the attribute holding each item's
+  // expiry (epoch seconds); "" = no TTL. AWS::DynamoDB::Table only.
+  std::string ttl_attribute;
+  std::map<std::string, std::string> tags;
+};
+
 Result<Function, TemplateError> parse_function(const Resource& r, const Node& props);
 Result<LayerVersion, TemplateError> parse_layer_version(const Resource& r, const Node& props);
 Result<RestApi, TemplateError> parse_api(const Resource& r, const Node& props);
 Result<HttpApi, TemplateError> parse_http_api(const Resource& r, const Node& props);
+Result<Table, TemplateError> parse_table(const Resource& r, const Node& props);
+Result<Table, TemplateError> parse_simple_table(const Resource& r, const Node& props);
 
 // Ref X → "X", GetAtt X.A → "X.A": stands in for resource values that do not
 // exist yet so every resource can be checked before anything is created.

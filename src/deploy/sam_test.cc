@@ -219,7 +219,7 @@ TEST(SamUnsupported, OneErrorPerTypeEventAndProperty) {
   Template t = load(R"(
 Resources:
   Queue: {Type: AWS::SQS::Queue}
-  Table: {Type: AWS::Serverless::SimpleTable}
+  Machine: {Type: AWS::Serverless::StateMachine}
   Fn:
     Type: AWS::Serverless::Function
     Properties:
@@ -238,7 +238,7 @@ Resources:
             "template.yaml:3:3: Resources.Queue.Type: resource type 'AWS::SQS::Queue' is not "
             "supported yet");
   EXPECT_EQ(errors[1].line, 4);
-  EXPECT_NE(errors[1].message.find("AWS::Serverless::SimpleTable"), std::string::npos);
+  EXPECT_NE(errors[1].message.find("AWS::Serverless::StateMachine"), std::string::npos);
   EXPECT_EQ(errors[2].path, "Resources.Fn.Properties.SnapStart");
   EXPECT_EQ(errors[3].path, "Resources.Fn.Properties.Events.Q.Type");
   EXPECT_NE(errors[3].message.find("'SQS'"), std::string::npos);
@@ -526,6 +526,215 @@ Resources:
   auto bad = parsed(v1, "Api", parse_http_api);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message.find("2.0"), std::string::npos);
+}
+
+// ---------------------------------------------------------------------------
+// DynamoDB tables
+
+TEST(SamTable, ReadsWhatCreateTableTakes) {
+  Template t = load(R"(
+Parameters:
+  Rcu: {Type: Number, Default: 5}
+Resources:
+  Orders:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      TableName: orders
+      AttributeDefinitions:
+        - {AttributeName: user_id, AttributeType: S}
+        - {AttributeName: created, AttributeType: N}
+      KeySchema:
+        - {AttributeName: user_id, KeyType: HASH}
+        - {AttributeName: created, KeyType: RANGE}
+      ProvisionedThroughput: {ReadCapacityUnits: !Ref Rcu, WriteCapacityUnits: "2"}
+      Tags: [{Key: team, Value: shop}]
+      SSESpecification: {SSEEnabled: true}
+      PointInTimeRecoverySpecification: {PointInTimeRecoveryEnabled: true}
+      DeletionProtectionEnabled: true
+      TableClass: STANDARD_INFREQUENT_ACCESS
+      TimeToLiveSpecification: {AttributeName: expires, Enabled: true}
+  OnDemand:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: [{AttributeName: id, AttributeType: B}]
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+)");
+  EXPECT_TRUE(unsupported(t).empty());  // the accepted-and-ignored properties
+  auto o = parsed(t, "Orders", parse_table);
+  ASSERT_TRUE(o.ok()) << o.error().to_string();
+  EXPECT_EQ(o->table_name, "orders");
+  EXPECT_EQ(o->hash.name, "user_id");
+  EXPECT_EQ(o->hash.type, "S");
+  ASSERT_TRUE(o->range.has_value());
+  EXPECT_EQ(o->range->name, "created");
+  EXPECT_EQ(o->range->type, "N");
+  EXPECT_EQ(o->billing_mode, "PROVISIONED");  // CloudFormation's default
+  EXPECT_EQ(o->read_capacity, 5);
+  EXPECT_EQ(o->write_capacity, 2);
+  EXPECT_EQ(o->tags, (std::map<std::string, std::string>{{"team", "shop"}}));
+  EXPECT_EQ(o->ttl_attribute, "expires");
+
+  auto d = parsed(t, "OnDemand", parse_table);
+  ASSERT_TRUE(d.ok()) << d.error().to_string();
+  EXPECT_EQ(d->table_name, "");  // generated at deploy time
+  EXPECT_EQ(d->billing_mode, "PAY_PER_REQUEST");
+  EXPECT_EQ(d->hash.type, "B");
+  EXPECT_FALSE(d->range.has_value());
+  EXPECT_EQ(d->ttl_attribute, "");
+}
+
+TEST(SamTable, RejectsWhatDynamoDbWouldWithTheSpot) {
+  auto bad = [](std::string props) {
+    Template t =
+        load("Resources:\n  T:\n    Type: AWS::DynamoDB::Table\n    Properties:\n" + props);
+    auto r = parsed(t, "T", parse_table);
+    EXPECT_FALSE(r.ok()) << props;
+    return r.ok() ? TemplateError{} : r.error();
+  };
+  const std::string keys =
+      "      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]\n"
+      "      KeySchema: [{AttributeName: id, KeyType: HASH}]\n";
+  TemplateError no_throughput = bad(keys);
+  EXPECT_EQ(no_throughput.path, "Resources.T.Properties.ProvisionedThroughput");
+  EXPECT_NE(no_throughput.message.find("PROVISIONED"), std::string::npos);
+  EXPECT_EQ(
+      bad(keys + "      BillingMode: PAY_PER_REQUEST\n"
+                 "      ProvisionedThroughput: {ReadCapacityUnits: 1, WriteCapacityUnits: 1}\n")
+          .to_string(),
+      "template.yaml:8:30: Resources.T.Properties.ProvisionedThroughput: not allowed when "
+      "BillingMode is PAY_PER_REQUEST");
+  EXPECT_EQ(
+      bad(keys + "      ProvisionedThroughput: {ReadCapacityUnits: 0, WriteCapacityUnits: 1}\n")
+          .path,
+      "Resources.T.Properties.ProvisionedThroughput.ReadCapacityUnits");
+  EXPECT_EQ(bad(keys + "      ProvisionedThroughput: {ReadCapacityUnits: 1}\n").path,
+            "Resources.T.Properties.ProvisionedThroughput.WriteCapacityUnits");
+  EXPECT_EQ(bad(keys + "      BillingMode: ON_DEMAND\n").path,
+            "Resources.T.Properties.BillingMode");
+  EXPECT_EQ(bad("      KeySchema: [{AttributeName: id, KeyType: HASH}]\n").path,
+            "Resources.T.Properties.AttributeDefinitions");
+  // A key attribute that is not defined; a defined attribute that is not a key.
+  EXPECT_NE(bad("      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]\n"
+                "      KeySchema: [{AttributeName: pk, KeyType: HASH}]\n")
+                .message.find("'pk' is not defined in AttributeDefinitions"),
+            std::string::npos);
+  TemplateError extra =
+      bad("      AttributeDefinitions:\n"
+          "        - {AttributeName: id, AttributeType: S}\n"
+          "        - {AttributeName: email, AttributeType: S}\n"
+          "      KeySchema: [{AttributeName: id, KeyType: HASH}]\n");
+  EXPECT_EQ(extra.line, 7);
+  EXPECT_NE(extra.message.find("'email' is not a key attribute"), std::string::npos);
+  EXPECT_EQ(bad("      AttributeDefinitions: [{AttributeName: id, AttributeType: STRING}]\n"
+                "      KeySchema: [{AttributeName: id, KeyType: HASH}]\n")
+                .path,
+            "Resources.T.Properties.AttributeDefinitions[0].AttributeType");
+  EXPECT_NE(bad("      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]\n"
+                "      KeySchema: [{AttributeName: id, KeyType: RANGE}]\n")
+                .message.find("HASH"),
+            std::string::npos);
+  EXPECT_EQ(bad("      TableName: ab\n" + keys).path, "Resources.T.Properties.TableName");
+  EXPECT_EQ(bad(keys + "      BillingMode: PAY_PER_REQUEST\n      Tags: [{Key: a}]\n").path,
+            "Resources.T.Properties.Tags[0].Value");
+  EXPECT_EQ(bad(keys + "      BillingMode: PAY_PER_REQUEST\n"
+                       "      TimeToLiveSpecification: {Enabled: true}\n")
+                .path,
+            "Resources.T.Properties.TimeToLiveSpecification.AttributeName");
+  EXPECT_EQ(bad(keys + "      BillingMode: PAY_PER_REQUEST\n"
+                       "      TimeToLiveSpecification: {AttributeName: ttl}\n")
+                .path,
+            "Resources.T.Properties.TimeToLiveSpecification.Enabled");
+}
+
+TEST(SamTable, IndexesAndStreamsAreRefusedWithTheirLine) {
+  Template t = load(R"(
+Resources:
+  T:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+      BillingMode: PAY_PER_REQUEST
+      GlobalSecondaryIndexes: []
+      LocalSecondaryIndexes: []
+      StreamSpecification: {StreamViewType: NEW_IMAGE}
+      KinesisStreamSpecification: {StreamArn: arn:aws:kinesis:us-east-1:1:stream/s}
+  S:
+    Type: AWS::Serverless::SimpleTable
+    Properties: {PrimaryKey: {Name: id, Type: String}}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: h
+      Runtime: python3.12
+      Environment:
+        Variables: {STREAM: !GetAtt T.StreamArn, ARN: !GetAtt S.Arn}
+Outputs:
+  Bad: {Value: !Sub "${S.Nope}"}
+)");
+  auto errors = unsupported(t);
+  ASSERT_EQ(errors.size(), 6u);
+  EXPECT_EQ(errors[0].to_string(),
+            "template.yaml:9:7: Resources.T.Properties.GlobalSecondaryIndexes: property "
+            "'GlobalSecondaryIndexes' of AWS::DynamoDB::Table is not supported");
+  EXPECT_EQ(errors[1].path, "Resources.T.Properties.LocalSecondaryIndexes");
+  EXPECT_EQ(errors[2].path, "Resources.T.Properties.StreamSpecification");
+  EXPECT_EQ(errors[3].path, "Resources.T.Properties.KinesisStreamSpecification");
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(errors[i].code, TemplateError::Code::kUnsupported);
+  EXPECT_EQ(errors[4].line, 22);
+  EXPECT_NE(errors[4].message.find("T.StreamArn: DynamoDB streams are not supported"),
+            std::string::npos);
+  EXPECT_EQ(errors[5].path, "Outputs.Bad.Value.Fn::Sub");
+  EXPECT_NE(errors[5].message.find("'Nope' is not an attribute"), std::string::npos);
+}
+
+TEST(SamSimpleTable, TransformsAsSamDoes) {
+  Template t = load(R"(
+Resources:
+  Plain: {Type: AWS::Serverless::SimpleTable}
+  Sized:
+    Type: AWS::Serverless::SimpleTable
+    Properties:
+      TableName: counters
+      PrimaryKey: {Name: n, Type: Number}
+      ProvisionedThroughput: {ReadCapacityUnits: 3, WriteCapacityUnits: 4}
+      Tags: {team: shop}
+      SSESpecification: {SSEEnabled: true}
+)");
+  EXPECT_TRUE(unsupported(t).empty());
+  auto plain = parsed(t, "Plain", parse_simple_table);
+  ASSERT_TRUE(plain.ok()) << plain.error().to_string();
+  EXPECT_EQ(plain->hash.name, "id");  // SAM's default key: id, String
+  EXPECT_EQ(plain->hash.type, "S");
+  EXPECT_FALSE(plain->range.has_value());
+  EXPECT_EQ(plain->billing_mode, "PAY_PER_REQUEST");  // no ProvisionedThroughput
+
+  auto sized = parsed(t, "Sized", parse_simple_table);
+  ASSERT_TRUE(sized.ok()) << sized.error().to_string();
+  EXPECT_EQ(sized->table_name, "counters");
+  EXPECT_EQ(sized->hash.name, "n");
+  EXPECT_EQ(sized->hash.type, "N");
+  EXPECT_EQ(sized->billing_mode, "PROVISIONED");
+  EXPECT_EQ(sized->read_capacity, 3);
+  EXPECT_EQ(sized->write_capacity, 4);
+  EXPECT_EQ(sized->tags.at("team"), "shop");
+
+  auto bad = [](std::string props) {
+    Template t =
+        load("Resources:\n  T:\n    Type: AWS::Serverless::SimpleTable\n    Properties:\n" + props);
+    auto r = parsed(t, "T", parse_simple_table);
+    EXPECT_FALSE(r.ok()) << props;
+    return r.ok() ? TemplateError{} : r.error();
+  };
+  EXPECT_EQ(bad("      PrimaryKey: {Name: id}\n").path, "Resources.T.Properties.PrimaryKey.Type");
+  EXPECT_EQ(bad("      PrimaryKey: {Type: String}\n").path,
+            "Resources.T.Properties.PrimaryKey.Name");
+  TemplateError type = bad("      PrimaryKey: {Name: id, Type: S}\n");
+  EXPECT_EQ(type.path, "Resources.T.Properties.PrimaryKey.Type");
+  EXPECT_NE(type.message.find("String, Number, Binary"), std::string::npos);
+  EXPECT_EQ(bad("      ProvisionedThroughput: {WriteCapacityUnits: 1}\n").path,
+            "Resources.T.Properties.ProvisionedThroughput.ReadCapacityUnits");
 }
 
 TEST(SamValidate, ChecksEveryEnabledResource) {

@@ -1,6 +1,7 @@
 """examples/orders-api, deployed with `nimbus deploy` as `make run` does: the
 chapter's create-user handler ("API Gateway Integration") and its CreateOrder
-function ("Basic Lambda Function"), unchanged, behind the template's Api events."""
+function ("Basic Lambda Function"), unchanged, behind the template's Api events,
+with the DynamoDB table "orders" that CreateOrder writes."""
 import http.client
 import json
 import subprocess
@@ -19,35 +20,52 @@ def call(port, method, path, body=None):
     return resp.status, dict(resp.getheaders()), data
 
 
-def test_orders_api_example_serves_the_chapters_handlers(nimbus):
-    r = subprocess.run([NIMBUS_BIN, "deploy", str(TEMPLATE), "--endpoint", nimbus.endpoint,
-                        "--stack-name", "orders-api-example"], capture_output=True, text=True, timeout=180)
+def deploy(server):
+    return subprocess.run([NIMBUS_BIN, "deploy", str(TEMPLATE), "--endpoint", server.endpoint,
+                           "--stack-name", "orders-api-example"],
+                          capture_output=True, text=True, timeout=180)
+
+
+def test_orders_api_example_serves_the_chapters_handlers(server_factory):
+    # Its own server: the example's table name "orders" is fixed, and the shared
+    # server may already have a table of that name (CreateTable would refuse it).
+    server = server_factory()
+    r = deploy(server)
     assert r.returncode == 0, r.stdout + r.stderr
     # The deploy prints the API port's base URL, like `sam deploy` prints its endpoint.
-    assert f"http://127.0.0.1:{nimbus.api_port}/" in r.stdout
-    try:
-        # POST /users → 201 with the CORS header the handler sets (chapter, API Gateway Integration).
-        status, headers, body = call(nimbus.api_port, "POST", "/users",
-                                     json.dumps({"email": "a@example.com", "name": "A"}))
-        assert status == 201, body
-        assert headers["Access-Control-Allow-Origin"] == "*"
-        user = json.loads(body)
-        assert user["email"] == "a@example.com" and user["name"] == "A" and len(user["user_id"]) == 36
-        # Another method with a body reaches the handler's own 404 branch.
-        status, _, body = call(nimbus.api_port, "PUT", "/users", json.dumps({"email": "x"}))
-        assert status == 404 and json.loads(body) == {"error": "Not found"}
-        # A path with no route answers as API Gateway does for REST APIs.
-        status, _, body = call(nimbus.api_port, "GET", "/nowhere")
-        assert status == 403 and json.loads(body) == {"message": "Missing Authentication Token"}
-        # CreateOrder runs the chapter's code; its DynamoDB table arrives with the
-        # DynamoDB issue, so for now the function fails and API Gateway answers 502.
-        status, _, body = call(nimbus.api_port, "POST", "/orders", json.dumps({"user_id": "u1"}))
-        assert status == 502 and json.loads(body) == {"message": "Internal server error"}
-    finally:
-        rest = nimbus.client("apigateway")
-        for a in rest.get_rest_apis(limit=500)["items"]:
-            if a.get("tags", {}).get("nimbus:stack") == "orders-api-example":
-                rest.delete_rest_api(restApiId=a["id"])
-        for f in nimbus.lambda_.list_functions()["Functions"]:
-            if f["FunctionName"].startswith("orders-api-example-"):
-                nimbus.lambda_.delete_function(FunctionName=f["FunctionName"])
+    assert f"http://127.0.0.1:{server.api_port}/" in r.stdout
+    # POST /users → 201 with the CORS header the handler sets (chapter, API Gateway Integration).
+    status, headers, body = call(server.api_port, "POST", "/users",
+                                 json.dumps({"email": "a@example.com", "name": "A"}))
+    assert status == 201, body
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    user = json.loads(body)
+    assert user["email"] == "a@example.com" and user["name"] == "A" and len(user["user_id"]) == 36
+    # Another method with a body reaches the handler's own 404 branch.
+    status, _, body = call(server.api_port, "PUT", "/users", json.dumps({"email": "x"}))
+    assert status == 404 and json.loads(body) == {"error": "Not found"}
+    # A path with no route answers as API Gateway does for REST APIs.
+    status, _, body = call(server.api_port, "GET", "/nowhere")
+    assert status == 403 and json.loads(body) == {"message": "Missing Authentication Token"}
+
+    # POST /orders runs the chapter's CreateOrder, which writes the order to the
+    # template's "orders" table; the test reads it back from DynamoDB.
+    ddb = server.client("dynamodb")
+    table = ddb.describe_table(TableName="orders")["Table"]
+    assert table["KeySchema"] == [{"AttributeName": "order_id", "KeyType": "HASH"}]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    status, _, body = call(server.api_port, "POST", "/orders",
+                           json.dumps({"user_id": "u1", "items": ["book", "pen"]}))
+    assert status == 200, body
+    order_id = json.loads(body)["order_id"]
+    item = ddb.get_item(TableName="orders", Key={"order_id": {"S": order_id}},
+                        ConsistentRead=True)["Item"]
+    assert item["user_id"] == {"S": "u1"}
+    assert item["items"] == {"L": [{"S": "book"}, {"S": "pen"}]}
+    assert item["timestamp"]["S"].startswith("20")
+
+    # Deployed again (as `make run` does on every start): nothing changes, the order stays.
+    r = deploy(server)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "No changes" in r.stdout
+    assert ddb.get_item(TableName="orders", Key={"order_id": {"S": order_id}})["Item"] == item
