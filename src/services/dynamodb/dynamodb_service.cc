@@ -681,25 +681,16 @@ DynamoDbService::apply_one(const PlannedWrite& w, const Json& req) {
 }
 
 DynamoDbService::OpResult DynamoDbService::put_item(const aws::Call&, Json& req) {
-  if (auto r = refuse_unsupported(req, {"Expected", "ConditionalOperator"}); !r)
-    return fail(r.take_error());
-  auto t = table_of(req);
-  if (!t) return fail(t.take_error());
-  if (auto r = admit(*t, Throughput::kWrite); !r) return fail(r.take_error());
-  auto old_wanted = return_old(req);
-  if (!old_wanted) return fail(old_wanted.take_error());
-  auto w = plan_write(PlannedWrite::Kind::kPut, std::move(*t), req);
-  if (!w) return fail(w.take_error());
-  auto done = apply_one(*w, req);
-  if (!done) return fail(done.take_error());
-  auto& [old, outcome] = *done;
-  Json out;
-  if (*old_wanted && old) out["Attributes"] = *old;
-  charge(out, req, w->table, Throughput::kWrite, write_units(outcome.bytes));
-  return out;
+  return put_or_delete(req, /*is_delete=*/false);
 }
 
 DynamoDbService::OpResult DynamoDbService::delete_item(const aws::Call&, Json& req) {
+  return put_or_delete(req, /*is_delete=*/true);
+}
+
+// PutItem and DeleteItem take the same parameters apart from Item / Key and
+// answer alike (ReturnValues NONE or ALL_OLD).
+DynamoDbService::OpResult DynamoDbService::put_or_delete(Json& req, bool is_delete) {
   if (auto r = refuse_unsupported(req, {"Expected", "ConditionalOperator"}); !r)
     return fail(r.take_error());
   auto t = table_of(req);
@@ -707,7 +698,8 @@ DynamoDbService::OpResult DynamoDbService::delete_item(const aws::Call&, Json& r
   if (auto r = admit(*t, Throughput::kWrite); !r) return fail(r.take_error());
   auto old_wanted = return_old(req);
   if (!old_wanted) return fail(old_wanted.take_error());
-  auto w = plan_write(PlannedWrite::Kind::kDelete, std::move(*t), req);
+  auto w = plan_write(is_delete ? PlannedWrite::Kind::kDelete : PlannedWrite::Kind::kPut,
+                      std::move(*t), req);
   if (!w) return fail(w.take_error());
   auto done = apply_one(*w, req);
   if (!done) return fail(done.take_error());

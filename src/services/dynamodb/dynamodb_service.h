@@ -68,6 +68,7 @@ class DynamoDbService final : public aws::Service {
   OpResult get_item(const aws::Call& call, Json& req);
   OpResult delete_item(const aws::Call& call, Json& req);
   OpResult update_item(const aws::Call& call, Json& req);
+  OpResult put_or_delete(Json& req, bool is_delete);
   OpResult scan(const aws::Call& call, Json& req);
   OpResult query(const aws::Call& call, Json& req);
   OpResult batch_write_item(const aws::Call& call, Json& req);
