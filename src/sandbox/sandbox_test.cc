@@ -36,7 +36,13 @@ using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr const char* kCgroupParent = "nimbus-test";
+// ctest runs every test in its own process, in parallel, and each process
+// removes its parent group when done: a shared parent could vanish between
+// another process's mkdir of the parent and of its instance group (ENOENT).
+const std::string& cgroup_parent() {
+  static const std::string parent = "nimbus-test-" + std::to_string(::getpid());
+  return parent;
+}
 
 #define REQUIRE_ISOLATION()                                                           \
   do {                                                                                \
@@ -91,7 +97,7 @@ Spec base_spec(const std::string& code_dir, std::vector<std::string> argv) {
   s.tmp_size_bytes = 16ull << 20;
   s.pids_max = 64;
   s.hostname = "nimbus-test";
-  s.cgroup_parent = kCgroupParent;
+  s.cgroup_parent = cgroup_parent();
   return s;
 }
 
@@ -171,9 +177,10 @@ bool exited_ok(int status) {
 class SandboxTest : public ::testing::Test {
  protected:
   static void TearDownTestSuite() {
-    // The shared parent groups; busy if another test process still runs.
+    // This process's parent groups (see cgroup_parent()).
     for (const char* ctrl : {"memory", "cpu", "cpuacct", "pids", ""}) {
-      std::string dir = std::string("/sys/fs/cgroup/") + ctrl + (*ctrl ? "/" : "") + kCgroupParent;
+      std::string dir =
+          std::string("/sys/fs/cgroup/") + ctrl + (*ctrl ? "/" : "") + cgroup_parent();
       ::rmdir(dir.c_str());
     }
   }
@@ -279,7 +286,7 @@ TEST_F(SandboxTest, IdentityCapabilitiesAndSeccomp) {
   }
   EXPECT_THAT(o.out, HasSubstr("NoNewPrivs:\t1"));
   EXPECT_THAT(o.out, HasSubstr("Seccomp:\t2"));
-  EXPECT_THAT(o.out, Not(HasSubstr(std::string("/") + kCgroupParent)));  // cgroup namespace
+  EXPECT_THAT(o.out, Not(HasSubstr("/" + cgroup_parent())));  // cgroup namespace
 }
 
 TEST_F(SandboxTest, SeccompBlocksNamespacesAndMounts) {
