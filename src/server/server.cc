@@ -163,7 +163,7 @@ Status Server::start() {
       *s.store, s.clock, [ex = s.workers.get_executor()](std::function<void()> work) {
         asio::post(ex, std::move(work));
       });
-  s.dynamodb->start_ttl_sweeps();
+  s.dynamodb->start_background_work();
   s.launcher = std::make_unique<faas::SandboxLauncher>(
       faas::SandboxLauncherOptions{runtime_dir, faas::RuntimePaths{o.python, o.node}, isolate});
   faas::InstanceEnvironment env;

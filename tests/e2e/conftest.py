@@ -5,7 +5,9 @@ import os
 import subprocess
 import uuid
 
+import boto3
 import pytest
+from botocore.config import Config
 
 from e2e_support import NIMBUS_BIN, REPO, NimbusServer, make_zip
 
@@ -95,3 +97,23 @@ def cpp_zip(tmp_path_factory):
     return make_zip({"bootstrap": out.read_bytes()})
 
 
+
+
+# DynamoDB tests: a client and a resource on the shared server, and a table
+# name unique to the test.
+@pytest.fixture
+def ddb(nimbus):
+    return nimbus.client("dynamodb")
+
+
+@pytest.fixture
+def resource(nimbus):
+    return boto3.session.Session(
+        aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
+    ).resource("dynamodb", endpoint_url=nimbus.endpoint, config=Config(retries={"max_attempts": 1}))
+
+
+@pytest.fixture
+def tname(request):
+    base = "".join(c if c.isalnum() else "-" for c in request.node.name)[:40]
+    return f"{base}-{uuid.uuid4().hex[:6]}"

@@ -1,32 +1,11 @@
 """DynamoDB (json-1.0) with boto3's client and resource APIs and the AWS CLI:
 tables, items, scans, DynamoDB's validation errors, and durability."""
 import json
-import uuid
 from decimal import Decimal
 
-import boto3
 import pytest
 from boto3.dynamodb.conditions import Key  # noqa: F401  (resource API import path must work)
-from botocore.config import Config
 from botocore.exceptions import ClientError
-
-
-@pytest.fixture
-def ddb(nimbus):
-    return nimbus.client("dynamodb")
-
-
-@pytest.fixture
-def resource(nimbus):
-    return boto3.session.Session(
-        aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
-    ).resource("dynamodb", endpoint_url=nimbus.endpoint, config=Config(retries={"max_attempts": 1}))
-
-
-@pytest.fixture
-def tname(request):
-    base = "".join(c if c.isalnum() else "-" for c in request.node.name)[:40]
-    return f"{base}-{uuid.uuid4().hex[:6]}"
 
 
 def make_table(ddb, name, hash_key=("id", "S"), range_key=None, **kw):

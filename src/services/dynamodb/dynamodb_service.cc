@@ -8,6 +8,7 @@
 #include <set>
 
 #include "services/dynamodb/expression.h"
+#include "services/dynamodb/index.h"
 #include "services/dynamodb/item.h"
 #include "services/dynamodb/number.h"
 #include "services/dynamodb/wire.h"
@@ -151,8 +152,68 @@ DynamoDbService::~DynamoDbService() {
   ttl_timer_.cancel();
 }
 
-void DynamoDbService::start_ttl_sweeps() {
+void DynamoDbService::start_background_work() {
+  // Index builds a restart interrupted go on from the start (entries are
+  // idempotent puts).
+  for (auto& [key, value] : store_.scan(kTablePrefix)) {
+    auto t = TableSchema::from_json(value);
+    if (!t) continue;
+    for (const auto& ix : t->indexes)
+      if (ix.backfilling) schedule_backfill(t->name, ix.id);
+  }
   schedule_ttl_sweep();
+}
+
+void DynamoDbService::schedule_backfill(std::string table, std::string index_id) {
+  std::weak_ptr<bool> alive = alive_;
+  background_([this, alive, table = std::move(table), index_id = std::move(index_id)] {
+    if (!alive.lock()) return;
+    try {
+      backfill(table, index_id);
+    } catch (const std::exception& e) {
+      spdlog::error("dynamodb: building index of {} failed: {}", table, e.what());
+    }
+  });
+}
+
+// Copies every existing item into a new GSI, a page at a time under the
+// write lock. Writes meanwhile maintain the index themselves (it is in the
+// schema from the start), so each page re-reads its items under the lock
+// and copies what is stored then; the index turns ACTIVE at the end.
+void DynamoDbService::backfill(const std::string& table, const std::string& index_id) {
+  constexpr size_t kPage = 256;
+  std::string cursor;
+  for (bool more = true; more;) {
+    auto planned = load_table(table);
+    if (!planned) return;
+    auto rows = store_.scan(table_items_prefix(*planned), cursor, kPage);
+    more = rows.size() == kPage;
+    std::lock_guard lk(write_mu_);
+    auto t = current(*planned);
+    if (!t) return;
+    const SecondaryIndex* ix = nullptr;
+    for (const auto& i : t->indexes)
+      if (i.id == index_id) ix = &i;
+    if (!ix) return;  // deleted meanwhile
+    store::WriteBatch b;
+    for (auto& [key, value] : rows) {
+      cursor = key;
+      auto item = load_item(key);
+      if (!item) continue;
+      // An item whose attribute has another type than the index key is left
+      // out, as DynamoDB's backfill leaves such violations out.
+      if (auto e = index_entry(*t, *ix, *item); e && *e)
+        b.put((*e)->key, json::serialize((*e)->projected));
+    }
+    if (!b.empty())
+      if (auto r = write(b); !r) throw std::runtime_error(r.error().message);
+  }
+  std::lock_guard lk(write_mu_);
+  auto t = load_table(table);
+  if (!t) return;
+  for (auto& i : t->indexes)
+    if (i.id == index_id) i.backfilling = false;
+  if (auto r = save_table(*t); !r) throw std::runtime_error(r.error().message);
 }
 
 // The timer fires on the clock's thread, which must not block: the sweep
@@ -199,10 +260,12 @@ size_t DynamoDbService::expire_items() {
         // Under the write lock, and only if the item is still the expired
         // one: a write since the scan may have given it a new TTL.
         std::lock_guard lk(write_mu_);
-        auto current = store_.get(item_key);
-        if (!current || *current != item_text) continue;
+        auto stored = store_.get(item_key);
+        if (!stored || *stored != item_text) continue;
+        auto table = current(*t);
+        if (!table) break;  // deleted meanwhile
         store::WriteBatch b;
-        b.del(item_key);
+        if (!stage_change(b, *table, item_key, item, std::nullopt)) continue;
         if (store_.write(b)) ++expired;
       }
     }
@@ -309,6 +372,38 @@ Result<void, aws::ApiError> DynamoDbService::write(const store::WriteBatch& batc
   return {};
 }
 
+// Under write_mu_: the table's definition now. A write planned before an
+// UpdateTable added an index must still maintain that index.
+Result<TableSchema, aws::ApiError> DynamoDbService::current(const TableSchema& planned) const {
+  auto t = load_table(planned.name);
+  if (!t || t->id != planned.id) return fail(table_not_found(planned.name, false));
+  return std::move(*t);
+}
+
+Result<void, aws::ApiError> DynamoDbService::stage_change(store::WriteBatch& b,
+                                                          const TableSchema& t,
+                                                          const std::string& key,
+                                                          const std::optional<Json>& old,
+                                                          const std::optional<Json>& next) {
+  for (const auto& ix : t.indexes) {
+    std::optional<IndexEntry> before, after;
+    if (old)
+      if (auto e = index_entry(t, ix, *old)) before = std::move(*e);  // stored: valid then
+    if (next) {
+      auto e = index_entry(t, ix, *next);
+      if (!e) return fail(e.take_error());
+      after = std::move(*e);
+    }
+    if (before && (!after || after->key != before->key)) b.del(before->key);
+    if (after) b.put(after->key, json::serialize(after->projected));
+  }
+  if (next)
+    b.put(key, json::serialize(*next));
+  else if (old)
+    b.del(key);
+  return {};
+}
+
 // ---- tables ----
 
 DynamoDbService::OpResult DynamoDbService::create_table(const aws::Call& call, Json& req) {
@@ -322,19 +417,26 @@ DynamoDbService::OpResult DynamoDbService::create_table(const aws::Call& call, J
   if (auto r = save_table(*t); !r) return fail(r.take_error());
   // Ready at once; the answer says CREATING as DynamoDB's does, and the next
   // DescribeTable says ACTIVE, so boto3's table_exists waiter returns.
-  return Json{{"TableDescription", t->description("CREATING", 0, 0)}};
+  return Json{{"TableDescription", t->description("CREATING", {})}};
 }
 
 DynamoDbService::OpResult DynamoDbService::describe_table(const aws::Call&, Json& req) {
   std::string_view name = str_or_empty(req, "TableName");
   auto t = load_table(name);
   if (!t) return fail(table_not_found(name, true));
-  int64_t count = 0, bytes = 0;
-  for (auto& [key, value] : store_.scan(table_items_prefix(*t))) {
-    ++count;
-    if (auto item = parse_item(value)) bytes += static_cast<int64_t>(item_size(*item));
-  }
-  return Json{{"Table", t->description("ACTIVE", count, bytes)}};
+  // Counted on demand (DynamoDB refreshes its figures every few hours).
+  auto stats = [this](const std::string& prefix) {
+    TableSchema::Stats s;
+    for (auto& [key, value] : store_.scan(prefix)) {
+      ++s.item_count;
+      if (auto item = parse_item(value)) s.size_bytes += static_cast<int64_t>(item_size(*item));
+    }
+    return s;
+  };
+  return Json{{"Table", t->description("ACTIVE", stats(table_items_prefix(*t)),
+                                       [&](const SecondaryIndex& ix) {
+                                         return stats(index_entries_prefix(*t, ix));
+                                       })}};
 }
 
 DynamoDbService::OpResult DynamoDbService::list_tables(const aws::Call&, Json& req) {
@@ -372,9 +474,11 @@ DynamoDbService::OpResult DynamoDbService::delete_table(const aws::Call&, Json& 
   b.del(std::string(kTablePrefix) + t->name);
   if (auto r = write(b); !r) return fail(r.take_error());
   limiter_.forget(t->id);
-  if (auto r = store_.delete_prefix(table_items_prefix(*t)); !r)
-    spdlog::warn("dynamodb: items of deleted table {} not removed: {}", t->name, r.error().message);
-  return Json{{"TableDescription", t->description("DELETING", 0, 0)}};
+  for (const std::string& prefix : {table_items_prefix(*t), table_indexes_prefix(*t)})
+    if (auto r = store_.delete_prefix(prefix); !r)
+      spdlog::warn("dynamodb: items of deleted table {} not removed: {}", t->name,
+                   r.error().message);
+  return Json{{"TableDescription", t->description("DELETING", {})}};
 }
 
 // PROVISIONED tables are throttled as DynamoDB throttles them (throughput.h).
@@ -467,16 +571,95 @@ DynamoDbService::OpResult DynamoDbService::list_tags_of_resource(const aws::Call
   return Json{{"Tags", std::move(tags)}};
 }
 
-// Billing mode and provisioned throughput; index and stream changes are not
-// implemented yet and are refused by name.
+namespace {
+
+// UpdateTable's GlobalSecondaryIndexUpdates applied to `t`: at most one
+// index created or deleted per call, as on DynamoDB.
+Result<void, aws::ApiError> apply_index_updates(TableSchema& t, const json::value& updates,
+                                                const json::object& req,
+                                                std::vector<std::string>& created,
+                                                std::vector<std::string>& dropped) {
+  if (!updates.is_array() || updates.get_array().empty())
+    return fail(aws::ApiError::validation(
+        "1 validation error detected: Value '[]' at 'globalSecondaryIndexUpdates' failed to "
+        "satisfy constraint: Member must have length greater than or equal to 1"));
+  const json::value* defs = req.if_contains("AttributeDefinitions");
+  int online = 0;
+  auto one_online = [&]() -> Result<void, aws::ApiError> {
+    if (++online > 1)
+      return fail(aws::ApiError::make(400, "LimitExceededException",
+                                      "Subscriber limit exceeded: Only 1 online index can be "
+                                      "created or deleted simultaneously per table"));
+    return {};
+  };
+  auto find_global = [&t](const json::object& o) -> Result<size_t, aws::ApiError> {
+    std::string_view name = str_or_empty(o, "IndexName");
+    for (size_t i = 0; i < t.indexes.size(); ++i)
+      if (t.indexes[i].global && t.indexes[i].name == name) return i;
+    return fail(aws::ApiError::make(400, "ResourceNotFoundException",
+                                    "Requested resource not found: Index: " + std::string(name) +
+                                        " not found for table: " + t.name));
+  };
+  for (const auto& u : updates.get_array()) {
+    const json::object* o = u.is_object() ? &u.get_object() : nullptr;
+    const json::object* create = o ? object_member(*o, "Create") : nullptr;
+    const json::object* update = o ? object_member(*o, "Update") : nullptr;
+    const json::object* del = o ? object_member(*o, "Delete") : nullptr;
+    if ((create != nullptr) + (update != nullptr) + (del != nullptr) != 1)
+      return fail(invalid_parameter(
+          "One of GlobalSecondaryIndexUpdate.Create, GlobalSecondaryIndexUpdate.Update or "
+          "GlobalSecondaryIndexUpdate.Delete must be specified"));
+    if (create) {
+      if (auto r = one_online(); !r) return fail(r.take_error());
+      if (auto r =
+              t.add_global_index(*create, defs && defs->is_array() ? &defs->get_array() : nullptr);
+          !r)
+        return fail(r.take_error());
+      created.push_back(t.indexes.back().id);
+    } else if (del) {
+      if (auto r = one_online(); !r) return fail(r.take_error());
+      auto i = find_global(*del);
+      if (!i) return fail(i.take_error());
+      dropped.push_back(t.indexes[*i].id);
+      t.indexes.erase(t.indexes.begin() + static_cast<std::ptrdiff_t>(*i));
+    } else {
+      auto i = find_global(*update);
+      if (!i) return fail(i.take_error());
+      const json::object* pt = object_member(*update, "ProvisionedThroughput");
+      auto units = [&](std::string_view k) -> int64_t {
+        auto* v = pt ? pt->if_contains(k) : nullptr;
+        return v && v->is_int64() ? v->get_int64() : 0;
+      };
+      if (t.billing_mode == "PAY_PER_REQUEST" || units("ReadCapacityUnits") < 1 ||
+          units("WriteCapacityUnits") < 1)
+        return fail(invalid_parameter(
+            "ProvisionedThroughput with ReadCapacityUnits and WriteCapacityUnits of at least 1 "
+            "is required to update index " +
+            t.indexes[*i].name + " of a PROVISIONED table"));
+      t.indexes[*i].read_capacity = units("ReadCapacityUnits");
+      t.indexes[*i].write_capacity = units("WriteCapacityUnits");
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+// Billing mode, provisioned throughput and GSIs (created with a backfill,
+// deleted, or given new throughput); stream changes are refused by name.
 DynamoDbService::OpResult DynamoDbService::update_table(const aws::Call&, Json& req) {
-  if (auto r = refuse_unsupported(req, {"GlobalSecondaryIndexUpdates", "StreamSpecification",
-                                        "ReplicaUpdates", "SSESpecification"});
+  if (auto r =
+          refuse_unsupported(req, {"StreamSpecification", "ReplicaUpdates", "SSESpecification"});
       !r)
     return fail(r.take_error());
   std::lock_guard lk(write_mu_);
   auto t = table_of(req);
   if (!t) return fail(t.take_error());
+  std::vector<std::string> created, dropped;  // index ids
+  if (auto* updates = req.if_contains("GlobalSecondaryIndexUpdates")) {
+    auto r = apply_index_updates(*t, *updates, req, created, dropped);
+    if (!r) return fail(r.take_error());
+  }
   std::string_view billing = str_or_empty(req, "BillingMode");
   if (!billing.empty() && billing != "PROVISIONED" && billing != "PAY_PER_REQUEST")
     return fail(aws::ApiError::validation(
@@ -508,8 +691,18 @@ DynamoDbService::OpResult DynamoDbService::update_table(const aws::Call&, Json& 
         "when BillingMode is PROVISIONED"));
   }
   t->billing_mode = mode;
+  if (mode == "PAY_PER_REQUEST")
+    for (auto& ix : t->indexes) ix.read_capacity = ix.write_capacity = 0;
   if (auto r = save_table(*t); !r) return fail(r.take_error());
-  return Json{{"TableDescription", t->description("ACTIVE", 0, 0)}};
+  for (const auto& id : dropped) {
+    SecondaryIndex gone;
+    gone.id = id;
+    if (auto r = store_.delete_prefix(index_entries_prefix(*t, gone)); !r)
+      spdlog::warn("dynamodb: entries of a deleted index of {} not removed: {}", t->name,
+                   r.error().message);
+  }
+  for (const auto& id : created) schedule_backfill(t->name, id);
+  return Json{{"TableDescription", t->description("ACTIVE", {})}};
 }
 
 DynamoDbService::OpResult DynamoDbService::update_time_to_live(const aws::Call&, Json& req) {
@@ -666,15 +859,15 @@ aws::ApiError condition_failed(const json::object& params, const std::optional<j
 Result<std::pair<std::optional<json::object>, WriteOutcome>, aws::ApiError>
 DynamoDbService::apply_one(const PlannedWrite& w, const Json& req) {
   std::lock_guard lk(write_mu_);
+  auto t = current(w.table);
+  if (!t) return fail(t.take_error());
   auto old = load_item(w.key);
   auto outcome = decide(w, old);
   if (!outcome) return fail(outcome.take_error());
   if (outcome->condition_failed) return fail(condition_failed(req, old));
   store::WriteBatch b;
-  if (outcome->next)
-    b.put(w.key, json::serialize(*outcome->next));
-  else if (old && w.kind == PlannedWrite::Kind::kDelete)
-    b.del(w.key);
+  if (w.kind != PlannedWrite::Kind::kCheck)
+    if (auto r = stage_change(b, *t, w.key, old, outcome->next); !r) return fail(r.take_error());
   if (!b.empty())
     if (auto r = write(b); !r) return fail(r.take_error());
   return std::pair{std::move(old), std::move(*outcome)};
@@ -815,6 +1008,8 @@ DynamoDbService::OpResult DynamoDbService::transact_write_items(const aws::Call&
                                            : w.kind == PlannedWrite::Kind::kPut ? "Put"
                                            : w.kind == PlannedWrite::Kind::kDelete ? "Delete"
                                                                                    : "Update");
+    auto t = current(w.table);
+    if (!t) return fail(t.take_error());
     auto old = load_item(w.key);
     auto outcome = decide(w, old);
     if (!outcome) return fail(outcome.take_error());
@@ -829,10 +1024,8 @@ DynamoDbService::OpResult DynamoDbService::transact_write_items(const aws::Call&
     }
     reasons.push_back(json::object{{"Code", "None"}});
     bytes.push_back(outcome->bytes);
-    if (outcome->next)
-      b.put(w.key, json::serialize(*outcome->next));
-    else if (old && w.kind == PlannedWrite::Kind::kDelete)
-      b.del(w.key);
+    if (w.kind != PlannedWrite::Kind::kCheck)
+      if (auto r = stage_change(b, *t, w.key, old, outcome->next); !r) return fail(r.take_error());
   }
   if (cancelled) {
     std::string codes;
@@ -954,11 +1147,57 @@ struct Page {
 };
 enum class Admit { kTake, kSkip, kStop };
 
-Page read_page(const TableSchema& t, std::string cursor, size_t limit,
+// What a Query or Scan reads: the table or one of its indexes, with the key
+// that orders it.
+struct ReadSource {
+  const SecondaryIndex* index = nullptr;  // null: the table itself
+  KeyAttribute hash;
+  std::optional<KeyAttribute> range;
+  std::string prefix;  // every row's store key starts with it
+
+  // LastEvaluatedKey: the table's key, and an index's key too.
+  json::object last_key(const TableSchema& t, const json::object& row) const {
+    json::object k = key_of(t, row);
+    if (index)
+      for (const KeyAttribute* a : {&hash, range ? &*range : nullptr})
+        if (const json::value* v = a ? row.if_contains(a->name) : nullptr) k[a->name] = *v;
+    return k;
+  }
+};
+
+Result<ReadSource, aws::ApiError> read_source(const TableSchema& t, const json::object& req) {
+  ReadSource src;
+  if (!req.contains("IndexName")) {
+    src.hash = t.hash;
+    src.range = t.range;
+    src.prefix = table_items_prefix(t);
+    return src;
+  }
+  std::string_view name = str_or_empty(req, "IndexName");
+  src.index = t.find_index(name);
+  if (!src.index)
+    return fail(aws::ApiError::validation("The table does not have the specified index: " +
+                                          std::string(name)));
+  if (src.index->backfilling)
+    return fail(aws::ApiError::validation("Cannot read from backfilling global secondary index: " +
+                                          std::string(name)));
+  if (src.index->global)
+    if (auto* v = req.if_contains("ConsistentRead"); v && v->is_bool() && v->get_bool())
+      return fail(aws::ApiError::validation(
+          "Consistent reads are not supported on global secondary indexes"));
+  src.hash = src.index->hash;
+  src.range = src.index->range;
+  src.prefix = index_entries_prefix(t, *src.index);
+  return src;
+}
+
+// `expand`, when set, replaces a row with what the read returns of it (an
+// LSI read asking for attributes the index does not project).
+Page read_page(const TableSchema& t, const ReadSource& src, std::string cursor, size_t limit,
                const std::function<store::KeyValues(const std::string&)>& fetch,
                const std::function<Admit(std::string_view, const json::object&)>& admit,
-               const ConditionExpression* filter, const ProjectionExpression* projection,
-               bool count_only) {
+               const std::function<void(json::object&)>& expand, const ConditionExpression* filter,
+               const ProjectionExpression* projection, bool count_only) {
   constexpr size_t kBatch = 256;
   Page page;
   bool more = true, stopped = false;
@@ -977,7 +1216,8 @@ Page read_page(const TableSchema& t, std::string cursor, size_t limit,
       if (a == Admit::kSkip) continue;
       ++page.scanned;
       page.bytes += item_size(*item);
-      page.last_key = key_of(t, *item);
+      page.last_key = src.last_key(t, *item);
+      if (expand) expand(*item);
       if (!filter || filter->evaluate(*item)) {
         ++page.count;
         if (!count_only) page.items.push_back(projection ? projection->apply(*item) : *item);
@@ -1004,9 +1244,8 @@ Result<size_t, aws::ApiError> read_limit(const json::object& req) {
   return static_cast<size_t>(v->get_int64());
 }
 
-// Select and ProjectionExpression together, as DynamoDB checks them.
-Result<bool, aws::ApiError> count_only(const json::object& req, bool has_projection) {
-  std::string_view select = str_or_empty(req, "Select");
+// Select alone: whether the read answers with a count only.
+Result<bool, aws::ApiError> count_only(std::string_view select, bool has_projection) {
   if (select.empty() || select == "ALL_ATTRIBUTES" || select == "SPECIFIC_ATTRIBUTES") {
     if (select == "ALL_ATTRIBUTES" && has_projection)
       return fail(aws::ApiError::validation(
@@ -1023,15 +1262,49 @@ Result<bool, aws::ApiError> count_only(const json::object& req, bool has_project
           "Cannot specify the ProjectionExpression when choosing to get COUNT"));
     return true;
   }
-  if (select == "ALL_PROJECTED_ATTRIBUTES")
-    return fail(aws::ApiError::validation(
-        "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName"));
   return fail(aws::ApiError::validation(
       "1 validation error detected: Value '" + std::string(select) +
       "' at 'select' failed to satisfy constraint: Member must satisfy enum value set: "
       "[SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]"));
 }
 
+// What a read returns of each row, from Select and ProjectionExpression as
+// DynamoDB checks them together.
+struct Selection {
+  bool count_only = false;
+  bool table_items = false;  // an LSI read that needs attributes it does not project
+};
+
+Result<Selection, aws::ApiError> selection(const json::object& req, bool has_projection,
+                                           const ReadSource& src) {
+  std::string_view select = str_or_empty(req, "Select");
+  const SecondaryIndex* ix = src.index;
+  bool partial = ix && ix->projection_type != "ALL";
+  if (select == "ALL_ATTRIBUTES" && partial && ix->global)
+    return fail(
+        invalid_parameter("Select type ALL_ATTRIBUTES is not supported for global "
+                          "secondary index " +
+                          ix->name + " because its projection type is not ALL"));
+  // DynamoDB fetches from the table what an LSI does not hold; a GSI
+  // answers with what it projects.
+  Selection sel;
+  sel.table_items = partial && !ix->global && (select == "ALL_ATTRIBUTES" || has_projection);
+  if (select == "ALL_PROJECTED_ATTRIBUTES") {
+    if (!ix)
+      return fail(aws::ApiError::validation(
+          "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName"));
+    if (has_projection)
+      return fail(
+          aws::ApiError::validation("Cannot specify the ProjectionExpression when choosing to get "
+                                    "ALL_PROJECTED_ATTRIBUTES"));
+    return sel;
+  }
+  auto answer = count_only(select, has_projection);
+  if (!answer) return fail(answer.take_error());
+  sel.count_only = *answer;
+  if (sel.count_only) sel.table_items = false;
+  return sel;
+}
 json::object page_answer(Page page, bool count_only) {
   json::object out;
   out["Count"] = page.count;
@@ -1045,9 +1318,11 @@ json::object page_answer(Page page, bool count_only) {
 
 // The store key of ExclusiveStartKey, checked against the table's key.
 namespace {
-Result<std::string, aws::ApiError> start_key(const TableSchema& t, const json::object& req) {
+Result<std::string, aws::ApiError> start_key(const TableSchema& t, const ReadSource& src,
+                                             const json::object& req) {
   const json::object* esk = object_member(req, "ExclusiveStartKey");
   if (!esk) return std::string();
+  if (src.index) return index_start_key(t, *src.index, *esk);
   json::object k = *esk;
   if (auto r = normalize_item(k); !r) return fail(r.take_error());
   auto key = item_store_key(t, k, true);
@@ -1059,12 +1334,13 @@ Result<std::string, aws::ApiError> start_key(const TableSchema& t, const json::o
 }  // namespace
 
 DynamoDbService::OpResult DynamoDbService::scan(const aws::Call&, Json& req) {
-  if (auto r = refuse_unsupported(
-          req, {"ScanFilter", "AttributesToGet", "ConditionalOperator", "IndexName"});
+  if (auto r = refuse_unsupported(req, {"ScanFilter", "AttributesToGet", "ConditionalOperator"});
       !r)
     return fail(r.take_error());
   auto t = table_of(req);
   if (!t) return fail(t.take_error());
+  auto src = read_source(*t, req);
+  if (!src) return fail(src.take_error());
   if (auto r = admit(*t, Throughput::kRead); !r) return fail(r.take_error());
   auto limit = read_limit(req);
   if (!limit) return fail(limit.take_error());
@@ -1075,8 +1351,8 @@ DynamoDbService::OpResult DynamoDbService::scan(const aws::Call&, Json& req) {
   auto projection = (*exprs)->projection(req);
   if (!projection) return fail(projection.take_error());
   if (auto r = (*exprs)->finish(); !r) return fail(r.take_error());
-  auto only_count = count_only(req, projection->has_value());
-  if (!only_count) return fail(only_count.take_error());
+  auto sel = selection(req, projection->has_value(), *src);
+  if (!sel) return fail(sel.take_error());
   // Parallel scan: an item belongs to segment hash(partition key) mod total,
   // so that the segments together return every item exactly once.
   int64_t segment = 0, total = 1;
@@ -1104,12 +1380,12 @@ DynamoDbService::OpResult DynamoDbService::scan(const aws::Call&, Json& req) {
           json::serialize(*s) + " is not less than TotalSegments: " + std::to_string(total)));
     segment = s->get_int64();
   }
-  auto start = start_key(*t, req);
+  auto start = start_key(*t, *src, req);
   if (!start) return fail(start.take_error());
   bool consistent = false;
   if (auto* v = req.if_contains("ConsistentRead"); v && v->is_bool()) consistent = v->get_bool();
 
-  const std::string prefix = table_items_prefix(*t);
+  const std::string& prefix = src->prefix;
   auto fetch = [&](const std::string& cursor) { return store_.scan(prefix, cursor, 256); };
   auto admit = [&](std::string_view key, const json::object&) {
     if (total == 1) return Admit::kTake;
@@ -1123,21 +1399,25 @@ DynamoDbService::OpResult DynamoDbService::scan(const aws::Call&, Json& req) {
                ? Admit::kTake
                : Admit::kSkip;
   };
-  Page page = read_page(*t, *start, *limit, fetch, admit, filter->has_value() ? &**filter : nullptr,
-                        projection->has_value() ? &**projection : nullptr, *only_count);
+  Page page =
+      read_page(*t, *src, *start, *limit, fetch, admit, table_item_expander(*t, sel->table_items),
+                filter->has_value() ? &**filter : nullptr,
+                projection->has_value() ? &**projection : nullptr, sel->count_only);
   double units = read_units(page.bytes, consistent);
-  Json out = page_answer(std::move(page), *only_count);
+  Json out = page_answer(std::move(page), sel->count_only);
   charge(out, req, *t, Throughput::kRead, units);
   return out;
 }
 
 DynamoDbService::OpResult DynamoDbService::query(const aws::Call&, Json& req) {
-  if (auto r = refuse_unsupported(req, {"KeyConditions", "QueryFilter", "AttributesToGet",
-                                        "ConditionalOperator", "IndexName"});
+  if (auto r = refuse_unsupported(
+          req, {"KeyConditions", "QueryFilter", "AttributesToGet", "ConditionalOperator"});
       !r)
     return fail(r.take_error());
   auto t = table_of(req);
   if (!t) return fail(t.take_error());
+  auto src = read_source(*t, req);
+  if (!src) return fail(src.take_error());
   if (auto r = admit(*t, Throughput::kRead); !r) return fail(r.take_error());
   auto limit = read_limit(req);
   if (!limit) return fail(limit.take_error());
@@ -1148,13 +1428,13 @@ DynamoDbService::OpResult DynamoDbService::query(const aws::Call&, Json& req) {
   auto exprs = RequestExpressions::from(req);
   if (!exprs) return fail(exprs.take_error());
   auto kc = parse_key_condition(str_or_empty(req, "KeyConditionExpression"), (*exprs)->ctx(),
-                                t->hash, t->range);
+                                src->hash, src->range);
   if (!kc) return fail(aws::ApiError::validation(kc.error()));
   auto filter = (*exprs)->condition(req, "FilterExpression");
   if (!filter) return fail(filter.take_error());
   if (*filter)
     for (const auto& name : (*filter)->top_level_attributes())
-      if (name == t->hash.name || (t->range && name == t->range->name))
+      if (name == src->hash.name || (src->range && name == src->range->name))
         return fail(aws::ApiError::validation(
             "Filter Expression can only contain non-primary key attributes: Primary key "
             "attribute: " +
@@ -1162,13 +1442,14 @@ DynamoDbService::OpResult DynamoDbService::query(const aws::Call&, Json& req) {
   auto projection = (*exprs)->projection(req);
   if (!projection) return fail(projection.take_error());
   if (auto r = (*exprs)->finish(); !r) return fail(r.take_error());
-  auto only_count = count_only(req, projection->has_value());
-  if (!only_count) return fail(only_count.take_error());
-  auto prefix = partition_prefix(*t, kc->partition_value);
-  if (!prefix) return fail(prefix.take_error());
-  auto start = start_key(*t, req);
+  auto sel = selection(req, projection->has_value(), *src);
+  if (!sel) return fail(sel.take_error());
+  auto partition = key_component(src->hash.type, kc->partition_value, src->hash.name);
+  if (!partition) return fail(partition.take_error());
+  const std::string prefix = src->prefix + *partition;
+  auto start = start_key(*t, *src, req);
   if (!start) return fail(start.take_error());
-  if (!start->empty() && !start->starts_with(*prefix))
+  if (!start->empty() && !start->starts_with(prefix))
     return fail(aws::ApiError::validation(
         "The provided starting key does not match the range key predicate"));
   bool forward = true;
@@ -1177,13 +1458,13 @@ DynamoDbService::OpResult DynamoDbService::query(const aws::Call&, Json& req) {
   if (auto* v = req.if_contains("ConsistentRead"); v && v->is_bool()) consistent = v->get_bool();
 
   auto fetch = [&](const std::string& cursor) {
-    return forward ? store_.scan(*prefix, cursor, 256) : store_.scan_reverse(*prefix, cursor, 256);
+    return forward ? store_.scan(prefix, cursor, 256) : store_.scan_reverse(prefix, cursor, 256);
   };
   // The items a sort key condition selects are one run in key order: once
   // the run has started, the first item outside it ends the read.
   bool in_run = false;
   const std::optional<SortKeyCondition>& sort = kc->sort;
-  std::string range_name = t->range ? t->range->name : std::string();
+  std::string range_name = src->range ? src->range->name : std::string();
   auto admit = [&](std::string_view, const json::object& item) {
     if (!sort) return Admit::kTake;
     const json::value* v = item.if_contains(range_name);
@@ -1193,12 +1474,26 @@ DynamoDbService::OpResult DynamoDbService::query(const aws::Call&, Json& req) {
     }
     return in_run ? Admit::kStop : Admit::kSkip;
   };
-  Page page = read_page(*t, *start, *limit, fetch, admit, filter->has_value() ? &**filter : nullptr,
-                        projection->has_value() ? &**projection : nullptr, *only_count);
+  Page page =
+      read_page(*t, *src, *start, *limit, fetch, admit, table_item_expander(*t, sel->table_items),
+                filter->has_value() ? &**filter : nullptr,
+                projection->has_value() ? &**projection : nullptr, sel->count_only);
   double units = read_units(page.bytes, consistent);
-  Json out = page_answer(std::move(page), *only_count);
+  Json out = page_answer(std::move(page), sel->count_only);
   charge(out, req, *t, Throughput::kRead, units);
   return out;
+}
+
+// An LSI read that needs what the index does not project reads each item
+// from the table.
+std::function<void(DynamoDbService::Json&)> DynamoDbService::table_item_expander(
+    const TableSchema& t, bool needed) const {
+  if (!needed) return nullptr;
+  return [this, &t](Json& row) {
+    auto key = item_store_key(t, row, false);
+    if (!key) return;
+    if (auto item = load_item(*key)) row = std::move(*item);
+  };
 }
 
 // ---- batches ----
@@ -1271,16 +1566,18 @@ DynamoDbService::OpResult DynamoDbService::batch_write_item(const aws::Call&, Js
   std::lock_guard lk(write_mu_);
   store::WriteBatch b;
   std::map<std::string, double> units;
+  for (auto& t : tables) {
+    auto now = current(t);
+    if (!now) return fail(now.take_error());
+    t = std::move(*now);
+  }
   for (const auto& w : writes) {
     auto old = load_item(w.key);
     size_t size = std::max(w.item ? item_size(*w.item) : 0, old ? item_size(*old) : 0);
     units[w.table->name] += write_units(size);
     if (w.table->billing_mode == "PROVISIONED")
       limiter_.consume(w.table->id, Throughput::kWrite, w.table->write_capacity, write_units(size));
-    if (w.item)
-      b.put(w.key, json::serialize(*w.item));
-    else if (old)
-      b.del(w.key);
+    if (auto r = stage_change(b, *w.table, w.key, old, w.item); !r) return fail(r.take_error());
   }
   if (!b.empty())
     if (auto r = write(b); !r) return fail(r.take_error());

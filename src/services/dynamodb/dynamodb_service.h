@@ -4,6 +4,7 @@
 //   table/<name>                  the table's definition (TableSchema JSON)
 //   item/<table id>/<key bytes>   one item, in DynamoDB's wire JSON; the key
 //                                 bytes sort as DynamoDB orders keys (item.h)
+//   index/<table id>/<index id>/  secondary index entries (index.h)
 // Every acknowledged write is synced (Store::write). Writes of one service
 // instance are serialised by one mutex, so a read-check-write (conditions,
 // ReturnValues) sees no interleaved write.
@@ -33,11 +34,12 @@ struct WriteOutcome;
 class DynamoDbService final : public aws::Service {
  public:
   // `background` runs blocking work off the I/O threads (the expiry of
-  // items whose TTL passed); the sweep starts with start_ttl_sweeps().
+  // items whose TTL passed, index builds).
   DynamoDbService(store::Store& store, Clock& clock,
                   std::function<void(std::function<void()>)> background);
   ~DynamoDbService() override;
-  void start_ttl_sweeps();
+  // Starts the TTL sweep and resumes index builds a restart interrupted.
+  void start_background_work();
   // Deletes every expired item of every table with TTL enabled; returns how
   // many (the sweep calls it every kTtlSweepEvery).
   size_t expire_items();
@@ -81,6 +83,8 @@ class DynamoDbService final : public aws::Service {
   OpResult transact_get_items(const aws::Call& call, Json& req);
   OpResult describe_time_to_live(const aws::Call& call, Json& req);
   void schedule_ttl_sweep();
+  void schedule_backfill(std::string table, std::string index_id);
+  void backfill(const std::string& table, const std::string& index_id);
   // Applies one single-item write under the lock: the old item and what
   // happened, or ConditionalCheckFailedException.
   Result<std::pair<std::optional<Json>, WriteOutcome>, aws::ApiError> apply_one(
@@ -99,6 +103,20 @@ class DynamoDbService final : public aws::Service {
   // The stored item under `key`, if any.
   std::optional<Json> load_item(const std::string& key) const;
   Result<void, aws::ApiError> write(const store::WriteBatch& batch);
+  // What read_page calls to replace an index row with the table's item
+  // (null unless `needed`).
+  std::function<void(Json&)> table_item_expander(const TableSchema& t, bool needed) const;
+  // Under write_mu_: the stored definition of the table a write was planned
+  // on (ResourceNotFoundException if it was deleted or replaced since).
+  Result<TableSchema, aws::ApiError> current(const TableSchema& planned) const;
+  // Stages the change of the item under `key` from `old` to `next` (either
+  // may be absent) into `b`: the item and its entry in every index. Every
+  // write path goes through here, so indexes change in the item's batch.
+  // Fails, staging nothing the caller will write, when `next` has an index
+  // key of the wrong type.
+  Result<void, aws::ApiError> stage_change(store::WriteBatch& b, const TableSchema& t,
+                                           const std::string& key, const std::optional<Json>& old,
+                                           const std::optional<Json>& next);
 
   store::Store& store_;
   Clock& clock_;

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "base/ids.h"
+#include "services/dynamodb/item.h"
 #include "services/dynamodb/number.h"
 
 namespace nimbus::services::dynamodb {
@@ -26,14 +27,6 @@ namespace {
 
 // ---------------------------------------------------------------------------
 // Attribute values in wire form.
-
-// "S", "N", ... for a well-formed value; empty otherwise (inputs are validated
-// before they get here, but evaluation must not trust them blindly).
-std::string_view type_of(const json::value& v) {
-  const json::object* o = v.if_object();
-  if (!o || o->size() != 1) return {};
-  return o->begin()->key();
-}
 
 const json::value* payload(const json::value& v) {
   const json::object* o = v.if_object();

@@ -41,13 +41,13 @@ std::string set_listing(const json::array& a) {
   return s + "]";
 }
 
+}  // namespace
+
 std::string_view type_of(const json::value& v) {
   return v.is_object() && v.get_object().size() == 1
              ? std::string_view(v.get_object().begin()->key())
              : std::string_view();
 }
-
-}  // namespace
 
 Result<void, aws::ApiError> normalize_value(json::value& v) {
   if (!v.is_object() || v.get_object().empty())

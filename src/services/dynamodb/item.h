@@ -21,6 +21,9 @@ constexpr size_t kMaxItemBytes = 400 * 1024;
 constexpr size_t kMaxPartitionKeyBytes = 2048;
 constexpr size_t kMaxSortKeyBytes = 1024;
 
+// An attribute value's type ("S", "M", ...); empty when malformed.
+std::string_view type_of(const boost::json::value& v);
+
 // Checks one attribute value and normalises it in place (numbers to
 // DynamoDB's canonical text). `item_context`: values of an item (empty sets
 // and NULL false are refused there), as opposed to expression values.

@@ -1,5 +1,6 @@
 #include "services/dynamodb/table.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 
 #include "base/ids.h"
@@ -34,7 +35,243 @@ json::array key_schema_json(const KeyAttribute& hash, const std::optional<KeyAtt
   return a;
 }
 
+json::object projection_json(const SecondaryIndex& ix) {
+  json::object p{{"ProjectionType", ix.projection_type}};
+  if (!ix.non_key_attributes.empty()) {
+    json::array a;
+    for (const auto& n : ix.non_key_attributes) a.emplace_back(n);
+    p["NonKeyAttributes"] = std::move(a);
+  }
+  return p;
+}
+
+// The parts of an index that the stored form and DescribeTable share.
+json::object index_json(const SecondaryIndex& ix) {
+  return json::object{{"IndexName", ix.name},
+                      {"KeySchema", key_schema_json(ix.hash, ix.range)},
+                      {"Projection", projection_json(ix)}};
+}
+
+struct KeySchemaSpec {
+  KeyAttribute hash;
+  std::optional<KeyAttribute> range;
+};
+
+// A KeySchema (of the table or an index) against the AttributeDefinitions.
+Result<KeySchemaSpec, aws::ApiError> parse_key_schema(const json::value* ks,
+                                                      std::string_view member,
+                                                      const std::vector<KeyAttribute>& defs) {
+  if (!ks || !ks->is_array()) return fail(constraint("null", member, "Member must not be null"));
+  const auto& schema = ks->get_array();
+  if (schema.empty() || schema.size() > 2)
+    return fail(constraint("[" + std::to_string(schema.size()) + " elements]", member,
+                           schema.empty() ? "Member must have length greater than or equal to 1"
+                                          : "Member must have length less than or equal to 2"));
+  KeySchemaSpec spec;
+  std::string missing;
+  for (size_t i = 0; i < schema.size(); ++i) {
+    if (!schema[i].is_object()) return fail(invalid_parameter("Invalid KeySchema"));
+    std::string_view name = str_or_empty(schema[i].get_object(), "AttributeName");
+    std::string_view kind = str_or_empty(schema[i].get_object(), "KeyType");
+    if (kind != "HASH" && kind != "RANGE")
+      return fail(constraint("'" + std::string(kind) + "'",
+                             std::string(member) + "." + std::to_string(i + 1) + ".member.keyType",
+                             "Member must satisfy enum value set: [HASH, RANGE]"));
+    if ((i == 0) != (kind == "HASH"))
+      return fail(
+          invalid_parameter(i == 0 ? "Invalid KeySchema: The first KeySchemaElement is not a "
+                                     "HASH key type"
+                                   : "Too many hash keys specified.  All Dynamo DB tables must "
+                                     "have exactly one hash key"));
+    auto def = std::find_if(defs.begin(), defs.end(),
+                            [&](const KeyAttribute& a) { return a.name == name; });
+    if (def == defs.end()) {
+      missing += (missing.empty() ? "" : ", ") + std::string(name);
+      continue;
+    }
+    (i == 0 ? spec.hash : spec.range.emplace()) = *def;
+  }
+  if (!missing.empty()) {
+    std::string defined;
+    for (const auto& a : defs) defined += (defined.empty() ? "" : ", ") + a.name;
+    return fail(
+        invalid_parameter("Some index key attributes are not defined in AttributeDefinitions. "
+                          "Keys: [" +
+                          missing + "], AttributeDefinitions: [" + defined + "]"));
+  }
+  return spec;
+}
+
+// One entry of LocalSecondaryIndexes / GlobalSecondaryIndexes (or a GSI
+// Create of UpdateTable), checked against the table as DynamoDB checks it.
+Result<SecondaryIndex, aws::ApiError> parse_index(const json::value& v, bool global,
+                                                  const TableSchema& t, std::string_view member) {
+  if (!v.is_object()) return fail(constraint("null", member, "Member must not be null"));
+  const json::object& o = v.get_object();
+  SecondaryIndex ix;
+  ix.global = global;
+  ix.name = std::string(str_or_empty(o, "IndexName"));
+  if (ix.name.empty())
+    return fail(constraint("null", std::string(member) + ".indexName", "Member must not be null"));
+  if (!valid_table_name(ix.name))
+    return fail(constraint("'" + ix.name + "'", std::string(member) + ".indexName",
+                           "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"));
+  auto key = parse_key_schema(o.if_contains("KeySchema"), std::string(member) + ".keySchema",
+                              t.attributes);
+  if (!key) return fail(key.take_error());
+  ix.hash = key->hash;
+  ix.range = key->range;
+  if (!global) {
+    if (!t.range)
+      return fail(invalid_parameter(
+          "Table KeySchema does not have a range key, which is required when specifying a "
+          "LocalSecondaryIndex"));
+    if (ix.hash.name != t.hash.name)
+      return fail(invalid_parameter(
+          "Index KeySchema does not have the same leading hash key as table KeySchema for index: " +
+          ix.name + ". index hash key: " + ix.hash.name + ", table hash key: " + t.hash.name));
+    if (!ix.range)
+      return fail(
+          invalid_parameter("Index KeySchema does not have a range key for index: " + ix.name));
+  }
+  const json::value* projection = o.if_contains("Projection");
+  if (!projection || !projection->is_object())
+    return fail(constraint("null", std::string(member) + ".projection", "Member must not be null"));
+  const json::object& p = projection->get_object();
+  std::string_view type = str_or_empty(p, "ProjectionType");
+  if (type.empty()) type = "ALL";  // DynamoDB's default when only NonKeyAttributes is absent
+  if (type != "ALL" && type != "KEYS_ONLY" && type != "INCLUDE")
+    return fail(constraint("'" + std::string(type) + "'",
+                           std::string(member) + ".projection.projectionType",
+                           "Member must satisfy enum value set: [ALL, INCLUDE, KEYS_ONLY]"));
+  ix.projection_type = std::string(type);
+  const json::value* nka = p.if_contains("NonKeyAttributes");
+  if (type == "INCLUDE") {
+    if (!nka || !nka->is_array() || nka->get_array().empty())
+      return fail(
+          invalid_parameter("ProjectionType is INCLUDE, but NonKeyAttributes is not specified"));
+    for (const auto& a : nka->get_array()) {
+      if (!a.is_string()) return fail(invalid_parameter("Invalid NonKeyAttributes"));
+      ix.non_key_attributes.emplace_back(a.get_string());
+    }
+  } else if (nka) {
+    return fail(invalid_parameter("ProjectionType is " + std::string(type) +
+                                  ", but NonKeyAttributes is specified"));
+  }
+  const json::value* pt = o.if_contains("ProvisionedThroughput");
+  if (!global) {
+    if (pt)
+      return fail(invalid_parameter(
+          "ProvisionedThroughput should not be specified for a LocalSecondaryIndex: " + ix.name));
+  } else if (t.billing_mode == "PAY_PER_REQUEST") {
+    if (pt)
+      return fail(invalid_parameter("ProvisionedThroughput should not be specified for index: " +
+                                    ix.name + " when BillingMode is PAY_PER_REQUEST"));
+  } else {
+    if (!pt || !pt->is_object())
+      return fail(
+          invalid_parameter("ProvisionedThroughput must be specified for index: " + ix.name));
+    auto units = [&](std::string_view k) -> int64_t {
+      auto* u = pt->get_object().if_contains(k);
+      return u && u->is_int64() ? u->get_int64() : 0;
+    };
+    ix.read_capacity = units("ReadCapacityUnits");
+    ix.write_capacity = units("WriteCapacityUnits");
+    if (ix.read_capacity < 1 || ix.write_capacity < 1)
+      return fail(constraint(std::to_string(std::min(ix.read_capacity, ix.write_capacity)),
+                             std::string(member) + ".provisionedThroughput",
+                             "Member must have value greater than or equal to 1"));
+  }
+  ix.id = new_uuid();
+  return ix;
+}
+
 }  // namespace
+
+const SecondaryIndex* TableSchema::find_index(std::string_view index_name) const {
+  for (const auto& ix : indexes)
+    if (ix.name == index_name) return &ix;
+  return nullptr;
+}
+
+// CreateTable's LocalSecondaryIndexes and GlobalSecondaryIndexes, then the
+// rule that every AttributeDefinition is some key's attribute.
+Result<void, aws::ApiError> TableSchema::add_indexes(const json::object& req) {
+  for (bool global : {false, true}) {
+    const char* list_name = global ? "GlobalSecondaryIndexes" : "LocalSecondaryIndexes";
+    const json::value* list = req.if_contains(list_name);
+    if (!list) continue;
+    std::string member = global ? "globalSecondaryIndexes" : "localSecondaryIndexes";
+    if (!list->is_array() || list->get_array().empty())
+      return fail(constraint("[]", member, "Member must have length greater than or equal to 1"));
+    size_t limit = global ? 20 : 5;
+    if (list->get_array().size() > limit)
+      return fail(invalid_parameter(
+          global ? "GlobalSecondaryIndex count exceeds the per-table limit of 20"
+                 : "Number of LocalSecondaryIndexes exceeds per-table limit of 5"));
+    size_t i = 0;
+    for (const auto& v : list->get_array()) {
+      auto ix = parse_index(v, global, *this, member + "." + std::to_string(++i) + ".member");
+      if (!ix) return fail(ix.take_error());
+      if (find_index(ix->name)) return fail(invalid_parameter("Duplicate index name: " + ix->name));
+      indexes.push_back(std::move(*ix));
+    }
+  }
+  std::vector<std::string> used{hash.name};
+  if (range) used.push_back(range->name);
+  for (const auto& ix : indexes) {
+    for (const KeyAttribute* k : {&ix.hash, ix.range ? &*ix.range : nullptr})
+      if (k && std::find(used.begin(), used.end(), k->name) == used.end()) used.push_back(k->name);
+  }
+  if (attributes.size() != used.size()) {
+    if (indexes.empty())
+      return fail(invalid_parameter(
+          "Number of attributes in KeySchema does not exactly match number of attributes "
+          "defined in AttributeDefinitions"));
+    std::string defined, keys;
+    for (const auto& a : attributes) defined += (defined.empty() ? "" : ", ") + a.name;
+    for (const auto& k : used) keys += (keys.empty() ? "" : ", ") + k;
+    return fail(
+        invalid_parameter("Some AttributeDefinitions are not used. AttributeDefinitions: [" +
+                          defined + "], keys used: [" + keys + "]"));
+  }
+  return {};
+}
+
+Result<void, aws::ApiError> TableSchema::add_global_index(
+    const json::object& create, const json::array* attribute_definitions) {
+  TableSchema with_defs = *this;
+  if (attribute_definitions) {
+    for (const auto& d : *attribute_definitions) {
+      if (!d.is_object()) return fail(invalid_parameter("Invalid AttributeDefinitions"));
+      std::string_view name = str_or_empty(d.get_object(), "AttributeName");
+      auto kt = key_type(str_or_empty(d.get_object(), "AttributeType"));
+      if (!kt)
+        return fail(
+            constraint("'" + std::string(str_or_empty(d.get_object(), "AttributeType")) + "'",
+                       "attributeDefinitions.1.member.attributeType",
+                       "Member must satisfy enum value set: [B, N, S]"));
+      auto it = std::find_if(with_defs.attributes.begin(), with_defs.attributes.end(),
+                             [&](const KeyAttribute& a) { return a.name == name; });
+      if (it == with_defs.attributes.end())
+        with_defs.attributes.push_back({std::string(name), *kt});
+      else if (it->type != *kt)
+        return fail(invalid_parameter("Cannot change the type of attribute " + std::string(name) +
+                                      " (AttributeDefinitions)"));
+    }
+  }
+  auto ix = parse_index(json::value(create), true, with_defs,
+                        "globalSecondaryIndexUpdates.1.member.create");
+  if (!ix) return fail(ix.take_error());
+  if (find_index(ix->name))
+    return fail(invalid_parameter("Attempting to create an index which already exists"));
+  if (std::count_if(indexes.begin(), indexes.end(), [](auto& i) { return i.global; }) >= 20)
+    return fail(invalid_parameter("GlobalSecondaryIndex count exceeds the per-table limit of 20"));
+  ix->backfilling = true;
+  with_defs.indexes.push_back(std::move(*ix));
+  *this = std::move(with_defs);
+  return {};
+}
 
 bool valid_table_name(std::string_view name) {
   if (name.size() < 3 || name.size() > 255) return false;
@@ -76,58 +313,10 @@ Result<TableSchema, aws::ApiError> TableSchema::from_create_request(const json::
     t.attributes.push_back({std::string(name), *kt});
   }
 
-  const json::value* ks = req.if_contains("KeySchema");
-  if (!ks || !ks->is_array())
-    return fail(constraint("null", "keySchema", "Member must not be null"));
-  const auto& schema = ks->get_array();
-  if (schema.empty() || schema.size() > 2)
-    return fail(constraint("[" + std::to_string(schema.size()) + " elements]", "keySchema",
-                           schema.empty() ? "Member must have length greater than or equal to 1"
-                                          : "Member must have length less than or equal to 2"));
-  auto find_def = [&t](std::string_view name) -> const KeyAttribute* {
-    for (const auto& a : t.attributes)
-      if (a.name == name) return &a;
-    return nullptr;
-  };
-  std::string missing;
-  for (size_t i = 0; i < schema.size(); ++i) {
-    if (!schema[i].is_object()) return fail(invalid_parameter("Invalid KeySchema"));
-    std::string_view name = str_or_empty(schema[i].get_object(), "AttributeName");
-    std::string_view kind = str_or_empty(schema[i].get_object(), "KeyType");
-    if (kind != "HASH" && kind != "RANGE")
-      return fail(constraint("'" + std::string(kind) + "'",
-                             "keySchema." + std::to_string(i + 1) + ".member.keyType",
-                             "Member must satisfy enum value set: [HASH, RANGE]"));
-    if ((i == 0) != (kind == "HASH"))
-      return fail(
-          invalid_parameter(i == 0 ? "Invalid KeySchema: The first KeySchemaElement is not a "
-                                     "HASH key type"
-                                   : "Too many hash keys specified.  All Dynamo DB tables must "
-                                     "have exactly one hash key"));
-    const KeyAttribute* def = find_def(name);
-    if (!def) {
-      missing += (missing.empty() ? "" : ", ") + std::string(name);
-      continue;
-    }
-    (i == 0 ? t.hash : t.range.emplace()) = *def;
-  }
-  if (!missing.empty()) {
-    std::string defined;
-    for (const auto& a : t.attributes) defined += (defined.empty() ? "" : ", ") + a.name;
-    return fail(
-        invalid_parameter("Some index key attributes are not defined in AttributeDefinitions. "
-                          "Keys: [" +
-                          missing + "], AttributeDefinitions: [" + defined + "]"));
-  }
-  if (req.contains("LocalSecondaryIndexes") || req.contains("GlobalSecondaryIndexes"))
-    return fail(aws::ApiError::validation(
-        "Nimbus does not support secondary indexes yet (LocalSecondaryIndexes, "
-        "GlobalSecondaryIndexes); see docs/COMPATIBILITY.md"));
-  if (t.attributes.size() != schema.size())
-    return fail(invalid_parameter(
-        "Number of attributes in KeySchema does not exactly match number of attributes defined "
-        "in AttributeDefinitions"));
-
+  auto key = parse_key_schema(req.if_contains("KeySchema"), "keySchema", t.attributes);
+  if (!key) return fail(key.take_error());
+  t.hash = key->hash;
+  t.range = key->range;
   std::string_view billing = str_or_empty(req, "BillingMode");
   if (!billing.empty() && billing != "PROVISIONED" && billing != "PAY_PER_REQUEST")
     return fail(constraint("'" + std::string(billing) + "'", "billingMode",
@@ -156,6 +345,7 @@ Result<TableSchema, aws::ApiError> TableSchema::from_create_request(const json::
                                                  : "provisionedThroughput.writeCapacityUnits",
                              "Member must have value greater than or equal to 1"));
   }
+  if (auto r = t.add_indexes(req); !r) return fail(r.take_error());
   if (auto* tags = req.if_contains("Tags"); tags && tags->is_array())
     for (const auto& tag : tags->get_array())
       if (tag.is_object())
@@ -184,6 +374,17 @@ std::string TableSchema::to_json() const {
                  {"CreationDateTime", created_at},
                  {"Tags", tags},
                  {"TimeToLiveAttribute", ttl_attribute}};
+  json::array ixs;
+  for (const auto& ix : indexes) {
+    json::object i = index_json(ix);
+    i["IndexId"] = ix.id;
+    i["Global"] = ix.global;
+    i["ReadCapacityUnits"] = ix.read_capacity;
+    i["WriteCapacityUnits"] = ix.write_capacity;
+    i["Backfilling"] = ix.backfilling;
+    ixs.push_back(std::move(i));
+  }
+  o["Indexes"] = std::move(ixs);
   return json::serialize(o);
 }
 
@@ -201,11 +402,33 @@ Result<TableSchema, SysError> TableSchema::from_json(std::string_view text) {
     t.attributes.push_back({std::string(str_or_empty(a, "AttributeName")),
                             *key_type(str_or_empty(a, "AttributeType"))});
   }
-  for (const auto& k : o.at("KeySchema").get_array()) {
-    std::string_view name = str_or_empty(k.get_object(), "AttributeName");
-    for (const auto& a : t.attributes)
-      if (a.name == name)
-        (str_or_empty(k.get_object(), "KeyType") == "HASH" ? t.hash : t.range.emplace()) = a;
+  auto read_keys = [&t](const json::value& schema, KeyAttribute& hash,
+                        std::optional<KeyAttribute>& range) {
+    for (const auto& k : schema.get_array()) {
+      std::string_view name = str_or_empty(k.get_object(), "AttributeName");
+      for (const auto& a : t.attributes)
+        if (a.name == name)
+          (str_or_empty(k.get_object(), "KeyType") == "HASH" ? hash : range.emplace()) = a;
+    }
+  };
+  read_keys(o.at("KeySchema"), t.hash, t.range);
+  if (auto* ixs = o.if_contains("Indexes"); ixs && ixs->is_array()) {
+    for (const auto& v : ixs->get_array()) {
+      const auto& i = v.get_object();
+      SecondaryIndex ix;
+      ix.name = std::string(str_or_empty(i, "IndexName"));
+      ix.id = std::string(str_or_empty(i, "IndexId"));
+      ix.global = i.at("Global").as_bool();
+      read_keys(i.at("KeySchema"), ix.hash, ix.range);
+      const auto& p = i.at("Projection").get_object();
+      ix.projection_type = std::string(str_or_empty(p, "ProjectionType"));
+      if (auto* nka = p.if_contains("NonKeyAttributes"))
+        for (const auto& a : nka->get_array()) ix.non_key_attributes.emplace_back(a.get_string());
+      ix.read_capacity = i.at("ReadCapacityUnits").to_number<int64_t>();
+      ix.write_capacity = i.at("WriteCapacityUnits").to_number<int64_t>();
+      ix.backfilling = i.at("Backfilling").as_bool();
+      t.indexes.push_back(std::move(ix));
+    }
   }
   t.billing_mode = std::string(str_or_empty(o, "BillingMode"));
   t.read_capacity = o.at("ReadCapacityUnits").to_number<int64_t>();
@@ -216,8 +439,9 @@ Result<TableSchema, SysError> TableSchema::from_json(std::string_view text) {
   return t;
 }
 
-json::object TableSchema::description(std::string_view status, int64_t item_count,
-                                      int64_t size_bytes) const {
+json::object TableSchema::description(
+    std::string_view status, Stats table_stats,
+    const std::function<Stats(const SecondaryIndex&)>& index_stats) const {
   json::array attrs;
   for (const auto& a : attributes)
     attrs.push_back(json::object{{"AttributeName", a.name},
@@ -230,14 +454,32 @@ json::object TableSchema::description(std::string_view status, int64_t item_coun
                  {"ProvisionedThroughput", json::object{{"NumberOfDecreasesToday", 0},
                                                         {"ReadCapacityUnits", read_capacity},
                                                         {"WriteCapacityUnits", write_capacity}}},
-                 {"TableSizeBytes", size_bytes},
-                 {"ItemCount", item_count},
+                 {"TableSizeBytes", table_stats.size_bytes},
+                 {"ItemCount", table_stats.item_count},
                  {"TableArn", arn},
                  {"TableId", id},
                  {"DeletionProtectionEnabled", false}};
   if (billing_mode == "PAY_PER_REQUEST")
     d["BillingModeSummary"] = json::object{{"BillingMode", billing_mode},
                                            {"LastUpdateToPayPerRequestDateTime", created_at}};
+  json::array local, global;
+  for (const auto& ix : indexes) {
+    json::object i = index_json(ix);
+    Stats stats = index_stats ? index_stats(ix) : Stats{};
+    i["IndexSizeBytes"] = stats.size_bytes;
+    i["ItemCount"] = stats.item_count;
+    i["IndexArn"] = arn + "/index/" + ix.name;
+    if (ix.global) {
+      i["IndexStatus"] = ix.backfilling ? "CREATING" : status == "CREATING" ? "CREATING" : "ACTIVE";
+      if (ix.backfilling) i["Backfilling"] = true;
+      i["ProvisionedThroughput"] = json::object{{"NumberOfDecreasesToday", 0},
+                                                {"ReadCapacityUnits", ix.read_capacity},
+                                                {"WriteCapacityUnits", ix.write_capacity}};
+    }
+    (ix.global ? global : local).push_back(std::move(i));
+  }
+  if (!local.empty()) d["LocalSecondaryIndexes"] = std::move(local);
+  if (!global.empty()) d["GlobalSecondaryIndexes"] = std::move(global);
   return d;
 }
 

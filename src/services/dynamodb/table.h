@@ -5,6 +5,7 @@
 
 #include <boost/json/object.hpp>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +24,22 @@ struct KeyAttribute {
   KeyType type = KeyType::kS;
 };
 
+// A local or global secondary index: another key over the same items, kept
+// in the same synced batch as every write of the table (index.h).
+struct SecondaryIndex {
+  std::string name;
+  std::string id;  // entries are stored under it, so a re-created index starts empty
+  bool global = false;
+  KeyAttribute hash;
+  std::optional<KeyAttribute> range;
+  std::string projection_type = "ALL";            // ALL, KEYS_ONLY or INCLUDE
+  std::vector<std::string> non_key_attributes;    // INCLUDE's extra attributes
+  int64_t read_capacity = 0, write_capacity = 0;  // GSIs of PROVISIONED tables
+  // GSIs added by UpdateTable are CREATING while existing items are copied
+  // in (backfilled); everything else is ACTIVE.
+  bool backfilling = false;
+};
+
 struct TableSchema {
   std::string name;
   std::string id;  // stable for the table's life; item keys are stored under it
@@ -38,6 +55,11 @@ struct TableSchema {
   // UpdateTimeToLive: the number attribute (epoch seconds) after which an
   // item expires; empty while TTL is disabled.
   std::string ttl_attribute;
+  std::vector<SecondaryIndex> indexes;
+
+  const SecondaryIndex* find_index(std::string_view index_name) const;
+  // CreateTable's index lists, checked against this table's keys.
+  Result<void, aws::ApiError> add_indexes(const boost::json::object& req);
 
   // What CreateTable sent (region and account name the ARN). Errors are
   // DynamoDB's ValidationException texts.
@@ -50,8 +72,19 @@ struct TableSchema {
   static Result<TableSchema, SysError> from_json(std::string_view text);
 
   // DescribeTable's TableDescription; `status` ACTIVE, CREATING or DELETING.
-  boost::json::object description(std::string_view status, int64_t item_count,
-                                  int64_t size_bytes) const;
+  // `index_stats` gives each index's ItemCount and IndexSizeBytes.
+  struct Stats {
+    int64_t item_count = 0, size_bytes = 0;
+  };
+  boost::json::object description(
+      std::string_view status, Stats table_stats,
+      const std::function<Stats(const SecondaryIndex&)>& index_stats = nullptr) const;
+
+  // UpdateTable's GlobalSecondaryIndexUpdates Create action, checked
+  // against this table (its AttributeDefinitions may add attributes); the
+  // new index starts backfilling.
+  Result<void, aws::ApiError> add_global_index(const boost::json::object& create,
+                                               const boost::json::array* attribute_definitions);
 };
 
 // DynamoDB's table name rule: 3-255 characters of [a-zA-Z0-9_.-].
