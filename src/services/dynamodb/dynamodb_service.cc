@@ -11,6 +11,7 @@
 #include "services/dynamodb/index.h"
 #include "services/dynamodb/item.h"
 #include "services/dynamodb/number.h"
+#include "services/dynamodb/streams.h"
 #include "services/dynamodb/wire.h"
 
 namespace nimbus::services::dynamodb {
@@ -19,8 +20,7 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::string_view kTargetPrefix = "DynamoDB_20120810.";
-constexpr std::string_view kTablePrefix = "dynamodb/table/";
+constexpr std::string_view kSequenceKey = "dynamodb/stream-sequence";
 
 aws::ApiError table_not_found(std::string_view name, bool describe) {
   return aws::ApiError::make(
@@ -228,6 +228,7 @@ void DynamoDbService::schedule_ttl_sweep() {
       if (!alive.lock()) return;
       try {
         expire_items();
+        trim_streams();
       } catch (const std::exception& e) {
         spdlog::error("dynamodb: TTL sweep failed: {}", e.what());
       }
@@ -265,7 +266,7 @@ size_t DynamoDbService::expire_items() {
         auto table = current(*t);
         if (!table) break;  // deleted meanwhile
         store::WriteBatch b;
-        if (!stage_change(b, *table, item_key, item, std::nullopt)) continue;
+        if (!stage_change(b, *table, item_key, item, std::nullopt, /*by_ttl=*/true)) continue;
         if (store_.write(b)) ++expired;
       }
     }
@@ -275,26 +276,31 @@ size_t DynamoDbService::expire_items() {
 
 const std::map<std::string, DynamoDbService::Op, std::less<>>& DynamoDbService::ops() {
   static const std::map<std::string, Op, std::less<>> table{
-      {"CreateTable", &DynamoDbService::create_table},
-      {"DescribeTable", &DynamoDbService::describe_table},
-      {"ListTables", &DynamoDbService::list_tables},
-      {"DeleteTable", &DynamoDbService::delete_table},
-      {"PutItem", &DynamoDbService::put_item},
-      {"GetItem", &DynamoDbService::get_item},
-      {"DeleteItem", &DynamoDbService::delete_item},
-      {"Scan", &DynamoDbService::scan},
-      {"BatchWriteItem", &DynamoDbService::batch_write_item},
-      {"BatchGetItem", &DynamoDbService::batch_get_item},
-      {"UpdateItem", &DynamoDbService::update_item},
-      {"TagResource", &DynamoDbService::tag_resource},
-      {"UntagResource", &DynamoDbService::untag_resource},
-      {"ListTagsOfResource", &DynamoDbService::list_tags_of_resource},
-      {"UpdateTable", &DynamoDbService::update_table},
-      {"UpdateTimeToLive", &DynamoDbService::update_time_to_live},
-      {"DescribeTimeToLive", &DynamoDbService::describe_time_to_live},
-      {"TransactWriteItems", &DynamoDbService::transact_write_items},
-      {"TransactGetItems", &DynamoDbService::transact_get_items},
-      {"Query", &DynamoDbService::query},
+      {"DynamoDB_20120810.CreateTable", &DynamoDbService::create_table},
+      {"DynamoDB_20120810.DescribeTable", &DynamoDbService::describe_table},
+      {"DynamoDB_20120810.ListTables", &DynamoDbService::list_tables},
+      {"DynamoDB_20120810.DeleteTable", &DynamoDbService::delete_table},
+      {"DynamoDB_20120810.PutItem", &DynamoDbService::put_item},
+      {"DynamoDB_20120810.GetItem", &DynamoDbService::get_item},
+      {"DynamoDB_20120810.DeleteItem", &DynamoDbService::delete_item},
+      {"DynamoDB_20120810.Scan", &DynamoDbService::scan},
+      {"DynamoDB_20120810.BatchWriteItem", &DynamoDbService::batch_write_item},
+      {"DynamoDB_20120810.BatchGetItem", &DynamoDbService::batch_get_item},
+      {"DynamoDB_20120810.UpdateItem", &DynamoDbService::update_item},
+      {"DynamoDB_20120810.TagResource", &DynamoDbService::tag_resource},
+      {"DynamoDB_20120810.UntagResource", &DynamoDbService::untag_resource},
+      {"DynamoDB_20120810.ListTagsOfResource", &DynamoDbService::list_tags_of_resource},
+      {"DynamoDB_20120810.UpdateTable", &DynamoDbService::update_table},
+      {"DynamoDB_20120810.UpdateTimeToLive", &DynamoDbService::update_time_to_live},
+      {"DynamoDB_20120810.DescribeTimeToLive", &DynamoDbService::describe_time_to_live},
+      {"DynamoDB_20120810.TransactWriteItems", &DynamoDbService::transact_write_items},
+      {"DynamoDB_20120810.TransactGetItems", &DynamoDbService::transact_get_items},
+      {"DynamoDB_20120810.Query", &DynamoDbService::query},
+      // DynamoDB Streams signs as "dynamodb" too, so it arrives here.
+      {"DynamoDBStreams_20120810.ListStreams", &DynamoDbService::list_streams},
+      {"DynamoDBStreams_20120810.DescribeStream", &DynamoDbService::describe_stream},
+      {"DynamoDBStreams_20120810.GetShardIterator", &DynamoDbService::get_shard_iterator},
+      {"DynamoDBStreams_20120810.GetRecords", &DynamoDbService::get_records},
   };
   return table;
 }
@@ -317,9 +323,7 @@ void DynamoDbService::handle(aws::Call call) {
 
 DynamoDbService::OpResult DynamoDbService::dispatch(const aws::Call& call) {
   std::string target = call.http.headers.get_or("X-Amz-Target");
-  std::string_view op = target;
-  auto it = ops().end();
-  if (op.starts_with(kTargetPrefix)) it = ops().find(op.substr(kTargetPrefix.size()));
+  auto it = ops().find(target);
   if (it == ops().end())
     return fail(aws::ApiError::unknown_operation("Unknown operation " + target));
   Json body;
@@ -380,11 +384,9 @@ Result<TableSchema, aws::ApiError> DynamoDbService::current(const TableSchema& p
   return std::move(*t);
 }
 
-Result<void, aws::ApiError> DynamoDbService::stage_change(store::WriteBatch& b,
-                                                          const TableSchema& t,
-                                                          const std::string& key,
-                                                          const std::optional<Json>& old,
-                                                          const std::optional<Json>& next) {
+Result<void, aws::ApiError> DynamoDbService::stage_change(
+    store::WriteBatch& b, const TableSchema& t, const std::string& key,
+    const std::optional<Json>& old, const std::optional<Json>& next, bool by_ttl) {
   for (const auto& ix : t.indexes) {
     std::optional<IndexEntry> before, after;
     if (old)
@@ -401,7 +403,31 @@ Result<void, aws::ApiError> DynamoDbService::stage_change(store::WriteBatch& b,
     b.put(key, json::serialize(*next));
   else if (old)
     b.del(key);
+  if (t.stream_enabled) {
+    uint64_t seq = next_sequence(b);
+    if (auto record = stream_record(t, old, next, seq, clock_.wall_ms(), by_ttl))
+      b.put(stream_record_key(t, seq), json::serialize(*record));
+  }
   return {};
+}
+
+// Under write_mu_. The counter is stored in the batch that uses it, so
+// sequence numbers keep increasing across restarts; it starts at the wall
+// clock in microseconds, as DynamoDB's grow with time.
+uint64_t DynamoDbService::last_sequence() {
+  if (!sequence_) {
+    uint64_t stored = 0;
+    if (auto text = store_.get(std::string(kSequenceKey)))
+      stored = parse_sequence(*text).value_or(0);
+    sequence_ = std::max(stored, static_cast<uint64_t>(clock_.wall_ms()) * 1000);
+  }
+  return *sequence_;
+}
+
+uint64_t DynamoDbService::next_sequence(store::WriteBatch& b) {
+  sequence_ = last_sequence() + 1;
+  b.put(std::string(kSequenceKey), std::to_string(*sequence_));
+  return *sequence_;
 }
 
 // ---- tables ----
@@ -474,7 +500,8 @@ DynamoDbService::OpResult DynamoDbService::delete_table(const aws::Call&, Json& 
   b.del(std::string(kTablePrefix) + t->name);
   if (auto r = write(b); !r) return fail(r.take_error());
   limiter_.forget(t->id);
-  for (const std::string& prefix : {table_items_prefix(*t), table_indexes_prefix(*t)})
+  for (const std::string& prefix :
+       {table_items_prefix(*t), table_indexes_prefix(*t), "dynamodb/stream/" + t->id + "/"})
     if (auto r = store_.delete_prefix(prefix); !r)
       spdlog::warn("dynamodb: items of deleted table {} not removed: {}", t->name,
                    r.error().message);
@@ -645,16 +672,17 @@ Result<void, aws::ApiError> apply_index_updates(TableSchema& t, const json::valu
 
 }  // namespace
 
-// Billing mode, provisioned throughput and GSIs (created with a backfill,
-// deleted, or given new throughput); stream changes are refused by name.
+// Billing mode, provisioned throughput, GSIs (created with a backfill,
+// deleted, or given new throughput) and the stream.
 DynamoDbService::OpResult DynamoDbService::update_table(const aws::Call&, Json& req) {
-  if (auto r =
-          refuse_unsupported(req, {"StreamSpecification", "ReplicaUpdates", "SSESpecification"});
-      !r)
+  if (auto r = refuse_unsupported(req, {"ReplicaUpdates", "SSESpecification"}); !r)
     return fail(r.take_error());
   std::lock_guard lk(write_mu_);
   auto t = table_of(req);
   if (!t) return fail(t.take_error());
+  if (auto* spec = req.if_contains("StreamSpecification"))
+    if (auto r = t->apply_stream_specification(*spec, clock_.wall_ms()); !r)
+      return fail(r.take_error());
   std::vector<std::string> created, dropped;  // index ids
   if (auto* updates = req.if_contains("GlobalSecondaryIndexUpdates")) {
     auto r = apply_index_updates(*t, *updates, req, created, dropped);

@@ -5,6 +5,8 @@
 //   item/<table id>/<key bytes>   one item, in DynamoDB's wire JSON; the key
 //                                 bytes sort as DynamoDB orders keys (item.h)
 //   index/<table id>/<index id>/  secondary index entries (index.h)
+//   stream/<table id>/<label>/    stream records (streams.h)
+//   stream-sequence               the last stream sequence number used
 // Every acknowledged write is synced (Store::write). Writes of one service
 // instance are serialised by one mutex, so a read-check-write (conditions,
 // ReturnValues) sees no interleaved write.
@@ -82,6 +84,15 @@ class DynamoDbService final : public aws::Service {
   OpResult transact_write_items(const aws::Call& call, Json& req);
   OpResult transact_get_items(const aws::Call& call, Json& req);
   OpResult describe_time_to_live(const aws::Call& call, Json& req);
+  // DynamoDB Streams (stream_ops.cc).
+  OpResult list_streams(const aws::Call& call, Json& req);
+  OpResult describe_stream(const aws::Call& call, Json& req);
+  OpResult get_shard_iterator(const aws::Call& call, Json& req);
+  OpResult get_records(const aws::Call& call, Json& req);
+  // The table whose stream `arn` names, if that stream exists.
+  Result<TableSchema, aws::ApiError> table_of_stream(std::string_view arn) const;
+  // Deletes stream records older than kStreamRetentionMs (the sweep).
+  void trim_streams();
   void schedule_ttl_sweep();
   void schedule_backfill(std::string table, std::string index_id);
   void backfill(const std::string& table, const std::string& index_id);
@@ -116,11 +127,16 @@ class DynamoDbService final : public aws::Service {
   // key of the wrong type.
   Result<void, aws::ApiError> stage_change(store::WriteBatch& b, const TableSchema& t,
                                            const std::string& key, const std::optional<Json>& old,
-                                           const std::optional<Json>& next);
+                                           const std::optional<Json>& next, bool by_ttl = false);
+  // The next stream sequence number; stages the counter into `b`.
+  uint64_t next_sequence(store::WriteBatch& b);
+  // Under write_mu_: the last sequence number handed out.
+  uint64_t last_sequence();
 
   store::Store& store_;
   Clock& clock_;
   std::mutex write_mu_;
+  std::optional<uint64_t> sequence_;  // under write_mu_; loaded on first use
   ThroughputLimiter limiter_;
   // TransactWriteItems' ClientRequestTokens of the last 10 minutes.
   struct TokenUse {

@@ -4,6 +4,8 @@
 #include <boost/json.hpp>
 
 #include "base/ids.h"
+#include "base/time_format.h"
+#include "services/dynamodb/streams.h"
 #include "services/dynamodb/wire.h"
 
 namespace nimbus::services::dynamodb {
@@ -273,6 +275,39 @@ Result<void, aws::ApiError> TableSchema::add_global_index(
   return {};
 }
 
+Result<void, aws::ApiError> TableSchema::apply_stream_specification(const json::value& spec,
+                                                                    int64_t now_ms) {
+  const json::object* o = spec.if_object();
+  const json::value* enabled = o ? o->if_contains("StreamEnabled") : nullptr;
+  if (!enabled || !enabled->is_bool())
+    return fail(constraint("null", "streamSpecification.streamEnabled", "Member must not be null"));
+  std::string_view view = str_or_empty(*o, "StreamViewType");
+  if (!enabled->get_bool()) {
+    if (!view.empty())
+      return fail(
+          invalid_parameter("StreamViewType cannot be specified when StreamEnabled is false"));
+    if (!stream_enabled && !stream_label.empty())
+      return fail(invalid_parameter("Table " + name + " does not have a stream enabled"));
+    stream_enabled = false;
+    return {};
+  }
+  if (view.empty())
+    return fail(invalid_parameter("StreamViewType must be specified when StreamEnabled is true"));
+  if (!valid_stream_view_type(view))
+    return fail(constraint("'" + std::string(view) + "'", "streamSpecification.streamViewType",
+                           "Member must satisfy enum value set: [NEW_IMAGE, OLD_IMAGE, "
+                           "NEW_AND_OLD_IMAGES, KEYS_ONLY]"));
+  if (stream_enabled)
+    return fail(invalid_parameter("Table already has an enabled stream: TableName: " + name));
+  stream_enabled = true;
+  stream_view_type = std::string(view);
+  // The label is the creation time in milliseconds, as DynamoDB's; a stream
+  // enabled again within the same millisecond still gets a new label.
+  std::string label = iso8601_ms(now_ms, "");
+  stream_label = label == stream_label ? iso8601_ms(now_ms + 1, "") : label;
+  return {};
+}
+
 bool valid_table_name(std::string_view name) {
   if (name.size() < 3 || name.size() > 255) return false;
   for (char c : name)
@@ -346,6 +381,9 @@ Result<TableSchema, aws::ApiError> TableSchema::from_create_request(const json::
                              "Member must have value greater than or equal to 1"));
   }
   if (auto r = t.add_indexes(req); !r) return fail(r.take_error());
+  if (auto* spec = req.if_contains("StreamSpecification"))
+    if (auto r = t.apply_stream_specification(*spec, static_cast<int64_t>(now * 1000)); !r)
+      return fail(r.take_error());
   if (auto* tags = req.if_contains("Tags"); tags && tags->is_array())
     for (const auto& tag : tags->get_array())
       if (tag.is_object())
@@ -373,7 +411,10 @@ std::string TableSchema::to_json() const {
                  {"WriteCapacityUnits", write_capacity},
                  {"CreationDateTime", created_at},
                  {"Tags", tags},
-                 {"TimeToLiveAttribute", ttl_attribute}};
+                 {"TimeToLiveAttribute", ttl_attribute},
+                 {"StreamLabel", stream_label},
+                 {"StreamViewType", stream_view_type},
+                 {"StreamEnabled", stream_enabled}};
   json::array ixs;
   for (const auto& ix : indexes) {
     json::object i = index_json(ix);
@@ -436,6 +477,9 @@ Result<TableSchema, SysError> TableSchema::from_json(std::string_view text) {
   t.created_at = o.at("CreationDateTime").to_number<double>();
   if (auto* tags = o.if_contains("Tags"); tags && tags->is_object()) t.tags = tags->get_object();
   t.ttl_attribute = std::string(str_or_empty(o, "TimeToLiveAttribute"));
+  t.stream_label = std::string(str_or_empty(o, "StreamLabel"));
+  t.stream_view_type = std::string(str_or_empty(o, "StreamViewType"));
+  if (auto* e = o.if_contains("StreamEnabled"); e && e->is_bool()) t.stream_enabled = e->get_bool();
   return t;
 }
 
@@ -477,6 +521,13 @@ json::object TableSchema::description(
                                                 {"WriteCapacityUnits", ix.write_capacity}};
     }
     (ix.global ? global : local).push_back(std::move(i));
+  }
+  if (stream_enabled)
+    d["StreamSpecification"] =
+        json::object{{"StreamEnabled", true}, {"StreamViewType", stream_view_type}};
+  if (!stream_label.empty()) {
+    d["LatestStreamLabel"] = stream_label;
+    d["LatestStreamArn"] = stream_arn(*this);
   }
   if (!local.empty()) d["LocalSecondaryIndexes"] = std::move(local);
   if (!global.empty()) d["GlobalSecondaryIndexes"] = std::move(global);

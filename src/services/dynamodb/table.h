@@ -56,8 +56,17 @@ struct TableSchema {
   // item expires; empty while TTL is disabled.
   std::string ttl_attribute;
   std::vector<SecondaryIndex> indexes;
+  // StreamSpecification (streams.h): the latest stream's label (its creation
+  // time; empty while the table never had a stream) and view type; a
+  // disabled stream stays readable until its records age out.
+  std::string stream_label, stream_view_type;
+  bool stream_enabled = false;
 
   const SecondaryIndex* find_index(std::string_view index_name) const;
+  // StreamSpecification of CreateTable or UpdateTable: enables a new stream
+  // (labelled `now_ms`) or disables the current one.
+  Result<void, aws::ApiError> apply_stream_specification(const boost::json::value& spec,
+                                                         int64_t now_ms);
   // CreateTable's index lists, checked against this table's keys.
   Result<void, aws::ApiError> add_indexes(const boost::json::object& req);
 

@@ -9,6 +9,9 @@
 
 namespace nimbus::services::dynamodb {
 
+// Where table definitions are stored: kTablePrefix + name.
+inline constexpr std::string_view kTablePrefix = "dynamodb/table/";
+
 // A string member, or empty when absent or not a string.
 inline std::string_view str_or_empty(const boost::json::object& o, std::string_view k) {
   auto* v = o.if_contains(k);
