@@ -338,6 +338,19 @@ DynamoDbService::OpResult DynamoDbService::dispatch(const aws::Call& call) {
   return (this->*(it->second))(call, body);
 }
 
+Result<boost::json::object, aws::ApiError> DynamoDbService::call(std::string_view target,
+                                                                 boost::json::object request) {
+  auto it = ops().find(target);
+  if (it == ops().end())
+    return fail(aws::ApiError::unknown_operation("Unknown operation " + std::string(target)));
+  aws::Call internal;
+  try {
+    return (this->*(it->second))(internal, request);
+  } catch (const std::exception& e) {
+    return fail(aws::ApiError::internal(e.what()));
+  }
+}
+
 void DynamoDbService::reset() {
   std::lock_guard lk(write_mu_);
   (void)store_.delete_prefix("dynamodb/");

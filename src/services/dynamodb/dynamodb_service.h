@@ -53,6 +53,13 @@ class DynamoDbService final : public aws::Service {
   void handle(aws::Call call) override;
   void reset() override;
 
+  // The in-process call other parts of Nimbus use (Lambda's event source
+  // mappings read streams with GetShardIterator and GetRecords): `target` is
+  // the X-Amz-Target ("DynamoDBStreams_20120810.GetRecords"), and the same
+  // handler as the wire API answers. Blocking: call it off the I/O threads.
+  Result<boost::json::object, aws::ApiError> call(std::string_view target,
+                                                  boost::json::object request);
+
   // DynamoDB's page limit for Query and Scan.
   static constexpr size_t kPageBytes = 1024 * 1024;
 
