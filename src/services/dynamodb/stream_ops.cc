@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "services/dynamodb/dynamodb_service.h"
+#include "services/dynamodb/service_util.h"
 #include "services/dynamodb/streams.h"
 #include "services/dynamodb/wire.h"
 
@@ -16,12 +17,6 @@ aws::ApiError stream_not_found(std::string_view arn) {
   return aws::ApiError::make(
       400, "ResourceNotFoundException",
       "Requested resource not found: Stream: " + std::string(arn) + " not found");
-}
-
-aws::ApiError member_null(std::string_view member) {
-  return aws::ApiError::validation("1 validation error detected: Value null at '" +
-                                   std::string(member) +
-                                   "' failed to satisfy constraint: Member must not be null");
 }
 
 // The optional Limit of ListStreams, DescribeStream and GetRecords.
@@ -226,7 +221,9 @@ void DynamoDbService::trim_streams() {
         if (!ec && v.is_object())
           if (auto* d = v.get_object().if_contains("dynamodb"); d && d->is_object())
             when = d->get_object().if_contains("ApproximateCreationDateTime");
-        if (when && when->is_number() && when->to_number<double>() * 1000 >= static_cast<double>(cutoff)) break;
+        if (when && when->is_number() &&
+            when->to_number<double>() * 1000 >= static_cast<double>(cutoff))
+          break;
         b.del(record_key);
       }
       if (b.empty()) break;
