@@ -243,14 +243,17 @@ def test_acknowledged_writes_survive_kill9(server_factory, tname):
 
 
 def test_parameters_not_implemented_yet_are_refused_not_ignored(ddb, tname):
-    # A legacy condition Nimbus cannot evaluate yet must not be skipped
-    # silently: the write is refused with a ValidationException naming it.
+    # A parameter Nimbus does not implement must not be skipped silently:
+    # the request is refused with a ValidationException naming it, and
+    # nothing changes.
     make_table(ddb, tname)
     with pytest.raises(ClientError) as e:
-        ddb.put_item(TableName=tname, Item={"id": {"S": "a"}}, Expected={"id": {"Exists": False}})
+        ddb.update_table(TableName=tname, BillingMode="PROVISIONED",
+                         ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
+                         SSESpecification={"Enabled": True})
     code, status, message = error_of(e)
-    assert (code, status) == ("ValidationException", 400) and "Expected" in message
-    assert ddb.scan(TableName=tname)["Count"] == 0
+    assert (code, status) == ("ValidationException", 400) and "SSESpecification" in message
+    assert ddb.describe_table(TableName=tname)["Table"]["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
 
 
 def test_batch_writer_and_batch_get(ddb, resource, tname):

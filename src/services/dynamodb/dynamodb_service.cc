@@ -10,6 +10,7 @@
 #include "services/dynamodb/expression.h"
 #include "services/dynamodb/index.h"
 #include "services/dynamodb/item.h"
+#include "services/dynamodb/legacy.h"
 #include "services/dynamodb/number.h"
 #include "services/dynamodb/service_util.h"
 #include "services/dynamodb/streams.h"
@@ -206,9 +207,6 @@ void DynamoDbService::handle(aws::Call call) {
 
 DynamoDbService::OpResult DynamoDbService::dispatch(const aws::Call& call) {
   std::string target = call.http.headers.get_or("X-Amz-Target");
-  auto it = ops().find(target);
-  if (it == ops().end())
-    return fail(aws::ApiError::unknown_operation("Unknown operation " + target));
   Json body;
   if (!call.http.body.empty()) {
     boost::system::error_code ec;
@@ -218,17 +216,28 @@ DynamoDbService::OpResult DynamoDbService::dispatch(const aws::Call& call) {
                                       "Start of structure or map found where not expected."));
     body = std::move(v.get_object());
   }
-  return (this->*(it->second))(call, body);
+  return run(call, target, body);
+}
+
+// The wire API and in-process callers meet here: the legacy parameters
+// become expressions (legacy.h), then the operation runs.
+DynamoDbService::OpResult DynamoDbService::run(const aws::Call& call, std::string_view target,
+                                               Json& req) {
+  auto it = ops().find(target);
+  if (it == ops().end())
+    return fail(aws::ApiError::unknown_operation("Unknown operation " + std::string(target)));
+  constexpr std::string_view kDynamoDbPrefix = "DynamoDB_20120810.";
+  if (target.starts_with(kDynamoDbPrefix))
+    if (auto r = translate_legacy_parameters(target.substr(kDynamoDbPrefix.size()), req); !r)
+      return fail(r.take_error());
+  return (this->*(it->second))(call, req);
 }
 
 Result<boost::json::object, aws::ApiError> DynamoDbService::call(std::string_view target,
                                                                  boost::json::object request) {
-  auto it = ops().find(target);
-  if (it == ops().end())
-    return fail(aws::ApiError::unknown_operation("Unknown operation " + std::string(target)));
   aws::Call internal;
   try {
-    return (this->*(it->second))(internal, request);
+    return run(internal, target, request);
   } catch (const std::exception& e) {
     return fail(aws::ApiError::internal(e.what()));
   }

@@ -70,6 +70,7 @@ class DynamoDbService final : public aws::Service {
 
   static const std::map<std::string, Op, std::less<>>& ops();
   OpResult dispatch(const aws::Call& call);
+  OpResult run(const aws::Call& call, std::string_view target, Json& req);
 
   OpResult create_table(const aws::Call& call, Json& req);
   OpResult describe_table(const aws::Call& call, Json& req);

@@ -160,8 +160,6 @@ DynamoDbService::OpResult DynamoDbService::delete_item(const aws::Call&, Json& r
 // PutItem and DeleteItem take the same parameters apart from Item / Key and
 // answer alike (ReturnValues NONE or ALL_OLD).
 DynamoDbService::OpResult DynamoDbService::put_or_delete(Json& req, bool is_delete) {
-  if (auto r = refuse_unsupported(req, {"Expected", "ConditionalOperator"}); !r)
-    return fail(r.take_error());
   auto t = table_of(req);
   if (!t) return fail(t.take_error());
   if (auto r = admit(*t, Throughput::kWrite); !r) return fail(r.take_error());
@@ -180,8 +178,6 @@ DynamoDbService::OpResult DynamoDbService::put_or_delete(Json& req, bool is_dele
 }
 
 DynamoDbService::OpResult DynamoDbService::update_item(const aws::Call&, Json& req) {
-  if (auto r = refuse_unsupported(req, {"AttributeUpdates", "Expected", "ConditionalOperator"}); !r)
-    return fail(r.take_error());
   auto t = table_of(req);
   if (!t) return fail(t.take_error());
   if (auto r = admit(*t, Throughput::kWrite); !r) return fail(r.take_error());
@@ -384,7 +380,6 @@ DynamoDbService::OpResult DynamoDbService::transact_get_items(const aws::Call&, 
 }
 
 DynamoDbService::OpResult DynamoDbService::get_item(const aws::Call&, Json& req) {
-  if (auto r = refuse_unsupported(req, {"AttributesToGet"}); !r) return fail(r.take_error());
   auto t = table_of(req);
   if (!t) return fail(t.take_error());
   if (auto r = admit(*t, Throughput::kRead); !r) return fail(r.take_error());
@@ -516,12 +511,15 @@ DynamoDbService::OpResult DynamoDbService::batch_get_item(const aws::Call&, Json
   };
   std::vector<Get> gets;
   std::map<std::string, json::object> settings;  // per table: ConsistentRead etc., echoed back
+  std::map<std::string, ProjectionExpression> projections;
   for (const auto& [name, spec] : *request_items) {
     if (!spec.is_object()) return fail(aws::ApiError::validation("Invalid RequestItems"));
-    if (auto r = refuse_unsupported(spec.get_object(), {"ProjectionExpression", "AttributesToGet",
-                                                        "ExpressionAttributeNames"});
-        !r)
-      return fail(r.take_error());
+    auto exprs = RequestExpressions::from(spec.get_object());
+    if (!exprs) return fail(exprs.take_error());
+    auto projection = (*exprs)->projection(spec.get_object());
+    if (!projection) return fail(projection.take_error());
+    if (auto r = (*exprs)->finish(); !r) return fail(r.take_error());
+    if (*projection) projections.emplace(std::string(name), std::move(**projection));
     auto t = load_table(name);
     if (!t) return fail(table_not_found(name, false));
     if (auto r = admit(*t, Throughput::kRead); !r) return fail(r.take_error());
@@ -566,7 +564,9 @@ DynamoDbService::OpResult DynamoDbService::batch_get_item(const aws::Call&, Json
     }
     if (auto item = load_item(g.key)) {
       bytes += item_size(*item);
-      responses[g.table].get_array().push_back(std::move(*item));
+      auto p = projections.find(g.table);
+      responses[g.table].get_array().push_back(p == projections.end() ? std::move(*item)
+                                                                      : p->second.apply(*item));
     }
   }
   return Json{{"Responses", std::move(responses)}, {"UnprocessedKeys", std::move(unprocessed)}};
