@@ -180,6 +180,9 @@ const std::map<std::string, DynamoDbService::Op, std::less<>>& DynamoDbService::
       {"DynamoDB_20120810.TransactWriteItems", &DynamoDbService::transact_write_items},
       {"DynamoDB_20120810.TransactGetItems", &DynamoDbService::transact_get_items},
       {"DynamoDB_20120810.Query", &DynamoDbService::query},
+      {"DynamoDB_20120810.ExecuteStatement", &DynamoDbService::execute_statement},
+      {"DynamoDB_20120810.BatchExecuteStatement", &DynamoDbService::batch_execute_statement},
+      {"DynamoDB_20120810.ExecuteTransaction", &DynamoDbService::execute_transaction},
       // DynamoDB Streams signs as "dynamodb" too, so it arrives here.
       {"DynamoDBStreams_20120810.ListStreams", &DynamoDbService::list_streams},
       {"DynamoDBStreams_20120810.DescribeStream", &DynamoDbService::describe_stream},

@@ -24,6 +24,7 @@
 #include "aws/service.h"
 #include "base/clock.h"
 #include "base/result.h"
+#include "services/dynamodb/partiql.h"
 #include "services/dynamodb/table.h"
 #include "services/dynamodb/throughput.h"
 #include "store/store.h"
@@ -92,6 +93,12 @@ class DynamoDbService final : public aws::Service {
   OpResult transact_write_items(const aws::Call& call, Json& req);
   OpResult transact_get_items(const aws::Call& call, Json& req);
   OpResult describe_time_to_live(const aws::Call& call, Json& req);
+  // PartiQL (partiql_ops.cc).
+  OpResult execute_statement(const aws::Call& call, Json& req);
+  OpResult batch_execute_statement(const aws::Call& call, Json& req);
+  OpResult execute_transaction(const aws::Call& call, Json& req);
+  OpResult run_statement(const aws::Call& call, const PartiqlPlan& plan, const Json& req);
+  KeySchemaLookup partiql_lookup() const;
   // DynamoDB Streams (stream_ops.cc).
   OpResult list_streams(const aws::Call& call, Json& req);
   OpResult describe_stream(const aws::Call& call, Json& req);
