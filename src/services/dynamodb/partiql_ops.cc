@@ -54,20 +54,6 @@ std::string batch_error_code(const std::string& code) {
   return code.ends_with(suffix) ? code.substr(0, code.size() - suffix.size()) : code;
 }
 
-Result<const json::array*, aws::ApiError> statement_list(const json::object& req,
-                                                         std::string_view member,
-                                                         std::string_view wire, size_t max) {
-  const json::value* v = req.if_contains(member);
-  if (!v || !v->is_array()) return fail(member_null(wire));
-  size_t n = v->get_array().size();
-  if (n < 1 || n > max)
-    return fail(aws::ApiError::validation(
-        "1 validation error detected: Value at '" + std::string(wire) +
-        "' failed to satisfy constraint: Member must have length less than or equal to " +
-        std::to_string(max) + " and greater than or equal to 1"));
-  return &v->get_array();
-}
-
 }  // namespace
 
 KeySchemaLookup DynamoDbService::partiql_lookup() const {
@@ -136,7 +122,7 @@ DynamoDbService::OpResult DynamoDbService::execute_statement(const aws::Call& ca
 
 DynamoDbService::OpResult DynamoDbService::batch_execute_statement(const aws::Call& call,
                                                                    Json& req) {
-  auto list = statement_list(req, "Statements", "statements", 25);
+  auto list = list_param(req, "Statements", "statements", 25);
   if (!list) return fail(list.take_error());
   // Planned first: a batch is all reads or all writes, as on DynamoDB.
   std::vector<Result<PartiqlPlan, aws::ApiError>> plans;
@@ -181,7 +167,7 @@ DynamoDbService::OpResult DynamoDbService::batch_execute_statement(const aws::Ca
 }
 
 DynamoDbService::OpResult DynamoDbService::execute_transaction(const aws::Call& call, Json& req) {
-  auto list = statement_list(req, "TransactStatements", "transactStatements", 100);
+  auto list = list_param(req, "TransactStatements", "transactStatements", 100);
   if (!list) return fail(list.take_error());
   std::vector<PartiqlPlan> plans;
   for (size_t i = 0; i < (*list)->size(); ++i) {

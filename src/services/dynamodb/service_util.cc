@@ -72,6 +72,30 @@ std::optional<json::object> parse_item(std::string_view text) {
   return std::move(v.get_object());
 }
 
+Result<const json::array*, aws::ApiError> list_param(const json::object& req,
+                                                     std::string_view member, std::string_view wire,
+                                                     size_t max) {
+  const json::value* v = req.if_contains(member);
+  if (!v || !v->is_array()) return fail(member_null(wire));
+  size_t n = v->get_array().size();
+  if (n < 1 || n > max)
+    return fail(aws::ApiError::validation(
+        "1 validation error detected: Value at '" + std::string(wire) +
+        "' failed to satisfy constraint: Member must have length less than or equal to " +
+        std::to_string(max) + " and greater than or equal to 1"));
+  return &v->get_array();
+}
+
+void report_capacity(json::object& out, const json::object& req,
+                     const std::map<std::string, double>& units_by_table) {
+  std::string_view mode = str_or_empty(req, "ReturnConsumedCapacity");
+  if (mode != "TOTAL" && mode != "INDEXES") return;
+  json::array consumed;
+  for (const auto& [name, units] : units_by_table)
+    consumed.push_back(json::object{{"TableName", name}, {"CapacityUnits", units}});
+  out["ConsumedCapacity"] = std::move(consumed);
+}
+
 aws::ApiError member_null(std::string_view member) {
   return aws::ApiError::validation("1 validation error detected: Value null at '" +
                                    std::string(member) +

@@ -5,8 +5,10 @@
 
 #include <boost/json/object.hpp>
 #include <initializer_list>
+#include <map>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "aws/api_error.h"
@@ -36,6 +38,15 @@ Result<void, aws::ApiError> refuse_unsupported(const boost::json::object& req,
 Result<boost::json::object, aws::ApiError> item_param(const boost::json::object& req,
                                                       std::string_view member,
                                                       std::string_view wire_name);
+// A required list member (TransactItems, Statements, ...) of 1 to `max`
+// entries.
+Result<const boost::json::array*, aws::ApiError> list_param(const boost::json::object& req,
+                                                            std::string_view member,
+                                                            std::string_view wire, size_t max);
+// ReturnConsumedCapacity TOTAL or INDEXES of a request writing several
+// tables: ConsumedCapacity per table (indexes are not counted separately).
+void report_capacity(boost::json::object& out, const boost::json::object& req,
+                     const std::map<std::string, double>& units_by_table);
 // A stored item's JSON.
 std::optional<boost::json::object> parse_item(std::string_view text);
 

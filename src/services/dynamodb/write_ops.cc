@@ -211,15 +211,12 @@ DynamoDbService::OpResult DynamoDbService::update_item(const aws::Call&, Json& r
 // ---- transactions ----
 
 DynamoDbService::OpResult DynamoDbService::transact_write_items(const aws::Call&, Json& req) {
-  const json::value* list = req.if_contains("TransactItems");
-  if (!list || !list->is_array() || list->get_array().empty() || list->get_array().size() > 100)
-    return fail(aws::ApiError::validation(
-        "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: "
-        "Member must have length less than or equal to 100 and greater than or equal to 1"));
+  auto list = list_param(req, "TransactItems", "transactItems", 100);
+  if (!list) return fail(list.take_error());
   // ClientRequestToken: the same request again within 10 minutes succeeds
   // without being applied again; other parameters under the token are refused.
   std::string token(str_or_empty(req, "ClientRequestToken"));
-  std::string fingerprint = json::serialize(*list);
+  std::string fingerprint = json::serialize(**list);
   {
     std::lock_guard lk(tokens_mu_);
     TimePoint now = clock_.now();
@@ -238,7 +235,7 @@ DynamoDbService::OpResult DynamoDbService::transact_write_items(const aws::Call&
   }
   std::vector<PlannedWrite> writes;
   std::set<std::string> keys;
-  for (const auto& entry : list->get_array()) {
+  for (const auto& entry : **list) {
     const json::object* o = entry.is_object() ? &entry.get_object() : nullptr;
     std::optional<PlannedWrite::Kind> kind;
     const json::object* params = nullptr;
@@ -276,10 +273,10 @@ DynamoDbService::OpResult DynamoDbService::transact_write_items(const aws::Call&
   for (size_t i = 0; i < writes.size(); ++i) {
     const PlannedWrite& w = writes[i];
     const json::object& params = *object_member(
-        list->get_array()[i].get_object(), w.kind == PlannedWrite::Kind::kCheck ? "ConditionCheck"
-                                           : w.kind == PlannedWrite::Kind::kPut ? "Put"
-                                           : w.kind == PlannedWrite::Kind::kDelete ? "Delete"
-                                                                                   : "Update");
+        (**list)[i].get_object(), w.kind == PlannedWrite::Kind::kCheck    ? "ConditionCheck"
+                                  : w.kind == PlannedWrite::Kind::kPut    ? "Put"
+                                  : w.kind == PlannedWrite::Kind::kDelete ? "Delete"
+                                                                          : "Update");
     auto t = current(w.table);
     if (!t) return fail(t.take_error());
     auto old = load_item(w.key);
@@ -325,29 +322,20 @@ DynamoDbService::OpResult DynamoDbService::transact_write_items(const aws::Call&
     if (writes[i].table.billing_mode == "PROVISIONED")
       limiter_.consume(writes[i].table.id, Throughput::kWrite, writes[i].table.write_capacity, u);
   }
-  std::string_view mode = str_or_empty(req, "ReturnConsumedCapacity");
-  if (mode == "TOTAL" || mode == "INDEXES") {
-    json::array consumed;
-    for (auto& [name, u] : units)
-      consumed.push_back(json::object{{"TableName", name}, {"CapacityUnits", u}});
-    out["ConsumedCapacity"] = std::move(consumed);
-  }
+  report_capacity(out, req, units);
   return out;
 }
 
 DynamoDbService::OpResult DynamoDbService::transact_get_items(const aws::Call&, Json& req) {
-  const json::value* list = req.if_contains("TransactItems");
-  if (!list || !list->is_array() || list->get_array().empty() || list->get_array().size() > 100)
-    return fail(aws::ApiError::validation(
-        "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: "
-        "Member must have length less than or equal to 100 and greater than or equal to 1"));
+  auto list = list_param(req, "TransactItems", "transactItems", 100);
+  if (!list) return fail(list.take_error());
   struct Get {
     std::string key;
     std::optional<ProjectionExpression> projection;
   };
   std::vector<Get> gets;
   std::set<std::string> keys;
-  for (const auto& entry : list->get_array()) {
+  for (const auto& entry : **list) {
     const json::object* get =
         entry.is_object() ? object_member(entry.get_object(), "Get") : nullptr;
     if (!get) return fail(aws::ApiError::validation("TransactItems must contain Get"));
@@ -487,13 +475,7 @@ DynamoDbService::OpResult DynamoDbService::batch_write_item(const aws::Call&, Js
   if (!b.empty())
     if (auto r = write(b); !r) return fail(r.take_error());
   Json out{{"UnprocessedItems", json::object{}}};
-  std::string_view mode = str_or_empty(req, "ReturnConsumedCapacity");
-  if (mode == "TOTAL" || mode == "INDEXES") {
-    json::array consumed;
-    for (auto& [name, u] : units)
-      consumed.push_back(json::object{{"TableName", name}, {"CapacityUnits", u}});
-    out["ConsumedCapacity"] = std::move(consumed);
-  }
+  report_capacity(out, req, units);
   return out;
 }
 
