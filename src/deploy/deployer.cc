@@ -79,11 +79,29 @@ Change diff_api(const ApiState* current, const ApiState& desired) {
   return c;
 }
 
+std::string key_schema_text(const KeyAttribute& hash, const std::optional<KeyAttribute>& range) {
+  std::string s = "HASH " + hash.name + " " + hash.type;
+  if (range) s += ", RANGE " + range->name + " " + range->type;
+  return s;
+}
+
+std::string table_identity(const TableState& t) {
+  // A table without local indexes keeps the identity (and so the generated
+  // name) it had before Nimbus deployed local indexes.
+  std::string s = t.key_schema;
+  for (const auto& [name, ix] : t.local_indexes) {
+    s += "; LSI " + name + " (" + key_schema_text(ix.hash, ix.range) + ") " + ix.projection_type;
+    for (const auto& a : ix.non_key_attributes) s += " " + a;
+  }
+  return s;
+}
+
 Change diff_table(const TableState* current, const TableState& desired) {
   Change c;
   c.logical_id = desired.logical_id;
   c.type = desired.type;
-  if (!current || current->name != desired.name || current->key_schema != desired.key_schema) {
+  if (!current || current->name != desired.name ||
+      table_identity(*current) != table_identity(desired)) {
     c.action = Action::kCreate;
     c.replace = current != nullptr;
     return c;
@@ -91,7 +109,9 @@ Change diff_table(const TableState* current, const TableState& desired) {
   c.configuration = current->billing_mode != desired.billing_mode ||
                     current->read_capacity != desired.read_capacity ||
                     current->write_capacity != desired.write_capacity ||
-                    current->ttl_attribute != desired.ttl_attribute;
+                    current->ttl_attribute != desired.ttl_attribute ||
+                    current->global_indexes != desired.global_indexes ||
+                    current->stream_view_type != desired.stream_view_type;
   c.tags = current->tags != desired.tags;
   c.action = c.configuration || c.tags ? Action::kUpdate : Action::kUnchanged;
   return c;
@@ -194,8 +214,8 @@ std::string physical_function_name(const std::string& stack, const std::string& 
 }
 
 std::string physical_table_name(const std::string& stack, const std::string& logical_id,
-                                const std::string& key_schema) {
-  return physical_name(stack, logical_id, stack + "/" + logical_id + "/" + key_schema);
+                                const std::string& identity) {
+  return physical_name(stack, logical_id, stack + "/" + logical_id + "/" + identity);
 }
 
 namespace {
@@ -363,6 +383,7 @@ bool Deployment::read_current() {
     marker = str(body, "NextMarker");
   } while (!marker.empty());
 
+  if (!read_event_source_mappings()) return false;
   if (!read_layers()) return false;
   if (!read_tables()) return false;
 
@@ -707,7 +728,10 @@ Result<void, StepError> Deployment::apply(const std::string& id) {
   auto props = resolve(r->properties, *ctx_, r->path() + ".Properties");
   resolving_function_ = false;
   if (!props) return fail(StepError{props.error().to_string()});
-  if (r->type == sam::kFunction) return apply_function(*r, props.value());
+  if (r->type == sam::kFunction) {
+    if (auto f = apply_function(*r, props.value()); !f) return f;
+    return apply_dynamodb_events(*r);
+  }
   if (r->type == sam::kApi) return apply_rest_api(*r, props.value());
   if (r->type == sam::kHttpApi) return apply_http_api(*r, props.value());
   if (r->type == sam::kLayerVersion) return apply_layer(*r, props.value());
@@ -716,20 +740,35 @@ Result<void, StepError> Deployment::apply(const std::string& id) {
 }
 
 void Deployment::delete_removed() {
-  auto del = [&](const std::string& type, const std::string& id, const std::string& what,
-                 const std::string& method, const std::string& path) {
+  // One resource deleted by `action`, with its progress lines.
+  auto remove = [&](const std::string& type, const std::string& id,
+                    const std::function<Result<void, std::string>()>& action) {
     auto start = Clock::now();
     ++changes_;
     progress("DELETE_IN_PROGRESS", type, id, start);
-    auto d = aws_.call(what, method, path);
-    if (!d && !d.error().not_found()) {
-      progress("DELETE_FAILED", type, id, start, d.error().to_string());
+    if (auto d = action(); !d) {
+      progress("DELETE_FAILED", type, id, start, d.error());
       result_.ok = false;
       return false;
     }
     progress("DELETE_COMPLETE", type, id, start);
     return true;
   };
+  auto del = [&](const std::string& type, const std::string& id, const std::string& what,
+                 const std::string& method, const std::string& path) {
+    return remove(type, id, [&]() -> Result<void, std::string> {
+      auto d = aws_.call(what, method, path);
+      if (!d && !d.error().not_found()) return fail(d.error().to_string());
+      return {};
+    });
+  };
+  // Event source mappings first: the functions and streams they join may go
+  // next. A mapping the template no longer has goes, and so does one that was
+  // replaced (its stream or its function is another now). Mappings have no
+  // logical id of their own on the server: their UUID names them.
+  for (const auto& m : existing_mappings_)
+    if (!kept_mappings_.count(m.uuid))
+      remove("AWS::Lambda::EventSourceMapping", m.uuid, [&] { return delete_mapping(m.uuid); });
   for (const auto& [id, a] : existing_apis_) {
     bool api_goes = !desired_apis_.count(id) || replaced_.count(id);
     if (a.state.type == sam::kApi && (api_goes || !usage_plan_apis_.count(id))) {
@@ -755,19 +794,11 @@ void Deployment::delete_removed() {
   // goes only now that its replacement and everything else succeeded.
   for (const auto& [id, t] : existing_tables_) {
     if (desired_tables_.count(id) && !replaced_.count(id)) continue;
-    auto start = Clock::now();
     // A removed table's type is not known any more: the one SAM's would become.
     const Resource* res = tmpl_->resource(id);
     const std::string type =
         res && sam::is_table(res->type) ? res->type : std::string(sam::kDynamoDbTable);
-    ++changes_;
-    progress("DELETE_IN_PROGRESS", type, id, start);
-    if (auto d = delete_table(t.name); !d) {
-      progress("DELETE_FAILED", type, id, start, d.error());
-      result_.ok = false;
-      continue;
-    }
-    progress("DELETE_COMPLETE", type, id, start);
+    remove(type, id, [&] { return delete_table(t.name); });
   }
   // Layer versions last, after the functions that used them were updated or
   // deleted: every version the stack published except the one it keeps (a

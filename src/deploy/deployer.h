@@ -4,8 +4,9 @@
 // Stack membership lives in tags: every resource a stack creates carries
 // nimbus:stack=<stack> and nimbus:logical-id=<LogicalId> (layer versions,
 // which cannot be tagged, in their Description: see layer_description()). A deploy reads what
-// exists (ListFunctions + GetFunction, GetRestApis, GetApis, ListTables +
-// DescribeTable + ListTagsOfResource), diffs it against
+// exists (ListFunctions + GetFunction, ListEventSourceMappings of the stack's
+// functions, GetRestApis, GetApis, ListTables + DescribeTable +
+// ListTagsOfResource), diffs it against
 // the template (plan()), applies creates and updates in dependency order,
 // deletes what the template no longer has, and on a failure undoes in reverse
 // what it changed (Journal).
@@ -77,6 +78,34 @@ struct ApiState {
   std::string definition_sha256;
 };
 
+// A key attribute of a table or an index.
+struct KeyAttribute {
+  std::string name;
+  std::string type;  // S | N | B
+  friend bool operator==(const KeyAttribute&, const KeyAttribute&) = default;
+};
+
+// "HASH id S" or "HASH pk S, RANGE sk N".
+std::string key_schema_text(const KeyAttribute& hash, const std::optional<KeyAttribute>& range);
+
+// A secondary index of a table, as DescribeTable reports it and CreateTable
+// takes it.
+struct IndexState {
+  std::string name;
+  KeyAttribute hash;
+  std::optional<KeyAttribute> range;
+  std::string projection_type = "ALL";            // ALL | KEYS_ONLY | INCLUDE
+  std::vector<std::string> non_key_attributes;    // INCLUDE only; sorted (order means nothing)
+  int64_t read_capacity = 0, write_capacity = 0;  // GSIs of PROVISIONED tables only
+  // Another key schema or projection is another index: DynamoDB cannot
+  // change either, so the index is deleted and created again.
+  bool same_definition(const IndexState& o) const {
+    return hash == o.hash && range == o.range && projection_type == o.projection_type &&
+           non_key_attributes == o.non_key_attributes;
+  }
+  friend bool operator==(const IndexState&, const IndexState&) = default;
+};
+
 // A DynamoDB table (AWS::DynamoDB::Table or AWS::Serverless::SimpleTable).
 struct TableState {
   std::string logical_id;
@@ -90,7 +119,19 @@ struct TableState {
   int64_t read_capacity = 0, write_capacity = 0;  // 0 when PAY_PER_REQUEST
   std::string ttl_attribute;                      // "" = Time to Live off
   std::map<std::string, std::string> tags;        // every tag, the stack's two included
+  // Local secondary indexes exist only from CreateTable on: a change replaces
+  // the table, as in CloudFormation. Global ones are added and deleted in place.
+  std::map<std::string, IndexState> local_indexes;   // by name
+  std::map<std::string, IndexState> global_indexes;  // by name
+  std::string stream_view_type;                      // "" = no stream
+  std::string stream_arn;                            // LatestStreamArn; only in current states
 };
+
+// What replaces a table when it changes (the key schema, plus the local
+// secondary indexes when there are any): diff_table compares it, and a
+// generated table name hashes it, so a replacement never takes its
+// predecessor's name.
+std::string table_identity(const TableState& t);
 
 struct StackState {
   std::map<std::string, FunctionState> functions;  // by logical id
@@ -109,14 +150,16 @@ struct Change {
   bool configuration = false;  // functions: Handler/Runtime/Memory/Timeout/Env/Layers/...
   bool concurrency = false;    // functions: reserved concurrency differs
   bool replace = false;        // the physical name changed: create new, delete old
-  bool tags = false;           // tables: the tags differ (configuration: billing, throughput, TTL)
+  bool tags = false;  // tables: the tags differ (configuration: billing, throughput, TTL, GSIs,
+                      // stream)
   friend bool operator==(const Change&, const Change&) = default;
 };
 
 Change diff_function(const FunctionState* current, const FunctionState& desired);
 Change diff_api(const ApiState* current, const ApiState& desired);
-// A new name or key schema replaces the table; billing mode, throughput and
-// Time to Live (configuration) and tags are updated in place.
+// A new name, key schema or set of local secondary indexes replaces the table;
+// billing mode, throughput, Time to Live, global secondary indexes and the
+// stream (configuration) and tags are updated in place.
 Change diff_table(const TableState* current, const TableState& desired);
 
 // Changes for every desired resource (in `order`, then any desired resource
@@ -184,11 +227,11 @@ std::string default_stack_name(const std::string& template_path);
 std::string physical_function_name(const std::string& stack, const std::string& logical_id);
 
 // A table without TableName: physical_function_name's form, the suffix a hash
-// of the stack, the logical id and the key schema, so that a replacement (a
-// new key schema) gets a new name while the old table still holds its own, as
-// CloudFormation generates a new name for a replacement.
+// of the stack, the logical id and the table's identity (table_identity()),
+// so that a replacement gets a new name while the old table still holds its
+// own, as CloudFormation generates a new name for a replacement.
 std::string physical_table_name(const std::string& stack, const std::string& logical_id,
-                                const std::string& key_schema);
+                                const std::string& identity);
 
 // Runs the deploy, printing progress, outputs and API URLs to `out` and errors
 // to `err`. The result's ok is false when the template is invalid or the

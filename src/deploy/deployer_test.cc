@@ -6,26 +6,11 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
-#include <sstream>
 
-#include "base/ids.h"
+#include "deploy/deployer_test_support.h"
 
 namespace nimbus::deploy {
 namespace {
-
-namespace fs = std::filesystem;
-namespace json = boost::json;
-
-FunctionState fn(std::string id, std::string name, std::string sha = "sha", int memory = 128) {
-  FunctionState f;
-  f.logical_id = std::move(id);
-  f.name = std::move(name);
-  f.code_sha256 = std::move(sha);
-  f.settings.handler = "app.handler";
-  f.settings.runtime = "python3.11";
-  f.settings.memory_size = memory;
-  return f;
-}
 
 // ---------------------------------------------------------------------------
 // Plan
@@ -146,6 +131,39 @@ TEST(Plan, TableKeysOrNameReplaceBillingAndTagsUpdate) {
   EXPECT_EQ(changes[3], (Change{Action::kDelete, "Keys", "AWS::DynamoDB::Table"}));
 }
 
+// CloudFormation: LocalSecondaryIndexes need replacement; GlobalSecondaryIndexes
+// and StreamSpecification are updated in place.
+TEST(Plan, LocalIndexesReplaceGlobalIndexesAndStreamsUpdate) {
+  auto cur = table("T", "t", "HASH pk S, RANGE sk S");
+  // Without local indexes the identity (hashed into generated names) is the
+  // key schema, as before tables had indexes.
+  EXPECT_EQ(table_identity(cur), "HASH pk S, RANGE sk S");
+  IndexState lsi{"byDate", {"pk", "S"}, KeyAttribute{"date", "S"}, "KEYS_ONLY"};
+  auto want = cur;
+  want.local_indexes["byDate"] = lsi;
+  auto c = diff_table(&cur, want);
+  EXPECT_EQ(c.action, Action::kCreate);
+  EXPECT_TRUE(c.replace);
+  EXPECT_NE(physical_table_name("s", "T", table_identity(cur)),
+            physical_table_name("s", "T", table_identity(want)));
+  cur.local_indexes["byDate"] = lsi;
+  EXPECT_EQ(diff_table(&cur, want).action, Action::kUnchanged);
+  want.local_indexes["byDate"].projection_type = "ALL";
+  EXPECT_TRUE(diff_table(&cur, want).replace);
+
+  want = cur;
+  want.global_indexes["byEmail"] = IndexState{"byEmail", {"email", "S"}};
+  c = diff_table(&cur, want);
+  EXPECT_EQ(c.action, Action::kUpdate);
+  EXPECT_TRUE(c.configuration);
+  EXPECT_FALSE(c.replace);
+  want = cur;
+  want.stream_view_type = "NEW_IMAGE";
+  c = diff_table(&cur, want);
+  EXPECT_EQ(c.action, Action::kUpdate);
+  EXPECT_TRUE(c.configuration);
+}
+
 TEST(Plan, EmptyTemplateDeletesEverything) {
   StackState current;
   current.functions["A"] = fn("A", "a");
@@ -229,273 +247,7 @@ TEST(Names, DefaultStackNameComesFromTheFolder) {
 }
 
 // ---------------------------------------------------------------------------
-// deploy() against a fake server
-
-class FakeServer {
- public:
-  std::vector<std::string> calls;     // "METHOD path", or "dynamodb Operation"
-  std::set<std::string> fail_create;  // function names CreateFunction refuses
-  std::map<std::string, json::object> functions;
-  std::map<std::string, json::object> create_requests;  // CreateFunction bodies by name
-  // Layers: name → version → the LayerVersion shape (with Content.CodeSha256).
-  std::map<std::string, std::map<int64_t, json::object>> layers;
-  std::map<std::string, int64_t> next_layer_version;
-  // DynamoDB: table name → its TableDescription (with "Tags" kept beside it).
-  std::map<std::string, json::object> tables;
-  std::set<std::string> fail_create_table;  // names CreateTable refuses
-  bool fail_update_table = false;
-  bool no_dynamodb = false;  // a server without DynamoDB: every operation is unknown
-
-  // The DynamoDB operations called, in order.
-  std::vector<std::string> dynamodb_calls() const {
-    std::vector<std::string> out;
-    for (const auto& c : calls)
-      if (c.starts_with("dynamodb ")) out.push_back(c.substr(9));
-    return out;
-  }
-  json::object tags_of(const std::string& table) const {
-    return tables.at(table).at("Tags").as_object();
-  }
-
-  Transport transport() {
-    return [this](http::Request req, std::string_view service) -> Result<http::Response> {
-      if (auto target = req.headers.get("X-Amz-Target")) {
-        EXPECT_EQ(service, "dynamodb");
-        EXPECT_EQ(req.headers.get_or("Content-Type"), "application/x-amz-json-1.0");
-        std::string op(target->substr(target->find('.') + 1));
-        calls.push_back("dynamodb " + op);
-        return handle_dynamodb(op, json::parse(req.body).as_object());
-      }
-      calls.push_back(req.method + " " + req.target);
-      return handle(req);
-    };
-  }
-
- private:
-  static http::Response error(int status, std::string type, std::string message) {
-    auto r = http::Response::json(status, json::serialize(json::object{{"message", message}}));
-    r.headers.set("x-amzn-ErrorType", type);
-    return r;
-  }
-  http::Response handle(const http::Request& req) {
-    const std::string& t = req.target;
-    if (t == "/")
-      return http::Response::text(
-          200,
-          "<GetCallerIdentityResponse><GetCallerIdentityResult><Account>123456789012"
-          "</Account></GetCallerIdentityResult></GetCallerIdentityResponse>");
-    if (t.starts_with("/restapis") || t.starts_with("/v2/"))
-      return error(400, "UnknownServiceException", "Cannot tell which AWS service");
-    const std::string fns = "/2015-03-31/functions/";
-    if (req.method == "GET" && t == fns) {
-      json::array list;
-      for (auto& [n, f] : functions) list.push_back(f);
-      return http::Response::json(200, json::serialize(json::object{{"Functions", list}}));
-    }
-    if (req.method == "POST" && t == "/2015-03-31/functions") {
-      auto in = json::parse(req.body).as_object();
-      std::string name(in["FunctionName"].as_string());
-      if (fail_create.count(name))
-        return error(400, "InvalidParameterValueException", "bad function " + name);
-      functions[name] = json::object{{"FunctionName", name}};
-      create_requests[name] = in;
-      return http::Response::json(201, "{}");
-    }
-    if (t.starts_with("/2018-10-31/layers")) return handle_layers(req);
-    if (req.method == "GET" && t.ends_with("/configuration"))
-      return http::Response::json(200, R"({"State":"Active","LastUpdateStatus":"Successful"})");
-    if (req.method == "DELETE" && t.starts_with(fns)) {
-      functions.erase(t.substr(fns.size()));
-      return http::Response::json(204, "");
-    }
-    return error(404, "ResourceNotFoundException", "not found: " + t);
-  }
-  static http::Response dynamodb_error(std::string type, std::string message) {
-    return http::Response::json(
-        400, json::serialize(json::object{{"__type", "com.amazonaws.dynamodb.v20120810#" + type},
-                                          {"message", message}}));
-  }
-  static std::string name_of_arn(const json::object& in) {
-    std::string arn(in.at("ResourceArn").as_string());
-    return arn.substr(arn.rfind('/') + 1);
-  }
-  // DynamoDB's table operations, as the deployer uses them.
-  http::Response handle_dynamodb(const std::string& op, json::object in) {
-    auto ok = [](json::object o) { return http::Response::json(200, json::serialize(o)); };
-    if (no_dynamodb) return dynamodb_error("UnknownOperationException", "Unknown operation");
-    std::string name = in.contains("TableName")     ? std::string(in["TableName"].as_string())
-                       : in.contains("ResourceArn") ? name_of_arn(in)
-                                                    : "";
-    if (op == "ListTables") {
-      json::array names;
-      for (auto& [n, t] : tables) names.emplace_back(n);
-      return ok({{"TableNames", names}});
-    }
-    if (op == "CreateTable") {
-      if (fail_create_table.count(name) || tables.count(name))
-        return dynamodb_error("ResourceInUseException", "Table already exists: " + name);
-      json::object t{{"TableName", name},
-                     {"TableArn", "arn:aws:dynamodb:us-east-1:123456789012:table/" + name},
-                     {"TableStatus", "ACTIVE"},
-                     {"AttributeDefinitions", in["AttributeDefinitions"]},
-                     {"KeySchema", in["KeySchema"]},
-                     {"ProvisionedThroughput",
-                      json::object{{"ReadCapacityUnits", 0}, {"WriteCapacityUnits", 0}}}};
-      if (in["BillingMode"] == "PAY_PER_REQUEST")
-        t["BillingModeSummary"] = json::object{{"BillingMode", "PAY_PER_REQUEST"}};
-      else
-        t["ProvisionedThroughput"] = in["ProvisionedThroughput"];
-      json::object tags;
-      for (auto& tag : in["Tags"].as_array())
-        tags[tag.as_object().at("Key").as_string()] = tag.as_object().at("Value");
-      t["Tags"] = tags;
-      tables[name] = t;
-      json::object d = t;
-      d["TableStatus"] = "CREATING";
-      return ok({{"TableDescription", d}});
-    }
-    if (!tables.count(name))
-      return dynamodb_error("ResourceNotFoundException", "Requested resource not found");
-    json::object& t = tables[name];
-    if (op == "DescribeTable") {
-      json::object d = t;
-      d.erase("Tags");
-      return ok({{"Table", d}});
-    }
-    if (op == "DeleteTable") {
-      tables.erase(name);
-      return ok({});
-    }
-    if (op == "UpdateTable") {
-      if (fail_update_table) return dynamodb_error("LimitExceededException", "too many updates");
-      if (in["BillingMode"] == "PAY_PER_REQUEST") {
-        t["BillingModeSummary"] = json::object{{"BillingMode", "PAY_PER_REQUEST"}};
-        t["ProvisionedThroughput"] =
-            json::object{{"ReadCapacityUnits", 0}, {"WriteCapacityUnits", 0}};
-      } else {
-        t["BillingModeSummary"] = json::object{{"BillingMode", "PROVISIONED"}};
-        t["ProvisionedThroughput"] = in["ProvisionedThroughput"];
-      }
-      return ok({});
-    }
-    // Time to Live as DynamoDB keeps it: one attribute, enabled or not.
-    if (op == "DescribeTimeToLive") {
-      json::object d{{"TimeToLiveStatus", t.contains("Ttl") ? "ENABLED" : "DISABLED"}};
-      if (t.contains("Ttl")) d["AttributeName"] = t["Ttl"];
-      return ok({{"TimeToLiveDescription", d}});
-    }
-    if (op == "UpdateTimeToLive") {
-      auto& spec = in["TimeToLiveSpecification"].as_object();
-      if (spec["Enabled"].as_bool() == t.contains("Ttl"))
-        return dynamodb_error("ValidationException", "TimeToLive is already in that state");
-      if (spec["Enabled"].as_bool())
-        t["Ttl"] = spec["AttributeName"];
-      else
-        t.erase("Ttl");
-      return ok({{"TimeToLiveSpecification", spec}});
-    }
-    if (op == "ListTagsOfResource") {
-      json::array tags;
-      for (auto& [k, v] : t["Tags"].as_object())
-        tags.push_back(json::object{{"Key", k}, {"Value", v}});
-      return ok({{"Tags", tags}});
-    }
-    if (op == "TagResource") {
-      for (auto& tag : in["Tags"].as_array())
-        t["Tags"].as_object()[tag.as_object().at("Key").as_string()] = tag.as_object().at("Value");
-      return ok({});
-    }
-    if (op == "UntagResource") {
-      for (auto& k : in["TagKeys"].as_array()) t["Tags"].as_object().erase(k.as_string());
-      return ok({});
-    }
-    return dynamodb_error("UnknownOperationException", op);
-  }
-  // Lambda's layer API, one page per list.
-  http::Response handle_layers(const http::Request& req) {
-    const std::string& t = req.target;
-    std::vector<std::string> seg;
-    for (size_t p = 1; p <= t.size();) {
-      auto q = t.find('/', p);
-      seg.push_back(t.substr(p, q == std::string::npos ? std::string::npos : q - p));
-      if (q == std::string::npos) break;
-      p = q + 1;
-    }
-    if (seg.size() == 2) {
-      json::array list;
-      for (auto& [n, versions] : layers)
-        if (!versions.empty()) list.push_back(json::object{{"LayerName", n}});
-      return http::Response::json(200, json::serialize(json::object{{"Layers", list}}));
-    }
-    const std::string& name = seg[2];
-    if (seg.size() == 4 && req.method == "POST") {
-      auto in = json::parse(req.body).as_object();
-      int64_t v = ++next_layer_version[name];
-      std::string zip;
-      base64_decode(in["Content"].as_object()["ZipFile"].as_string(), zip);
-      json::object out{{"LayerVersionArn", "arn:aws:lambda:us-east-1:123456789012:layer:" + name +
-                                               ":" + std::to_string(v)},
-                       {"Version", v},
-                       {"Description", in["Description"]},
-                       {"Content", json::object{{"CodeSha256", sha256_base64(zip)}}}};
-      for (auto key : {"CompatibleRuntimes", "CompatibleArchitectures"})
-        if (auto* l = in.if_contains(key)) out[key] = *l;
-      layers[name][v] = out;
-      return http::Response::json(201, json::serialize(out));
-    }
-    if (seg.size() == 4) {
-      json::array list;
-      for (auto it = layers[name].rbegin(); it != layers[name].rend(); ++it) {
-        json::object item = it->second;
-        item.erase("Content");
-        list.push_back(item);
-      }
-      return http::Response::json(200, json::serialize(json::object{{"LayerVersions", list}}));
-    }
-    int64_t v = std::stoll(seg[4]);
-    if (req.method == "DELETE") {
-      layers[name].erase(v);
-      return http::Response::json(204, "");
-    }
-    if (!layers[name].count(v)) return error(404, "ResourceNotFoundException", "no version");
-    return http::Response::json(200, json::serialize(layers[name][v]));
-  }
-};
-
-class DeployTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("nimbus-deploy-" + random_hex(6));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  DeployResult run(const std::string& tmpl) {
-    std::ofstream(dir_ / "template.yaml") << tmpl;
-    DeployOptions o;
-    o.template_path = (dir_ / "template.yaml").string();
-    o.stack_name = "app";
-    out_.str("");
-    err_.str("");
-    return deploy(o, server_.transport(), out_, err_);
-  }
-  fs::path dir_;
-  FakeServer server_;
-  std::ostringstream out_, err_;
-};
-
-constexpr std::string_view kTwoFunctions = R"(Transform: AWS::Serverless-2016-10-31
-Resources:
-  First:
-    Type: AWS::Serverless::Function
-    Properties: {Handler: index.h, Runtime: python3.11, InlineCode: "def h(e, c): pass"}
-  Second:
-    Type: AWS::Serverless::Function
-    Properties:
-      Handler: index.h
-      Runtime: python3.11
-      InlineCode: "def h(e, c): pass"
-      Environment: {Variables: {FIRST: !Ref First}}
-)";
+// deploy() against a fake server (deployer_test_support.h)
 
 TEST_F(DeployTest, CreatesFunctionsInDependencyOrderWithStackTags) {
   auto r = run(std::string(kTwoFunctions));
@@ -648,240 +400,6 @@ Resources:
   EXPECT_NE(err_.str().find("template.yaml:3:3)"), std::string::npos) << err_.str();
   EXPECT_NE(err_.str().find("used by Fn.Events.Get"), std::string::npos) << err_.str();
   EXPECT_TRUE(server_.functions.empty());
-}
-
-// ---------------------------------------------------------------------------
-// DynamoDB tables
-
-constexpr std::string_view kTables = R"(Transform: AWS::Serverless-2016-10-31
-Resources:
-  Orders:
-    Type: AWS::DynamoDB::Table
-    Properties:
-      TableName: orders
-      AttributeDefinitions: [{AttributeName: order_id, AttributeType: S}]
-      KeySchema: [{AttributeName: order_id, KeyType: HASH}]
-      ProvisionedThroughput: {ReadCapacityUnits: 5, WriteCapacityUnits: 5}
-      Tags: [{Key: team, Value: shop}]
-  Counters:
-    Type: AWS::Serverless::SimpleTable
-  Fn:
-    Type: AWS::Serverless::Function
-    Properties:
-      Handler: index.h
-      Runtime: python3.11
-      InlineCode: x
-      Environment:
-        Variables: {ORDERS: !Ref Orders, ORDERS_ARN: !GetAtt Orders.Arn, COUNTERS: !Ref Counters}
-Outputs:
-  OrdersArn: {Value: !GetAtt Orders.Arn}
-)";
-
-std::string with(std::string_view tmpl, std::string_view from, std::string_view to) {
-  std::string s(tmpl);
-  auto at = s.find(from);
-  EXPECT_NE(at, std::string::npos) << from;
-  if (at != std::string::npos) s.replace(at, from.size(), to);
-  return s;
-}
-
-// CloudFormation: tables are created (with the stack's tags) before the
-// function whose environment refers to them; Ref is the name, GetAtt Arn the ARN.
-TEST_F(DeployTest, TablesAreCreatedTaggedAndReferenced) {
-  auto r = run(std::string(kTables));
-  ASSERT_TRUE(r.ok) << err_.str() << out_.str();
-  ASSERT_EQ(server_.tables.size(), 2u);
-  std::string counters = physical_table_name("app", "Counters", "HASH id S");
-  EXPECT_EQ(r.table_names.at("Counters"), counters);
-  EXPECT_EQ(server_.tags_of("orders"), json::parse(R"({"nimbus:logical-id":"Orders",
-      "nimbus:stack":"app","team":"shop"})"));
-  EXPECT_EQ(server_.tables["orders"]["ProvisionedThroughput"].as_object().at("ReadCapacityUnits"),
-            5);
-  EXPECT_EQ(server_.tables[counters]["BillingModeSummary"].as_object().at("BillingMode"),
-            "PAY_PER_REQUEST");
-  auto env = server_.create_requests[physical_function_name("app", "Fn")]["Environment"]
-                 .as_object()["Variables"]
-                 .as_object();
-  EXPECT_EQ(env["ORDERS"], "orders");
-  EXPECT_EQ(env["ORDERS_ARN"], "arn:aws:dynamodb:us-east-1:123456789012:table/orders");
-  EXPECT_EQ(env["COUNTERS"], json::value(counters));
-  EXPECT_NE(out_.str().find("OrdersArn"), std::string::npos);
-  EXPECT_TRUE(std::regex_search(
-      out_.str(), std::regex("CREATE_COMPLETE +AWS::Serverless::SimpleTable +Counters")))
-      << out_.str();
-  EXPECT_NE(out_.str().find("Tables\n"), std::string::npos);
-
-  // Unchanged: only reads.
-  server_.calls.clear();
-  ASSERT_TRUE(run(std::string(kTables)).ok) << err_.str();
-  for (const auto& op : server_.dynamodb_calls())
-    EXPECT_TRUE(op == "ListTables" || op == "DescribeTable" || op == "ListTagsOfResource" ||
-                op == "DescribeTimeToLive")
-        << op;
-  EXPECT_FALSE(std::regex_search(
-      out_.str(), std::regex("_(IN_PROGRESS|COMPLETE) +AWS::(DynamoDB::Table|Serverless::Simple)")))
-      << out_.str();
-}
-
-// CloudFormation updates BillingMode, ProvisionedThroughput and Tags in place.
-TEST_F(DeployTest, ThroughputAndTagChangesUpdateTheTableInPlace) {
-  ASSERT_TRUE(run(std::string(kTables)).ok) << err_.str();
-  std::string t = with(kTables, "{ReadCapacityUnits: 5, WriteCapacityUnits: 5}",
-                       "{ReadCapacityUnits: 7, WriteCapacityUnits: 3}");
-  t = with(t, "[{Key: team, Value: shop}]", "[{Key: owner, Value: me}]");
-  server_.calls.clear();
-  ASSERT_TRUE(run(t).ok) << err_.str() << out_.str();
-  auto ops = server_.dynamodb_calls();
-  EXPECT_EQ(std::count(ops.begin(), ops.end(), "CreateTable"), 0);
-  EXPECT_EQ(std::count(ops.begin(), ops.end(), "UpdateTable"), 1);
-  EXPECT_EQ(server_.tables["orders"]["ProvisionedThroughput"].as_object().at("ReadCapacityUnits"),
-            7);
-  EXPECT_EQ(server_.tags_of("orders"), json::parse(R"({"nimbus:logical-id":"Orders",
-      "nimbus:stack":"app","owner":"me"})"));
-  EXPECT_TRUE(
-      std::regex_search(out_.str(), std::regex("UPDATE_COMPLETE +AWS::DynamoDB::Table +Orders")));
-
-  // To on-demand: UpdateTable with BillingMode only.
-  ASSERT_TRUE(run(with(t, "ProvisionedThroughput: {ReadCapacityUnits: 7, WriteCapacityUnits: 3}",
-                       "BillingMode: PAY_PER_REQUEST"))
-                  .ok)
-      << err_.str();
-  EXPECT_EQ(server_.tables["orders"]["BillingModeSummary"].as_object().at("BillingMode"),
-            "PAY_PER_REQUEST");
-}
-
-// CloudFormation replaces a table whose key schema changes: the new one is
-// created under a new generated name, the old one deleted after the rest
-// succeeded; a custom-named table cannot be replaced (CloudFormation refuses).
-TEST_F(DeployTest, KeySchemaChangeReplacesAGeneratedNameAndRefusesACustomOne) {
-  ASSERT_TRUE(run(std::string(kTables)).ok) << err_.str();
-  std::string old_name = physical_table_name("app", "Counters", "HASH id S");
-  auto r = run(with(kTables, "Type: AWS::Serverless::SimpleTable",
-                    "Type: AWS::Serverless::SimpleTable\n    Properties: {PrimaryKey: {Name: n, "
-                    "Type: Number}}"));
-  ASSERT_TRUE(r.ok) << err_.str() << out_.str();
-  std::string new_name = physical_table_name("app", "Counters", "HASH n N");
-  EXPECT_EQ(server_.tables.count(old_name), 0u);
-  EXPECT_EQ(server_.tables.count(new_name), 1u);
-  EXPECT_EQ(r.table_names.at("Counters"), new_name);
-  auto out = out_.str();
-  EXPECT_LT(out.find("CREATE_COMPLETE"), out.find("DELETE_COMPLETE")) << out;
-
-  server_.calls.clear();
-  auto refused = run(with(kTables, "[{AttributeName: order_id, AttributeType: S}]",
-                          "[{AttributeName: order_id, AttributeType: N}]"));
-  EXPECT_FALSE(refused.ok);
-  EXPECT_NE(err_.str().find("cannot update a stack when a custom-named resource requires "
-                            "replacing"),
-            std::string::npos)
-      << err_.str();
-  EXPECT_NE(out_.str().find("UPDATE_FAILED"), std::string::npos) << out_.str();
-  EXPECT_EQ(server_.tables.count("orders"), 1u);
-  for (const auto& op : server_.dynamodb_calls()) EXPECT_NE(op, "DeleteTable");
-}
-
-// CloudFormation: TimeToLiveSpecification is set after the table exists and
-// updated in place (UpdateTimeToLive); a failed deploy restores it.
-TEST_F(DeployTest, TimeToLiveIsSetUpdatedAndRestored) {
-  const std::string base = with(kTables, "      Tags: [{Key: team, Value: shop}]\n",
-                                "      Tags: [{Key: team, Value: shop}]\n"
-                                "      TimeToLiveSpecification: {AttributeName: expires, Enabled: "
-                                "true}\n");
-  ASSERT_TRUE(run(base).ok) << err_.str() << out_.str();
-  EXPECT_EQ(server_.tables["orders"]["Ttl"], "expires");
-
-  ASSERT_TRUE(run(with(base, "AttributeName: expires", "AttributeName: ttl")).ok) << err_.str();
-  EXPECT_EQ(server_.tables["orders"]["Ttl"], "ttl");
-
-  // Off, then a later failure in the same deploy: back to "ttl".
-  std::string off = with(base, "{AttributeName: expires, Enabled: true}", "{Enabled: false}");
-  server_.fail_create.insert(physical_function_name("app", "Broken"));
-  EXPECT_FALSE(run(with(off, "  Fn:\n",
-                        "  Broken:\n    Type: AWS::Serverless::Function\n    DependsOn: Orders\n"
-                        "    Properties: {Handler: h, Runtime: python3.11, InlineCode: x}\n"
-                        "  Fn:\n"))
-                   .ok);
-  EXPECT_EQ(server_.tables["orders"]["Ttl"], "ttl") << out_.str();
-  ASSERT_TRUE(run(off).ok) << err_.str();
-  EXPECT_FALSE(server_.tables["orders"].contains("Ttl"));
-}
-
-// A server without DynamoDB: templates without tables still deploy; a table
-// fails naming itself, and what the deploy created is rolled back.
-TEST_F(DeployTest, TableOnAServerWithoutDynamoDbFailsNamingIt) {
-  server_.no_dynamodb = true;
-  ASSERT_TRUE(run(std::string(kTwoFunctions)).ok) << err_.str();
-  auto r = run(std::string(kTables));
-  EXPECT_FALSE(r.ok);
-  EXPECT_NE(err_.str().find("AWS::DynamoDB::Table Orders (" + (dir_ / "template.yaml").string() +
-                            ":3:3): the server does not implement DynamoDB"),
-            std::string::npos)
-      << err_.str();
-}
-
-// CloudFormation deletes a resource removed from the template.
-TEST_F(DeployTest, TableRemovedFromTheTemplateIsDeleted) {
-  ASSERT_TRUE(run(std::string(kTables)).ok) << err_.str();
-  auto r = run(R"(Resources:
-  Orders:
-    Type: AWS::DynamoDB::Table
-    Properties:
-      TableName: orders
-      AttributeDefinitions: [{AttributeName: order_id, AttributeType: S}]
-      KeySchema: [{AttributeName: order_id, KeyType: HASH}]
-      ProvisionedThroughput: {ReadCapacityUnits: 5, WriteCapacityUnits: 5}
-      Tags: [{Key: team, Value: shop}]
-)");
-  ASSERT_TRUE(r.ok) << err_.str();
-  EXPECT_EQ(server_.tables.size(), 1u);
-  EXPECT_EQ(server_.tables.count("orders"), 1u);
-  EXPECT_TRUE(
-      std::regex_search(out_.str(), std::regex("DELETE_COMPLETE +AWS::DynamoDB::Table +Counters")))
-      << out_.str();
-}
-
-// CloudFormation's rollback: a failed deploy deletes the tables it created
-// and restores the ones it updated; tables it did not create stay.
-TEST_F(DeployTest, FailedDeployDeletesTheTablesItCreatedOnly) {
-  server_.fail_create.insert(physical_function_name("app", "Fn"));
-  auto r = run(std::string(kTables));
-  EXPECT_FALSE(r.ok);
-  EXPECT_TRUE(server_.tables.empty());
-  EXPECT_TRUE(
-      std::regex_search(out_.str(), std::regex("DELETE_COMPLETE +AWS::DynamoDB::Table +Orders")))
-      << out_.str();
-  EXPECT_NE(out_.str().find("ROLLBACK_COMPLETE"), std::string::npos);
-
-  // Deployed once; then a throughput change and a failing function: the
-  // table is restored, not deleted.
-  server_.fail_create.clear();
-  ASSERT_TRUE(run(std::string(kTables)).ok) << err_.str();
-  std::string t = with(kTables, "{ReadCapacityUnits: 5, WriteCapacityUnits: 5}",
-                       "{ReadCapacityUnits: 9, WriteCapacityUnits: 9}");
-  t = with(t, "  Fn:\n",
-           "  Broken:\n    Type: AWS::Serverless::Function\n    DependsOn: Orders\n"
-           "    Properties: {Handler: h, Runtime: python3.11, InlineCode: x}\n  Fn:\n");
-  server_.fail_create.insert(physical_function_name("app", "Broken"));
-  EXPECT_FALSE(run(t).ok);
-  EXPECT_EQ(server_.tables.size(), 2u);
-  EXPECT_EQ(server_.tables["orders"]["ProvisionedThroughput"].as_object().at("ReadCapacityUnits"),
-            5);
-  EXPECT_NE(out_.str().find("ROLLBACK_COMPLETE"), std::string::npos) << out_.str();
-}
-
-// A table of the same name outside the stack: CreateTable's ResourceInUse
-// fails the deploy, and the rollback leaves that table alone.
-TEST_F(DeployTest, ExistingTableOutsideTheStackIsNotTakenOver) {
-  server_.tables["orders"] = json::object{{"TableName", "orders"},
-                                          {"TableArn", "arn:aws:dynamodb:us-east-1:1:table/orders"},
-                                          {"TableStatus", "ACTIVE"},
-                                          {"KeySchema", json::array{}},
-                                          {"Tags", json::object{}}};
-  auto r = run(std::string(kTables));
-  EXPECT_FALSE(r.ok);
-  EXPECT_NE(out_.str().find("ResourceInUseException"), std::string::npos) << out_.str();
-  EXPECT_EQ(server_.tables.size(), 1u);
-  EXPECT_EQ(server_.tables.count("orders"), 1u);
 }
 
 }  // namespace

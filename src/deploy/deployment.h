@@ -210,9 +210,29 @@ struct ExistingApi {
   ApiState state;
 };
 
-// "HASH id S" or "HASH pk S, RANGE sk N" (TableState::key_schema) of a
-// DescribeTable answer's Table.
-std::string key_schema_of_description(const json::object& table);
+// What a DynamoDB event's event source mapping is set to: the members
+// CreateEventSourceMapping and UpdateEventSourceMapping share (Lambda's
+// defaults when the template leaves one out).
+struct MappingSettings {
+  int64_t batch_size = 100;
+  int64_t maximum_batching_window = 0;
+  int64_t maximum_record_age = -1;
+  int64_t maximum_retry_attempts = -1;
+  bool bisect_batch_on_function_error = false;
+  std::vector<std::string> function_response_types;
+  bool enabled = true;
+  friend bool operator==(const MappingSettings&, const MappingSettings&) = default;
+};
+
+// An event source mapping of one of the stack's functions. Mappings have no
+// tags: a stack's functions' mappings are the stack's.
+struct ExistingMapping {
+  std::string uuid;
+  std::string function_name;
+  std::string event_source_arn;
+  std::string starting_position;
+  MappingSettings settings;
+};
 
 // A layer version the stack published (found by its Description's marker).
 struct ExistingLayerVersion {
@@ -288,9 +308,31 @@ class Deployment {
                                          const std::map<std::string, std::string>& from,
                                          const std::map<std::string, std::string>& to);
   Result<void, StepError> require_dynamodb(const Resource& r);
-  // Polls DescribeTable until the table is ACTIVE (or, `gone`, until it no
-  // longer exists), as CloudFormation waits before it reports COMPLETE.
+  // Polls DescribeTable (its Table; nullptr once the table does not exist)
+  // until `done` answers true or fails, or 120 s passed.
+  using TablePoll = std::function<Result<bool, std::string>(const json::object* table)>;
+  Result<void, std::string> poll_table(const std::string& name, std::string_view waiting_for,
+                                       const TablePoll& done);
+  // Polls DescribeTable until the table and its global secondary indexes are
+  // ACTIVE (or, `gone`, until it no longer exists), as CloudFormation waits
+  // before it reports COMPLETE.
   Result<void, std::string> wait_for_table(const std::string& name, bool gone);
+  // UpdateTable with GlobalSecondaryIndexUpdates (and the AttributeDefinitions
+  // a Create needs).
+  Result<void, std::string> update_index(const std::string& table, json::array updates,
+                                         json::array definitions = {});
+  // One GSI created (and waited for until ACTIVE: the backfill is done) or
+  // deleted (waited for until gone); `requested` runs once DynamoDB accepted
+  // the change, before the wait, so that a caller journals its undo then.
+  Result<void, std::string> create_global_index(const std::string& table, const IndexState& index,
+                                                bool provisioned,
+                                                const std::function<void()>& requested = {});
+  Result<void, std::string> delete_global_index(const std::string& table, const std::string& index,
+                                                const std::function<void()>& requested = {});
+  // Makes the table's stream `view_type` ("" = none) whatever it is now: a
+  // stream's view type cannot change, so another one is disabled first.
+  Result<void, std::string> ensure_table_stream(const std::string& name,
+                                                const std::string& view_type);
   // DeleteTable and the wait for it; a table already gone counts as deleted.
   Result<void, std::string> delete_table(const std::string& name);
   // The table's Time to Live attribute ("" = off) by DescribeTimeToLive.
@@ -298,6 +340,25 @@ class Deployment {
   // Makes the table's Time to Live `attribute` ("" = off) whatever it is now
   // (UpdateTimeToLive disables the current attribute before enabling another).
   Result<void, std::string> ensure_table_ttl(const std::string& name, const std::string& attribute);
+  // DynamoDB events: event source mappings (deployer_event_sources.cc).
+  bool read_event_source_mappings();
+  Result<void, StepError> apply_dynamodb_events(const Resource& r);
+  Result<void, StepError> apply_dynamodb_event(const sam::DynamoDbEvent& ev,
+                                               const std::string& logical_id,
+                                               const std::string& function_name);
+  // Polls GetEventSourceMapping until the mapping is Enabled or Disabled (or,
+  // `gone`, until it no longer exists).
+  Result<void, std::string> wait_for_mapping(const std::string& uuid, bool gone);
+  // CreateEventSourceMapping and the wait for it; the new mapping's UUID.
+  // `requested` runs once Lambda accepted it, before the wait (to journal its undo).
+  Result<std::string, std::string> create_mapping(
+      const std::string& function_name, const std::string& event_source_arn,
+      const std::string& starting_position, const MappingSettings& settings,
+      const std::function<void(const std::string& uuid)>& requested = {});
+  // UpdateEventSourceMapping and the wait for it.
+  Result<void, std::string> update_mapping(const std::string& uuid,
+                                           const MappingSettings& settings);
+  Result<void, std::string> delete_mapping(const std::string& uuid);
   void delete_removed();
   void print_outputs();
 
@@ -342,6 +403,10 @@ class Deployment {
   std::map<std::string, std::string> desired_layers_;  // logical id → the version ARN kept
   std::map<std::string, TableState> existing_tables_;  // the stack's tables, by logical id
   std::set<std::string> desired_tables_;
+  std::vector<ExistingMapping> existing_mappings_;
+  std::set<std::string> kept_mappings_;  // UUIDs of existing mappings the template still has
+  bool mappings_available_ = true;
+  std::string mappings_unavailable_reason_;
   bool dynamodb_available_ = true;
   std::string dynamodb_unavailable_reason_;
   bool apigateway_available_ = true;

@@ -307,13 +307,14 @@ const std::map<std::string, TypeSupport, std::less<>>& type_support() {
       // Ignored: encryption at rest, point-in-time recovery, deletion
       // protection, the storage class and Contributor Insights change how AWS
       // stores, bills or monitors a table, not what it answers. Refused (not
-      // listed): GlobalSecondaryIndexes, LocalSecondaryIndexes,
-      // StreamSpecification, KinesisStreamSpecification, ImportSourceSpecification,
+      // listed): KinesisStreamSpecification, ImportSourceSpecification,
       // ResourcePolicy, OnDemandThroughput, WarmThroughput, until the DynamoDB
-      // service implements them.
+      // service implements them. The members of index entries and of
+      // StreamSpecification: nested_support().
       {std::string(kDynamoDbTable),
        {{"TableName", "AttributeDefinitions", "KeySchema", "BillingMode", "ProvisionedThroughput",
-         "TimeToLiveSpecification", "Tags"},
+         "TimeToLiveSpecification", "Tags", "LocalSecondaryIndexes", "GlobalSecondaryIndexes",
+         "StreamSpecification"},
         {"SSESpecification", "PointInTimeRecoverySpecification", "DeletionProtectionEnabled",
          "TableClass", "ContributorInsightsSpecification"}}},
       {std::string(kSimpleTable),
@@ -323,13 +324,71 @@ const std::map<std::string, TypeSupport, std::less<>>& type_support() {
   return k;
 }
 
+// A property of AWS::DynamoDB::Table that holds further properties (a map, or
+// a list of maps such as the index lists), with the members it supports.
+struct NestedSupport {
+  std::string_view property;
+  std::string_view what;  // for the message: "a global secondary index"
+  TypeSupport support;
+};
+
+const std::vector<NestedSupport>& nested_support() {
+  // GSIs: OnDemandThroughput and WarmThroughput are refused as the table's are;
+  // Contributor Insights is ignored as the table's is.
+  static const std::vector<NestedSupport> k = {
+      {"GlobalSecondaryIndexes",
+       "a global secondary index",
+       {{"IndexName", "KeySchema", "Projection", "ProvisionedThroughput"},
+        {"ContributorInsightsSpecification"}}},
+      {"LocalSecondaryIndexes",
+       "a local secondary index",
+       {{"IndexName", "KeySchema", "Projection"}, {}}},
+      // ResourcePolicy (the stream's resource-based policy) is refused.
+      {"StreamSpecification", "StreamSpecification", {{"StreamViewType"}, {}}},
+  };
+  return k;
+}
+
+// One error per member of `props` that `s` neither handles nor ignores.
+void unsupported_members(const Node& props, const std::string& path, std::string_view of,
+                         const TypeSupport& s, std::vector<TemplateError>& out) {
+  if (!props.is_map() || props.is_intrinsic()) return;
+  for (const auto& e : props.entries())
+    if (!s.handled.contains(e.key) && !s.ignored.contains(e.key))
+      out.push_back(error_at(e.key_mark, join_path(path, e.key),
+                             "property '" + e.key + "' of " + std::string(of) + " is not supported",
+                             TemplateError::Code::kUnsupported));
+}
+
 void unsupported_properties(const Resource& r, const TypeSupport& s,
                             std::vector<TemplateError>& out) {
-  for (const auto& e : r.properties.entries())
-    if (!s.handled.contains(e.key) && !s.ignored.contains(e.key))
-      out.push_back(error_at(e.key_mark, r.path() + ".Properties." + e.key,
-                             "property '" + e.key + "' of " + r.type + " is not supported",
-                             TemplateError::Code::kUnsupported));
+  const std::string path = r.path() + ".Properties";
+  unsupported_members(r.properties, path, r.type, s, out);
+  if (r.type != kDynamoDbTable) return;
+  for (const auto& nested : nested_support()) {
+    const Node* v = r.properties.find(nested.property);
+    if (!v) continue;
+    const std::string at = join_path(path, nested.property);
+    if (!v->is_list()) {
+      unsupported_members(*v, at, nested.what, nested.support, out);
+      continue;
+    }
+    for (size_t i = 0; i < v->items().size(); ++i)
+      unsupported_members(v->items()[i], index_path(at, i), nested.what, nested.support, out);
+  }
+}
+
+// The properties of a DynamoDB event: what the event source mapping takes.
+// Refused (not listed): FilterCriteria, DestinationConfig, ParallelizationFactor
+// (Nimbus reads a shard one batch at a time), TumblingWindowInSeconds,
+// StartingPositionTimestamp, MetricsConfig, KmsKeyArn.
+const TypeSupport& dynamodb_event_support() {
+  static const TypeSupport k = {
+      {"Stream", "StartingPosition", "BatchSize", "MaximumBatchingWindowInSeconds",
+       "MaximumRecordAgeInSeconds", "MaximumRetryAttempts", "BisectBatchOnFunctionError",
+       "FunctionResponseTypes", "Enabled"},
+      {}};
+  return k;
 }
 
 void unsupported_events(const Resource& r, std::vector<TemplateError>& out) {
@@ -339,6 +398,12 @@ void unsupported_events(const Resource& r, std::vector<TemplateError>& out) {
     const Node* type = e.value.is_map() ? e.value.find("Type") : nullptr;
     std::string name = type && type->is_scalar() ? type->text() : "";
     if (name == "Api" || name == "HttpApi") continue;
+    if (name == "DynamoDB") {
+      if (const Node* props = e.value.find("Properties"))
+        unsupported_members(*props, r.path() + ".Properties.Events." + e.key + ".Properties",
+                            "a DynamoDB event", dynamodb_event_support(), out);
+      continue;
+    }
     out.push_back(error_at(
         type ? type->mark() : e.key_mark, r.path() + ".Properties.Events." + e.key + ".Type",
         "event type '" + name + "' is not supported yet", TemplateError::Code::kUnsupported));
@@ -346,22 +411,23 @@ void unsupported_events(const Resource& r, std::vector<TemplateError>& out) {
 }
 
 // A table's attributes are Arn and StreamArn (CloudFormation's); StreamArn
-// needs a stream, which Nimbus tables do not have yet.
+// exists only when the table has a stream (StreamSpecification, which SAM's
+// SimpleTable does not take).
 void unsupported_table_attributes(const Template& t, const Node& n, const std::string& path,
                                   std::vector<TemplateError>& out) {
   for (const auto& ref : references(n, path)) {
     const Resource* r = t.resource(ref.target);
     if (!r || !is_table(r->type) || ref.attribute.empty() || ref.attribute == "Arn") continue;
-    if (ref.attribute == "StreamArn")
+    if (ref.attribute == "StreamArn") {
+      if (r->type == kDynamoDbTable && r->properties.find("StreamSpecification")) continue;
       out.push_back(error_at(ref.mark, ref.path,
-                             "Fn::GetAtt " + ref.target +
-                                 ".StreamArn: DynamoDB streams are not supported yet (the "
-                                 "table has no stream)",
-                             TemplateError::Code::kUnsupported));
-    else
+                             "Fn::GetAtt " + ref.target + ".StreamArn: table " + ref.target +
+                                 " has no stream (it needs a StreamSpecification)"));
+    } else {
       out.push_back(error_at(
           ref.mark, ref.path,
           "'" + ref.attribute + "' is not an attribute of " + r->type + " (Arn, StreamArn)"));
+    }
   }
 }
 
@@ -634,6 +700,36 @@ HttpApiEvent http_api_event(const Resource& r, const Node::Entry& e, Props& p) {
   return ev;
 }
 
+DynamoDbEvent dynamodb_event(const Node::Entry& e, Props& p) {
+  DynamoDbEvent ev;
+  ev.name = e.key;
+  ev.mark = e.key_mark;
+  p.str("Stream", ev.stream, true);
+  if (p.ok() && !ev.stream.starts_with("arn:") && !ev.stream.ends_with(".StreamArn"))
+    // (The check before deploying sees GetAtt's placeholder "Table.StreamArn".)
+    p.fail_at(*p.get("Stream"), "Stream",
+              "expected a DynamoDB stream's ARN, e.g. !GetAtt Table.StreamArn");
+  p.one_of("StartingPosition", ev.starting_position, {"TRIM_HORIZON", "LATEST"});
+  if (p.ok() && ev.starting_position.empty())
+    p.fail_at(p.node(), "StartingPosition", "'StartingPosition' is required");
+  // Lambda's limits for DynamoDB Streams sources.
+  p.integer("BatchSize", ev.batch_size, 1, 10000);
+  p.integer("MaximumBatchingWindowInSeconds", ev.maximum_batching_window, 0, 300);
+  p.integer("MaximumRecordAgeInSeconds", ev.maximum_record_age, -1, 604800);
+  if (p.ok() && ev.maximum_record_age != -1 && ev.maximum_record_age < 60)
+    p.fail_at(*p.get("MaximumRecordAgeInSeconds"), "MaximumRecordAgeInSeconds",
+              "must be -1 or between 60 and 604800");
+  p.integer("MaximumRetryAttempts", ev.maximum_retry_attempts, -1, 10000);
+  p.boolean("BisectBatchOnFunctionError", ev.bisect_batch_on_function_error);
+  p.strings("FunctionResponseTypes", ev.function_response_types);
+  for (const auto& t : ev.function_response_types)
+    if (t != "ReportBatchItemFailures" && p.ok())
+      p.fail_at(*p.get("FunctionResponseTypes"), "FunctionResponseTypes",
+                "the only function response type is ReportBatchItemFailures");
+  p.boolean("Enabled", ev.enabled);
+  return ev;
+}
+
 void function_events(const Resource& r, Props& p, Function& f) {
   const Node* events = p.get("Events");
   if (!events || events->is_null()) return;
@@ -648,6 +744,7 @@ void function_events(const Resource& r, Props& p, Function& f) {
     Props props = ev.sub("Properties");
     if (type == "Api") f.api_events.push_back(api_event(r, e, props));
     if (type == "HttpApi") f.http_api_events.push_back(http_api_event(r, e, props));
+    if (type == "DynamoDB") f.dynamodb_events.push_back(dynamodb_event(e, props));
   }
 }
 
@@ -886,26 +983,42 @@ const Node* required_list(Props& p, std::string_view key) {
   return v;
 }
 
-// AttributeDefinitions and KeySchema. Every defined attribute must be a key
-// attribute: others exist only for secondary indexes, which are refused.
-void table_keys(Props& p, Table& t) {
+// AttributeDefinitions by name, each with the node that defines it and
+// whether a key schema (the table's or an index's) uses it: DynamoDB refuses
+// a definition no key uses.
+struct AttributeDefinitions {
+  struct Definition {
+    std::string type;  // S | N | B
+    const Node* node = nullptr;
+    bool used = false;
+  };
+  std::map<std::string, Definition> by_name;
+};
+
+AttributeDefinitions attribute_definitions(Props& p) {
+  AttributeDefinitions out;
   const Node* defs = required_list(p, "AttributeDefinitions");
-  const Node* schema = defs ? required_list(p, "KeySchema") : nullptr;
-  if (!schema) return;
-  std::map<std::string, std::string> types;  // name → S | N | B
-  std::map<std::string, const Node*> def_nodes;
+  if (!defs) return out;
   for (size_t i = 0; i < defs->items().size(); ++i) {
     Props d(defs->items()[i], index_path(p.path("AttributeDefinitions"), i), p.err());
     std::string name, type;
     d.str("AttributeName", name, true);
     d.one_of("AttributeType", type, {"S", "N", "B"});
     if (d.ok() && type.empty()) d.fail_at(d.node(), "AttributeType", "'AttributeType' is required");
-    if (d.ok() && types.count(name))
+    if (d.ok() && out.by_name.count(name))
       d.fail_at(d.node(), "AttributeName", "attribute '" + name + "' is defined twice");
-    if (!d.ok()) return;
-    types[name] = type;
-    def_nodes[name] = &defs->items()[i];
+    if (!d.ok()) return out;
+    out.by_name[name] = {type, &defs->items()[i]};
   }
+  return out;
+}
+
+// The KeySchema of `p` (the table's or an index's): a HASH key and optionally
+// a RANGE key, each an attribute of AttributeDefinitions (marked as used).
+void key_schema(Props& p, AttributeDefinitions& defs, Table::Key& hash,
+                std::optional<Table::Key>& range) {
+  const Node* schema = required_list(p, "KeySchema");
+  if (!schema) return;
   if (schema->items().empty() || schema->items().size() > 2)
     return p.fail_at(*schema, "KeySchema",
                      "expected a HASH key and optionally a RANGE key (1 or 2 elements)");
@@ -919,26 +1032,20 @@ void table_keys(Props& p, Table& t) {
       return k.fail_at(
           k.node(), "KeyType",
           i == 0 ? "the first key must be the HASH key" : "the second key must be the RANGE key");
-    auto type = types.find(name);
-    if (type == types.end())
+    auto def = defs.by_name.find(name);
+    if (def == defs.by_name.end())
       return k.fail_at(k.node(), "AttributeName",
                        "'" + name + "' is not defined in AttributeDefinitions");
-    (i == 0 ? t.hash : t.range.emplace()) = Table::Key{name, type->second};
-    def_nodes.erase(name);
+    def->second.used = true;
+    (i == 0 ? hash : range.emplace()) = Table::Key{name, def->second.type};
   }
-  if (!def_nodes.empty())
-    p.fail_at(*def_nodes.begin()->second, "AttributeDefinitions",
-              "'" + def_nodes.begin()->first +
-                  "' is not a key attribute: attributes used only by secondary indexes "
-                  "need GlobalSecondaryIndexes or LocalSecondaryIndexes, which are not "
-                  "supported yet");
 }
 
 // ProvisionedThroughput {ReadCapacityUnits, WriteCapacityUnits}, both at least 1.
-void throughput(Props& p, Table& t) {
+void throughput(Props& p, int64_t& read, int64_t& write) {
   Props pt = p.sub("ProvisionedThroughput");
-  for (auto [key, out] : {std::pair{"ReadCapacityUnits", &t.read_capacity},
-                          std::pair{"WriteCapacityUnits", &t.write_capacity}}) {
+  for (auto [key, out] :
+       {std::pair{"ReadCapacityUnits", &read}, std::pair{"WriteCapacityUnits", &write}}) {
     if (!pt.get(key) && pt.ok())
       pt.fail_at(pt.node(), key, "'" + std::string(key) + "' is required");
     pt.integer(key, *out, 1, INT64_MAX);
@@ -959,20 +1066,122 @@ void billing(Props& p, Table& t) {
     return p.fail_at(p.node(), "ProvisionedThroughput",
                      "'ProvisionedThroughput' is required when BillingMode is PROVISIONED "
                      "(the default)");
-  throughput(p, t);
+  throughput(p, t.read_capacity, t.write_capacity);
+}
+
+// DynamoDB's rule for table and index names.
+bool valid_dynamodb_name(const std::string& n) {
+  return n.size() >= 3 && n.size() <= 255 && std::all_of(n.begin(), n.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+         });
 }
 
 void table_name(Props& p, Table& t) {
   p.str("TableName", t.table_name);
   if (!p.ok() || !p.get("TableName")) return;
-  const std::string& n = t.table_name;
-  bool valid =
-      n.size() >= 3 && n.size() <= 255 && std::all_of(n.begin(), n.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
-      });
-  if (!valid)
+  if (!valid_dynamodb_name(t.table_name))
     p.fail_at(*p.get("TableName"), "TableName",
               "must be 3 to 255 characters of a-z, A-Z, 0-9, '_', '-' and '.'");
+}
+
+// An index's Projection {ProjectionType, NonKeyAttributes}; ProjectionType
+// defaults to ALL, as DynamoDB's does.
+void projection(Props& ix, Table::Index& index) {
+  if (!ix.get("Projection") && ix.ok())
+    return ix.fail_at(ix.node(), "Projection", "'Projection' is required");
+  Props pr = ix.sub("Projection");
+  pr.one_of("ProjectionType", index.projection_type, {"ALL", "KEYS_ONLY", "INCLUDE"});
+  pr.strings("NonKeyAttributes", index.non_key_attributes);
+  if (!pr.ok()) return;
+  if (index.projection_type == "INCLUDE" && index.non_key_attributes.empty())
+    pr.fail_at(pr.node(), "NonKeyAttributes",
+               "'NonKeyAttributes' is required when ProjectionType is INCLUDE");
+  else if (index.projection_type != "INCLUDE" && pr.get("NonKeyAttributes"))
+    pr.fail_at(*pr.get("NonKeyAttributes"), "NonKeyAttributes",
+               "allowed only when ProjectionType is INCLUDE");
+}
+
+// LocalSecondaryIndexes (global = false) or GlobalSecondaryIndexes, checked
+// as CreateTable checks them. Runs after billing(): a GSI needs its own
+// ProvisionedThroughput exactly when the table is PROVISIONED.
+void secondary_indexes(Props& p, Table& t, AttributeDefinitions& defs, bool global) {
+  const std::string_view key = global ? "GlobalSecondaryIndexes" : "LocalSecondaryIndexes";
+  const Node* list = p.get(key);
+  if (!list || list->is_null() || !p.ok()) return;
+  if (!list->is_list()) return p.fail_at(*list, key, "expected a list of indexes");
+  const size_t limit = global ? 20 : 5;  // DynamoDB's per-table limits
+  if (list->items().size() > limit)
+    return p.fail_at(*list, key, "at most " + std::to_string(limit) + " indexes per table");
+  auto& out = global ? t.global_indexes : t.local_indexes;
+  for (size_t i = 0; i < list->items().size() && p.ok(); ++i) {
+    Props ix(list->items()[i], index_path(p.path(key), i), p.err());
+    Table::Index index;
+    ix.str("IndexName", index.name, true);
+    if (!ix.ok()) return;
+    if (!valid_dynamodb_name(index.name))
+      return ix.fail_at(*ix.get("IndexName"), "IndexName",
+                        "must be 3 to 255 characters of a-z, A-Z, 0-9, '_', '-' and '.'");
+    for (const auto* others : {&t.local_indexes, &t.global_indexes})
+      for (const auto& other : *others)
+        if (other.name == index.name)
+          return ix.fail_at(*ix.get("IndexName"), "IndexName",
+                            "index '" + index.name + "' is defined twice");
+    key_schema(ix, defs, index.hash, index.range);
+    if (!ix.ok()) return;
+    if (!global) {
+      const Node& schema = *ix.get("KeySchema");
+      if (!t.range)
+        return ix.fail_at(schema, "KeySchema",
+                          "a local secondary index needs a table with a RANGE key");
+      if (index.hash.name != t.hash.name)
+        return ix.fail_at(
+            schema, "KeySchema",
+            "a local secondary index has the table's HASH key ('" + t.hash.name + "')");
+      if (!index.range)
+        return ix.fail_at(schema, "KeySchema", "a local secondary index needs a RANGE key");
+    }
+    projection(ix, index);
+    if (global && t.billing_mode == "PROVISIONED") {
+      if (!ix.get("ProvisionedThroughput") && ix.ok())
+        return ix.fail_at(ix.node(), "ProvisionedThroughput",
+                          "'ProvisionedThroughput' is required when the table's BillingMode is "
+                          "PROVISIONED");
+      throughput(ix, index.read_capacity, index.write_capacity);
+    } else if (global && ix.get("ProvisionedThroughput") && ix.ok()) {
+      return ix.fail_at(*ix.get("ProvisionedThroughput"), "ProvisionedThroughput",
+                        "not allowed when the table's BillingMode is PAY_PER_REQUEST");
+    }
+    out.push_back(std::move(index));
+  }
+}
+
+// AttributeDefinitions, KeySchema and the secondary indexes. Every defined
+// attribute must be a key attribute of the table or of an index.
+void table_keys(Props& p, Table& t) {
+  AttributeDefinitions defs = attribute_definitions(p);
+  if (!p.ok()) return;
+  key_schema(p, defs, t.hash, t.range);
+  billing(p, t);
+  secondary_indexes(p, t, defs, false);
+  secondary_indexes(p, t, defs, true);
+  if (!p.ok()) return;
+  for (const auto& [name, def] : defs.by_name)
+    if (!def.used)
+      return p.fail_at(*def.node, "AttributeDefinitions",
+                       "'" + name +
+                           "' is not a key attribute of the table or of any secondary index "
+                           "(DynamoDB refuses unused attribute definitions)");
+}
+
+// StreamSpecification {StreamViewType}.
+void stream_specification(Props& p, Table& t) {
+  const Node* v = p.get("StreamSpecification");
+  if (!v || v->is_null()) return;
+  Props s = p.sub("StreamSpecification");
+  s.one_of("StreamViewType", t.stream_view_type,
+           {"NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY"});
+  if (s.ok() && t.stream_view_type.empty())
+    s.fail_at(s.node(), "StreamViewType", "'StreamViewType' is required");
 }
 
 // TimeToLiveSpecification {AttributeName, Enabled}; AttributeName is needed
@@ -1094,7 +1303,7 @@ Result<Table, TemplateError> parse_table(const Resource& r, const Node& props) {
   return parse_resource<Table>(r, props, [](Props& p, Table& t) {
     table_name(p, t);
     table_keys(p, t);
-    billing(p, t);
+    stream_specification(p, t);
     time_to_live(p, t);
     tag_list(p, t.tags);
   });
@@ -1116,7 +1325,7 @@ Result<Table, TemplateError> parse_simple_table(const Resource& r, const Node& p
       t.hash.type = type == "Number" ? "N" : type == "Binary" ? "B" : "S";
     }
     if (p.get("ProvisionedThroughput"))
-      throughput(p, t);
+      throughput(p, t.read_capacity, t.write_capacity);
     else
       t.billing_mode = "PAY_PER_REQUEST";
     p.string_map("Tags", t.tags);

@@ -52,8 +52,10 @@ Result<void, TemplateError> expand(Template& t);
 std::set<std::string, std::less<>> generated_ids(const Template& t);
 
 // One error per resource type, event type or property Nimbus does not deploy
-// yet (kUnsupported), naming it and its file:line; also every Fn::GetAtt of a
-// table attribute other than Arn (StreamArn: tables have no streams yet).
+// yet (kUnsupported), naming it and its file:line (properties of a table's
+// index entries and StreamSpecification included); also every Fn::GetAtt of a
+// table attribute other than Arn and StreamArn, and of StreamArn of a table
+// without StreamSpecification.
 std::vector<TemplateError> unsupported(const Template& t);
 
 // AWS::DynamoDB::Table or AWS::Serverless::SimpleTable.
@@ -103,6 +105,23 @@ struct HttpApiEvent {  // Events.X.Type: HttpApi
   bool is_default_route() const { return path.empty(); }
 };
 
+// Events.X.Type: DynamoDB, which SAM turns into an AWS::Lambda::EventSourceMapping
+// (logical id: the function's followed by the event's name).
+struct DynamoDbEvent {
+  std::string name;
+  Mark mark;
+  std::string stream;             // Stream: the stream's ARN (!GetAtt Table.StreamArn)
+  std::string starting_position;  // TRIM_HORIZON | LATEST
+  // Lambda's defaults when absent, so that they compare with what it reports.
+  int batch_size = 100;
+  int maximum_batching_window = 0;  // seconds
+  int maximum_record_age = -1;      // seconds; -1 = until the records expire
+  int maximum_retry_attempts = -1;  // -1 = until the records expire
+  bool bisect_batch_on_function_error = false;
+  std::vector<std::string> function_response_types;  // ReportBatchItemFailures
+  bool enabled = true;
+};
+
 struct Function {
   std::string logical_id;
   Mark mark;
@@ -122,6 +141,7 @@ struct Function {
   std::string architecture = "x86_64";
   std::vector<ApiEvent> api_events;
   std::vector<HttpApiEvent> http_api_events;
+  std::vector<DynamoDbEvent> dynamodb_events;
 };
 
 struct LayerVersion {
@@ -224,8 +244,9 @@ struct HttpApi {
 // A DynamoDB table as CreateTable takes it: an AWS::DynamoDB::Table, or the
 // table SAM's transform makes of an AWS::Serverless::SimpleTable (a single
 // hash key, default `id` String; PAY_PER_REQUEST unless ProvisionedThroughput
-// is given). Without secondary indexes (refused until the service has them)
-// the attribute definitions are exactly the key attributes.
+// is given). The attribute definitions are exactly the attributes of the
+// table's and its indexes' keys (DynamoDB refuses unused ones), so they are
+// kept with the keys rather than as a list of their own.
 struct Table {
   std::string logical_id;
   Mark mark;
@@ -238,6 +259,20 @@ struct Table {
   std::optional<Key> range;
   std::string billing_mode = "PROVISIONED";       // CloudFormation's default | PAY_PER_REQUEST
   int64_t read_capacity = 0, write_capacity = 0;  // PROVISIONED only
+  // An entry of LocalSecondaryIndexes or GlobalSecondaryIndexes.
+  struct Index {
+    std::string name;
+    Key hash;
+    std::optional<Key> range;
+    std::string projection_type = "ALL";            // ALL | KEYS_ONLY | INCLUDE
+    std::vector<std::string> non_key_attributes;    // INCLUDE only
+    int64_t read_capacity = 0, write_capacity = 0;  // GSIs of PROVISIONED tables only
+  };
+  std::vector<Index> local_indexes;
+  std::vector<Index> global_indexes;
+  // StreamSpecification.StreamViewType: NEW_IMAGE | OLD_IMAGE |
+  // NEW_AND_OLD_IMAGES | KEYS_ONLY; "" = no stream. AWS::DynamoDB::Table only.
+  std::string stream_view_type;
   // TimeToLiveSpecification with Enabled: the attribute holding each item's
   // expiry (epoch seconds); "" = no TTL. AWS::DynamoDB::Table only.
   std::string ttl_attribute;

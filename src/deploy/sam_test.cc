@@ -623,7 +623,8 @@ TEST(SamTable, RejectsWhatDynamoDbWouldWithTheSpot) {
       bad("      AttributeDefinitions:\n"
           "        - {AttributeName: id, AttributeType: S}\n"
           "        - {AttributeName: email, AttributeType: S}\n"
-          "      KeySchema: [{AttributeName: id, KeyType: HASH}]\n");
+          "      KeySchema: [{AttributeName: id, KeyType: HASH}]\n"
+          "      BillingMode: PAY_PER_REQUEST\n");
   EXPECT_EQ(extra.line, 7);
   EXPECT_NE(extra.message.find("'email' is not a key attribute"), std::string::npos);
   EXPECT_EQ(bad("      AttributeDefinitions: [{AttributeName: id, AttributeType: STRING}]\n"
@@ -647,7 +648,146 @@ TEST(SamTable, RejectsWhatDynamoDbWouldWithTheSpot) {
             "Resources.T.Properties.TimeToLiveSpecification.Enabled");
 }
 
-TEST(SamTable, IndexesAndStreamsAreRefusedWithTheirLine) {
+constexpr std::string_view kIndexedTable = R"(
+Resources:
+  Orders:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      AttributeDefinitions:
+        - {AttributeName: customer, AttributeType: S}
+        - {AttributeName: order, AttributeType: S}
+        - {AttributeName: total, AttributeType: N}
+        - {AttributeName: status, AttributeType: S}
+      KeySchema:
+        - {AttributeName: customer, KeyType: HASH}
+        - {AttributeName: order, KeyType: RANGE}
+      ProvisionedThroughput: {ReadCapacityUnits: 5, WriteCapacityUnits: 5}
+      LocalSecondaryIndexes:
+        - IndexName: byTotal
+          KeySchema:
+            - {AttributeName: customer, KeyType: HASH}
+            - {AttributeName: total, KeyType: RANGE}
+          Projection: {ProjectionType: KEYS_ONLY}
+      GlobalSecondaryIndexes:
+        - IndexName: byStatus
+          KeySchema: [{AttributeName: status, KeyType: HASH}]
+          Projection: {ProjectionType: INCLUDE, NonKeyAttributes: [total, note]}
+          ProvisionedThroughput: {ReadCapacityUnits: 2, WriteCapacityUnits: 3}
+          ContributorInsightsSpecification: {Enabled: true}
+      StreamSpecification: {StreamViewType: NEW_AND_OLD_IMAGES}
+)";
+
+// CloudFormation's LocalSecondaryIndexes, GlobalSecondaryIndexes and
+// StreamSpecification; attribute definitions only indexes use are valid.
+TEST(SamTable, ReadsIndexesAndTheStream) {
+  Template t = load(std::string(kIndexedTable) + R"(  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: h
+      Runtime: python3.12
+      Environment:
+        Variables: {STREAM: !GetAtt Orders.StreamArn}
+Outputs:
+  Stream: {Value: !GetAtt Orders.StreamArn}
+)");
+  EXPECT_TRUE(unsupported(t).empty());
+  auto o = parsed(t, "Orders", parse_table);
+  ASSERT_TRUE(o.ok()) << o.error().to_string();
+  ASSERT_EQ(o->local_indexes.size(), 1u);
+  const auto& lsi = o->local_indexes[0];
+  EXPECT_EQ(lsi.name, "byTotal");
+  EXPECT_EQ(lsi.hash.name, "customer");
+  ASSERT_TRUE(lsi.range.has_value());
+  EXPECT_EQ(lsi.range->name, "total");
+  EXPECT_EQ(lsi.range->type, "N");
+  EXPECT_EQ(lsi.projection_type, "KEYS_ONLY");
+  ASSERT_EQ(o->global_indexes.size(), 1u);
+  const auto& gsi = o->global_indexes[0];
+  EXPECT_EQ(gsi.name, "byStatus");
+  EXPECT_EQ(gsi.hash.name, "status");
+  EXPECT_EQ(gsi.hash.type, "S");
+  EXPECT_FALSE(gsi.range.has_value());
+  EXPECT_EQ(gsi.projection_type, "INCLUDE");
+  EXPECT_EQ(gsi.non_key_attributes, (std::vector<std::string>{"total", "note"}));
+  EXPECT_EQ(gsi.read_capacity, 2);
+  EXPECT_EQ(gsi.write_capacity, 3);
+  EXPECT_EQ(o->stream_view_type, "NEW_AND_OLD_IMAGES");
+}
+
+TEST(SamTable, RejectsBadIndexesAndStreamsWithTheSpot) {
+  auto bad = [](std::string_view from, std::string_view to) {
+    std::string text(kIndexedTable);
+    auto at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) text.replace(at, from.size(), to);
+    Template t = load(text);
+    auto r = parsed(t, "Orders", parse_table);
+    EXPECT_FALSE(r.ok()) << to;
+    return r.ok() ? TemplateError{} : r.error();
+  };
+  const std::string lsi = "Resources.Orders.Properties.LocalSecondaryIndexes[0]";
+  const std::string gsi = "Resources.Orders.Properties.GlobalSecondaryIndexes[0]";
+  // A local index shares the table's HASH key and has a RANGE key.
+  TemplateError other_hash =
+      bad("{AttributeName: customer, KeyType: HASH}\n            - "
+          "{AttributeName: total",
+          "{AttributeName: status, KeyType: HASH}\n            - "
+          "{AttributeName: total");
+  EXPECT_EQ(other_hash.path, lsi + ".KeySchema");
+  EXPECT_NE(other_hash.message.find("the table's HASH key ('customer')"), std::string::npos);
+  EXPECT_NE(bad("            - {AttributeName: total, KeyType: RANGE}\n", "")
+                .message.find("needs a RANGE key"),
+            std::string::npos);
+  EXPECT_NE(bad("        - {AttributeName: order, KeyType: RANGE}\n", "")
+                .message.find("needs a table with a RANGE key"),
+            std::string::npos);
+  // Index keys are defined attributes; every defined attribute is some key's.
+  EXPECT_EQ(
+      bad("{AttributeName: status, KeyType: HASH}", "{AttributeName: state, KeyType: HASH}").path,
+      gsi + ".KeySchema[0].AttributeName");
+  TemplateError unused = bad("        - {AttributeName: status, AttributeType: S}\n",
+                             "        - {AttributeName: status, AttributeType: S}\n"
+                             "        - {AttributeName: email, AttributeType: S}\n");
+  EXPECT_EQ(unused.line, 11);
+  EXPECT_NE(unused.message.find("'email' is not a key attribute of the table or of any secondary "
+                                "index"),
+            std::string::npos);
+  // A GSI's throughput exactly when the table is PROVISIONED.
+  EXPECT_EQ(
+      bad("          ProvisionedThroughput: {ReadCapacityUnits: 2, WriteCapacityUnits: 3}\n", "")
+          .path,
+      gsi + ".ProvisionedThroughput");
+  EXPECT_EQ(bad("      ProvisionedThroughput: {ReadCapacityUnits: 5, WriteCapacityUnits: 5}\n",
+                "      BillingMode: PAY_PER_REQUEST\n")
+                .to_string(),
+            "template.yaml:25:34: " + gsi +
+                ".ProvisionedThroughput: not allowed when the table's BillingMode is "
+                "PAY_PER_REQUEST");
+  EXPECT_EQ(bad("{ReadCapacityUnits: 2, WriteCapacityUnits: 3}", "{ReadCapacityUnits: 2}").path,
+            gsi + ".ProvisionedThroughput.WriteCapacityUnits");
+  // Projections as DynamoDB takes them.
+  EXPECT_EQ(
+      bad("{ProjectionType: INCLUDE, NonKeyAttributes: [total, note]}", "{ProjectionType: INCLUDE}")
+          .path,
+      gsi + ".Projection.NonKeyAttributes");
+  EXPECT_EQ(
+      bad("{ProjectionType: KEYS_ONLY}", "{ProjectionType: KEYS_ONLY, NonKeyAttributes: [a]}").path,
+      lsi + ".Projection.NonKeyAttributes");
+  EXPECT_EQ(bad("{ProjectionType: KEYS_ONLY}", "{ProjectionType: SOME}").path,
+            lsi + ".Projection.ProjectionType");
+  EXPECT_EQ(bad("          Projection: {ProjectionType: KEYS_ONLY}\n", "").path,
+            lsi + ".Projection");
+  // Names: DynamoDB's pattern, unique among the table's indexes.
+  EXPECT_EQ(bad("IndexName: byStatus", "IndexName: byTotal").path, gsi + ".IndexName");
+  EXPECT_EQ(bad("IndexName: byStatus", "IndexName: b!").path, gsi + ".IndexName");
+  EXPECT_EQ(bad("IndexName: byStatus", "IndexNam: byStatus").path, gsi + ".IndexName");
+  EXPECT_EQ(bad("{StreamViewType: NEW_AND_OLD_IMAGES}", "{StreamViewType: ALL}").path,
+            "Resources.Orders.Properties.StreamSpecification.StreamViewType");
+  EXPECT_EQ(bad("{StreamViewType: NEW_AND_OLD_IMAGES}", "{}").path,
+            "Resources.Orders.Properties.StreamSpecification.StreamViewType");
+}
+
+TEST(SamTable, UnsupportedIndexAndStreamMembersAndStreamArnWithoutAStream) {
   Template t = load(R"(
 Resources:
   T:
@@ -656,10 +796,21 @@ Resources:
       AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
       KeySchema: [{AttributeName: id, KeyType: HASH}]
       BillingMode: PAY_PER_REQUEST
-      GlobalSecondaryIndexes: []
-      LocalSecondaryIndexes: []
-      StreamSpecification: {StreamViewType: NEW_IMAGE}
+      GlobalSecondaryIndexes:
+        - IndexName: byId
+          KeySchema: [{AttributeName: id, KeyType: HASH}]
+          Projection: {ProjectionType: ALL}
+          OnDemandThroughput: {MaxReadRequestUnits: 5}
+      LocalSecondaryIndexes:
+        - {IndexName: l, ProvisionedThroughput: {ReadCapacityUnits: 1}}
+      StreamSpecification: {StreamViewType: NEW_IMAGE, ResourcePolicy: {}}
       KinesisStreamSpecification: {StreamArn: arn:aws:kinesis:us-east-1:1:stream/s}
+  NoStream:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+      BillingMode: PAY_PER_REQUEST
   S:
     Type: AWS::Serverless::SimpleTable
     Properties: {PrimaryKey: {Name: id, Type: String}}
@@ -669,24 +820,127 @@ Resources:
       Handler: h
       Runtime: python3.12
       Environment:
-        Variables: {STREAM: !GetAtt T.StreamArn, ARN: !GetAtt S.Arn}
+        Variables: {A: !GetAtt T.StreamArn, B: !GetAtt NoStream.StreamArn, C: !GetAtt S.StreamArn}
 Outputs:
   Bad: {Value: !Sub "${S.Nope}"}
 )");
   auto errors = unsupported(t);
-  ASSERT_EQ(errors.size(), 6u);
+  ASSERT_EQ(errors.size(), 7u);
   EXPECT_EQ(errors[0].to_string(),
-            "template.yaml:9:7: Resources.T.Properties.GlobalSecondaryIndexes: property "
-            "'GlobalSecondaryIndexes' of AWS::DynamoDB::Table is not supported");
-  EXPECT_EQ(errors[1].path, "Resources.T.Properties.LocalSecondaryIndexes");
-  EXPECT_EQ(errors[2].path, "Resources.T.Properties.StreamSpecification");
-  EXPECT_EQ(errors[3].path, "Resources.T.Properties.KinesisStreamSpecification");
+            "template.yaml:17:7: Resources.T.Properties.KinesisStreamSpecification: property "
+            "'KinesisStreamSpecification' of AWS::DynamoDB::Table is not supported");
+  EXPECT_EQ(errors[1].to_string(),
+            "template.yaml:13:11: Resources.T.Properties.GlobalSecondaryIndexes[0]."
+            "OnDemandThroughput: property 'OnDemandThroughput' of a global secondary index is "
+            "not supported");
+  EXPECT_EQ(errors[2].path,
+            "Resources.T.Properties.LocalSecondaryIndexes[0].ProvisionedThroughput");
+  EXPECT_EQ(errors[3].path, "Resources.T.Properties.StreamSpecification.ResourcePolicy");
   for (int i = 0; i < 4; ++i) EXPECT_EQ(errors[i].code, TemplateError::Code::kUnsupported);
-  EXPECT_EQ(errors[4].line, 22);
-  EXPECT_NE(errors[4].message.find("T.StreamArn: DynamoDB streams are not supported"),
-            std::string::npos);
-  EXPECT_EQ(errors[5].path, "Outputs.Bad.Value.Fn::Sub");
-  EXPECT_NE(errors[5].message.find("'Nope' is not an attribute"), std::string::npos);
+  // StreamArn of a table with a stream is fine; without one it is an error
+  // naming the table.
+  EXPECT_EQ(errors[4].line, 33);
+  EXPECT_NE(errors[4].message.find("NoStream.StreamArn: table NoStream has no stream"),
+            std::string::npos)
+      << errors[4].message;
+  EXPECT_NE(errors[5].message.find("table S has no stream"), std::string::npos);
+  EXPECT_EQ(errors[6].path, "Outputs.Bad.Value.Fn::Sub");
+  EXPECT_NE(errors[6].message.find("'Nope' is not an attribute"), std::string::npos);
+}
+
+// A function whose DynamoDB event "Changes" reads kIndexedTable's stream
+// (the event's other properties follow).
+constexpr std::string_view kConsumer = R"(  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: h
+      Runtime: python3.12
+      Events:
+        Changes:
+          Type: DynamoDB
+          Properties:
+            Stream: !GetAtt Orders.StreamArn
+)";
+
+// SAM's DynamoDB event: an event source mapping on a table's stream.
+TEST(SamFunction, DynamoDbEventsReadWithLambdasDefaultsAndLimits) {
+  const std::string base = std::string(kIndexedTable) + std::string(kConsumer) +
+                           R"(            StartingPosition: TRIM_HORIZON
+        Tuned:
+          Type: DynamoDB
+          Properties:
+            Stream: arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2024
+            StartingPosition: LATEST
+            BatchSize: 10
+            MaximumBatchingWindowInSeconds: 2
+            MaximumRecordAgeInSeconds: 60
+            MaximumRetryAttempts: 3
+            BisectBatchOnFunctionError: true
+            FunctionResponseTypes: [ReportBatchItemFailures]
+            Enabled: false
+)";
+  Template t = load(base);
+  EXPECT_TRUE(unsupported(t).empty());
+  auto f = parsed(t, "Fn", parse_function);
+  ASSERT_TRUE(f.ok()) << f.error().to_string();
+  ASSERT_EQ(f->dynamodb_events.size(), 2u);
+  const auto& plain = f->dynamodb_events[0];
+  EXPECT_EQ(plain.name, "Changes");
+  EXPECT_EQ(plain.stream, "Orders.StreamArn");  // the placeholder of GetAtt
+  EXPECT_EQ(plain.starting_position, "TRIM_HORIZON");
+  EXPECT_EQ(plain.batch_size, 100);
+  EXPECT_EQ(plain.maximum_retry_attempts, -1);
+  EXPECT_TRUE(plain.enabled);
+  const auto& tuned = f->dynamodb_events[1];
+  EXPECT_EQ(tuned.starting_position, "LATEST");
+  EXPECT_EQ(tuned.batch_size, 10);
+  EXPECT_EQ(tuned.maximum_batching_window, 2);
+  EXPECT_EQ(tuned.maximum_record_age, 60);
+  EXPECT_EQ(tuned.maximum_retry_attempts, 3);
+  EXPECT_TRUE(tuned.bisect_batch_on_function_error);
+  EXPECT_EQ(tuned.function_response_types, (std::vector<std::string>{"ReportBatchItemFailures"}));
+  EXPECT_FALSE(tuned.enabled);
+
+  auto bad = [&](std::string_view from, std::string_view to) {
+    std::string text = base;
+    text.replace(text.find(from), from.size(), to);
+    Template bt = load(text);
+    auto r = parsed(bt, "Fn", parse_function);
+    EXPECT_FALSE(r.ok()) << to;
+    return r.ok() ? TemplateError{} : r.error();
+  };
+  const std::string tuned_path = "Resources.Fn.Properties.Events.Tuned.Properties.";
+  EXPECT_EQ(bad("StartingPosition: LATEST", "StartingPosition: AT_TIMESTAMP").path,
+            tuned_path + "StartingPosition");
+  EXPECT_EQ(bad("            StartingPosition: TRIM_HORIZON\n", "").path,
+            "Resources.Fn.Properties.Events.Changes.Properties.StartingPosition");
+  EXPECT_EQ(bad("BatchSize: 10", "BatchSize: 10001").path, tuned_path + "BatchSize");
+  EXPECT_EQ(bad("MaximumRecordAgeInSeconds: 60", "MaximumRecordAgeInSeconds: 59").path,
+            tuned_path + "MaximumRecordAgeInSeconds");
+  EXPECT_EQ(bad("MaximumRetryAttempts: 3", "MaximumRetryAttempts: -2").path,
+            tuned_path + "MaximumRetryAttempts");
+  EXPECT_EQ(bad("[ReportBatchItemFailures]", "[Other]").path, tuned_path + "FunctionResponseTypes");
+  TemplateError not_a_stream = bad("!GetAtt Orders.StreamArn", "!Ref Orders");
+  EXPECT_EQ(not_a_stream.path, "Resources.Fn.Properties.Events.Changes.Properties.Stream");
+  EXPECT_NE(not_a_stream.message.find("stream's ARN"), std::string::npos);
+}
+
+TEST(SamUnsupported, DynamoDbEventPropertiesNimbusDoesNotImplementAreNamed) {
+  Template t = load(std::string(kIndexedTable) + std::string(kConsumer) +
+                    R"(            StartingPosition: LATEST
+            FilterCriteria: {Filters: [{Pattern: '{}'}]}
+            DestinationConfig: {OnFailure: {Destination: arn:aws:sqs:us-east-1:1:q}}
+            ParallelizationFactor: 2
+)");
+  auto errors = unsupported(t);
+  ASSERT_EQ(errors.size(), 3u);
+  EXPECT_EQ(errors[0].to_string(),
+            "template.yaml:39:13: Resources.Fn.Properties.Events.Changes.Properties."
+            "FilterCriteria: property 'FilterCriteria' of a DynamoDB event is not supported");
+  EXPECT_EQ(errors[1].path, "Resources.Fn.Properties.Events.Changes.Properties.DestinationConfig");
+  EXPECT_EQ(errors[2].path,
+            "Resources.Fn.Properties.Events.Changes.Properties.ParallelizationFactor");
+  for (const auto& e : errors) EXPECT_EQ(e.code, TemplateError::Code::kUnsupported);
 }
 
 TEST(SamSimpleTable, TransformsAsSamDoes) {

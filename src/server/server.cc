@@ -200,9 +200,15 @@ Status Server::start() {
       *s.instances, s.clock, *s.keep_alive,
       faas::PoolOptions{.account_concurrency = o.account_concurrency,
                         .adaptive_concurrency = o.scaling != "lambda"});
+  services::lambda::LambdaOptions lambda_options{data + "/code", env.endpoint_url};
+  // Event source mappings read DynamoDB streams through Streams' public API,
+  // in process (the pollers call it on the worker pool).
+  lambda_options.dynamodb_streams = [dynamodb = s.dynamodb.get()](std::string_view target,
+                                                                  boost::json::object request) {
+    return dynamodb->call(target, std::move(request));
+  };
   s.lambda = std::make_unique<services::lambda::LambdaService>(
-      *s.store, *s.blobs, *s.pool, s.clock, s.workers.get_executor(),
-      services::lambda::LambdaOptions{data + "/code", env.endpoint_url});
+      *s.store, *s.blobs, *s.pool, s.clock, s.workers.get_executor(), std::move(lambda_options));
   if (auto r = s.lambda->start(); !r) return r;
   s.sts = std::make_unique<services::sts::StsService>(*s.credentials, s.clock);
   s.iam = std::make_unique<services::iam::IamService>(*s.store, s.clock);

@@ -16,6 +16,14 @@ def deploy(nimbus, template, stack):
                            "--stack-name", stack], capture_output=True, text=True, timeout=120)
 
 
+def deploy_ok(nimbus, path, template, stack):
+    """Writes `template` to `path` and deploys it; the deploy must succeed."""
+    path.write_text(template)
+    r = deploy(nimbus, path, stack)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r
+
+
 def status_lines(stdout):
     """{(status, logical id)} from the progress lines."""
     return {(m.group(1), m.group(3)) for m in
@@ -95,9 +103,7 @@ def test_table_and_simple_table_are_created_as_cloudformation_and_sam_define_the
     # CloudFormation AWS::DynamoDB::Table (Ref = name, GetAtt Arn, TTL) and SAM's
     # SimpleTable transform (key id/String, PAY_PER_REQUEST, generated name).
     t = tmp_path / "template.yaml"
-    t.write_text(table_template(stack))
-    r = deploy(nimbus, t, stack)
-    assert r.returncode == 0, r.stdout + r.stderr
+    r = deploy_ok(nimbus, t, table_template(stack), stack)
     lines = status_lines(r.stdout)
     assert ("CREATE_COMPLETE", "Orders") in lines and ("CREATE_COMPLETE", "Sessions") in lines
 
@@ -142,10 +148,8 @@ def test_changed_throughput_is_updated_in_place_and_items_are_kept(nimbus, ddb, 
     assert r.returncode == 0 and "No changes" in r.stdout, r.stdout + r.stderr
     assert status_lines(r.stdout) == set()
 
-    t.write_text(table_template(stack, "{ReadCapacityUnits: 10, WriteCapacityUnits: 2}")
-                 .replace("Value: shop", "Value: books"))
-    r = deploy(nimbus, t, stack)
-    assert r.returncode == 0, r.stdout + r.stderr
+    changed = table_template(stack, "{ReadCapacityUnits: 10, WriteCapacityUnits: 2}")
+    r = deploy_ok(nimbus, t, changed.replace("Value: shop", "Value: books"), stack)
     assert status_lines(r.stdout) == {("UPDATE_IN_PROGRESS", "Orders"), ("UPDATE_COMPLETE", "Orders")}
     after = ddb.describe_table(TableName=name)["Table"]
     assert after["ProvisionedThroughput"]["ReadCapacityUnits"] == 10
@@ -161,13 +165,10 @@ def test_changed_key_schema_replaces_the_table(nimbus, ddb, tmp_path, stack):
     # CloudFormation: a KeySchema change requires replacement: a new table
     # (new generated name) is created, the old one deleted after the update.
     t = tmp_path / "template.yaml"
-    t.write_text(table_template(stack))
-    r = deploy(nimbus, t, stack)
-    assert r.returncode == 0, r.stdout + r.stderr
+    r = deploy_ok(nimbus, t, table_template(stack), stack)
     old = output(r.stdout, "SessionsName")
-    t.write_text(table_template(stack, sessions_props="    Properties: {PrimaryKey: {Name: sid, Type: String}}\n"))
-    r = deploy(nimbus, t, stack)
-    assert r.returncode == 0, r.stdout + r.stderr
+    sid = "    Properties: {PrimaryKey: {Name: sid, Type: String}}\n"
+    r = deploy_ok(nimbus, t, table_template(stack, sessions_props=sid), stack)
     new = output(r.stdout, "SessionsName")
     assert new != old and re.fullmatch(rf"{stack}-Sessions-[0-9A-F]{{12}}", new)
     lines = status_lines(r.stdout)
@@ -182,15 +183,11 @@ def test_changed_key_schema_replaces_the_table(nimbus, ddb, tmp_path, stack):
 def test_table_removed_from_the_template_is_deleted(nimbus, ddb, tmp_path, stack):
     # CloudFormation deletes a resource that an update removes from the template.
     t = tmp_path / "template.yaml"
-    t.write_text(table_template(stack))
-    r = deploy(nimbus, t, stack)
-    assert r.returncode == 0, r.stdout + r.stderr
+    r = deploy_ok(nimbus, t, table_template(stack), stack)
     sessions = output(r.stdout, "SessionsName")
     text = table_template(stack)
     text = text[:text.index("  Sessions:")] + text[text.index("Outputs:"):text.index("  SessionsName")]
-    t.write_text(text)
-    r = deploy(nimbus, t, stack)
-    assert r.returncode == 0, r.stdout + r.stderr
+    r = deploy_ok(nimbus, t, text, stack)
     assert status_lines(r.stdout) == {("DELETE_IN_PROGRESS", "Sessions"), ("DELETE_COMPLETE", "Sessions")}
     with pytest.raises(ddb.exceptions.ResourceNotFoundException):
         ddb.describe_table(TableName=sessions)
@@ -238,31 +235,228 @@ def test_failed_deploy_deletes_the_table_it_created_and_keeps_earlier_ones(nimbu
                 if f["FunctionName"].startswith(stack + "-")]
 
 
-def test_secondary_indexes_are_a_template_error_with_their_line(nimbus, ddb, tmp_path, stack):
-    # CloudFormation accepts GlobalSecondaryIndexes; Nimbus has no indexes yet,
-    # so the template is refused at the property's line before anything is created.
+def indexed_template(stack, gsis=None, lsi_projection="KEYS_ONLY", stream="NEW_AND_OLD_IMAGES",
+                     extra="", name=None):
+    """Orders by customer and order id: an LSI by total, the given GSIs
+    (default: by status), a stream; PROVISIONED, so GSIs carry throughput."""
+    if gsis is None:
+        gsis = [("byStatus", "status", "INCLUDE", 2)]
+    gsi_text = ""
+    for index, key, projection, rcu in gsis:
+        nka = ", NonKeyAttributes: [total]" if projection == "INCLUDE" else ""
+        gsi_text += f"""        - IndexName: {index}
+          KeySchema: [{{AttributeName: {key}, KeyType: HASH}}]
+          Projection: {{ProjectionType: {projection}{nka}}}
+          ProvisionedThroughput: {{ReadCapacityUnits: {rcu}, WriteCapacityUnits: 1}}
+"""
+    used = {key for _, key, _, _ in gsis} - {"customer", "order", "total"}
+    defs = "".join(f"        - {{AttributeName: {a}, AttributeType: S}}\n" for a in sorted(used))
+    table_name = f"      TableName: {name}\n" if name else ""
+    stream_text = f"      StreamSpecification: {{StreamViewType: {stream}}}\n" if stream else ""
+    stream_output = "  Stream: {Value: !GetAtt Orders.StreamArn}\n" if stream else ""
+    return f"""Resources:
+  Orders:
+    Type: AWS::DynamoDB::Table
+    Properties:
+{table_name}      AttributeDefinitions:
+        - {{AttributeName: customer, AttributeType: S}}
+        - {{AttributeName: order, AttributeType: S}}
+        - {{AttributeName: total, AttributeType: N}}
+{defs}      KeySchema:
+        - {{AttributeName: customer, KeyType: HASH}}
+        - {{AttributeName: order, KeyType: RANGE}}
+      ProvisionedThroughput: {{ReadCapacityUnits: 5, WriteCapacityUnits: 5}}
+      LocalSecondaryIndexes:
+        - IndexName: byTotal
+          KeySchema:
+            - {{AttributeName: customer, KeyType: HASH}}
+            - {{AttributeName: total, KeyType: RANGE}}
+          Projection: {{ProjectionType: {lsi_projection}}}
+{"      GlobalSecondaryIndexes:" + chr(10) + gsi_text if gsis else ""}{stream_text}{extra}
+Outputs:
+  OrdersName: {{Value: !Ref Orders}}
+{stream_output}"""
+
+
+def put_orders(ddb, table):
+    for customer, order, total, status in [("c1", "o1", 10, "open"), ("c1", "o2", 30, "shipped"),
+                                           ("c2", "o3", 20, "open")]:
+        ddb.put_item(TableName=table, Item={"customer": {"S": customer}, "order": {"S": order},
+                                            "total": {"N": str(total)}, "status": {"S": status}})
+
+
+def gsis_of(ddb, table):
+    return {g["IndexName"]: g for g in ddb.describe_table(TableName=table)["Table"].get(
+        "GlobalSecondaryIndexes", [])}
+
+
+def test_indexes_and_stream_are_created_and_an_unchanged_template_changes_nothing(
+        nimbus, ddb, tmp_path, stack):
+    # CloudFormation creates LocalSecondaryIndexes, GlobalSecondaryIndexes
+    # (with their ProvisionedThroughput) and StreamSpecification with the table;
+    # GetAtt StreamArn is the stream's ARN; a stack update with an unchanged
+    # template changes nothing.
+    t = tmp_path / "template.yaml"
+    r = deploy_ok(nimbus, t, indexed_template(stack), stack)
+    name = output(r.stdout, "OrdersName")
+    desc = ddb.describe_table(TableName=name)["Table"]
+    assert [i["IndexName"] for i in desc["LocalSecondaryIndexes"]] == ["byTotal"]
+    assert desc["LocalSecondaryIndexes"][0]["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+    gsi = desc["GlobalSecondaryIndexes"][0]
+    assert gsi["IndexName"] == "byStatus" and gsi["IndexStatus"] == "ACTIVE"
+    assert gsi["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["total"]}
+    assert gsi["ProvisionedThroughput"]["ReadCapacityUnits"] == 2
+    assert desc["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert output(r.stdout, "Stream") == desc["LatestStreamArn"]
+
+    put_orders(ddb, name)
+    open_orders = ddb.query(TableName=name, IndexName="byStatus",
+                            KeyConditionExpression="#s = :s", ExpressionAttributeNames={"#s": "status"},
+                            ExpressionAttributeValues={":s": {"S": "open"}})["Items"]
+    assert sorted(i["order"]["S"] for i in open_orders) == ["o1", "o3"]
+    by_total = ddb.query(TableName=name, IndexName="byTotal", ScanIndexForward=False,
+                         KeyConditionExpression="customer = :c",
+                         ExpressionAttributeValues={":c": {"S": "c1"}})["Items"]
+    assert [i["order"]["S"] for i in by_total] == ["o2", "o1"]
+    stream = nimbus.client("dynamodbstreams").describe_stream(StreamArn=desc["LatestStreamArn"])
+    assert stream["StreamDescription"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+
+    r = deploy(nimbus, t, stack)
+    assert r.returncode == 0 and "No changes" in r.stdout, r.stdout + r.stderr
+    assert status_lines(r.stdout) == set()
+
+
+def test_gsis_are_added_and_removed_in_place_and_queries_work_on_them(nimbus, ddb, tmp_path, stack):
+    # CloudFormation adds and deletes a GSI "without interruption" (UpdateTable
+    # on the same table, items kept), and updates its throughput in place; a
+    # new GSI is backfilled from the items already there.
+    t = tmp_path / "template.yaml"
+    r = deploy_ok(nimbus, t, indexed_template(stack), stack)
+    name = output(r.stdout, "OrdersName")
+    table_id = ddb.describe_table(TableName=name)["Table"]["TableId"]
+    put_orders(ddb, name)
+
+    r = deploy_ok(nimbus, t, indexed_template(stack, gsis=[("byStatus", "status", "INCLUDE", 2),
+                                               ("byOrder", "order", "KEYS_ONLY", 1)]), stack)
+    assert status_lines(r.stdout) == {("UPDATE_IN_PROGRESS", "Orders"), ("UPDATE_COMPLETE", "Orders")}
+    gsis = gsis_of(ddb, name)
+    assert set(gsis) == {"byStatus", "byOrder"} and gsis["byOrder"]["IndexStatus"] == "ACTIVE"
+    assert ddb.describe_table(TableName=name)["Table"]["TableId"] == table_id
+    found = ddb.query(TableName=name, IndexName="byOrder", KeyConditionExpression="#o = :o",
+                      ExpressionAttributeNames={"#o": "order"},
+                      ExpressionAttributeValues={":o": {"S": "o3"}})["Items"]
+    assert found == [{"customer": {"S": "c2"}, "order": {"S": "o3"}}]
+
+    # byStatus removed, byOrder resized.
+    r = deploy_ok(nimbus, t, indexed_template(stack, gsis=[("byOrder", "order", "KEYS_ONLY", 4)]), stack)
+    gsis = gsis_of(ddb, name)
+    assert set(gsis) == {"byOrder"}
+    assert gsis["byOrder"]["ProvisionedThroughput"]["ReadCapacityUnits"] == 4
+    assert ddb.describe_table(TableName=name)["Table"]["ItemCount"] == 3
+    with pytest.raises(ddb.exceptions.ClientError):
+        ddb.query(TableName=name, IndexName="byStatus", KeyConditionExpression="#s = :s",
+                  ExpressionAttributeNames={"#s": "status"},
+                  ExpressionAttributeValues={":s": {"S": "open"}})
+    r = deploy(nimbus, t, stack)
+    assert r.returncode == 0 and "No changes" in r.stdout, r.stdout + r.stderr
+
+
+def test_changed_lsi_replaces_the_table(nimbus, ddb, tmp_path, stack):
+    # CloudFormation: a LocalSecondaryIndexes change requires replacement: a
+    # new table (a new generated name), the old one deleted after the update;
+    # a custom-named table cannot be replaced ("Rename ... and update the stack again").
+    t = tmp_path / "template.yaml"
+    r = deploy_ok(nimbus, t, indexed_template(stack), stack)
+    old = output(r.stdout, "OrdersName")
+    r = deploy_ok(nimbus, t, indexed_template(stack, lsi_projection="ALL"), stack)
+    new = output(r.stdout, "OrdersName")
+    assert new != old
+    lines = status_lines(r.stdout)
+    assert ("CREATE_COMPLETE", "Orders") in lines and ("DELETE_COMPLETE", "Orders") in lines
+    assert ddb.describe_table(TableName=new)["Table"]["LocalSecondaryIndexes"][0]["Projection"] == {
+        "ProjectionType": "ALL"}
+    with pytest.raises(ddb.exceptions.ResourceNotFoundException):
+        ddb.describe_table(TableName=old)
+
+    named = f"{stack}-named"
+    t.write_text(indexed_template(stack, name=named))
+    assert deploy(nimbus, t, stack).returncode == 0
+    t.write_text(indexed_template(stack, name=named, lsi_projection="ALL"))
+    r = deploy(nimbus, t, stack)
+    assert r.returncode != 0
+    assert "requires replacing" in r.stderr and f"Rename {named}" in r.stderr, r.stderr
+    assert ddb.describe_table(TableName=named)["Table"]["LocalSecondaryIndexes"][0]["Projection"] == {
+        "ProjectionType": "KEYS_ONLY"}
+
+
+def test_stream_is_changed_in_place_with_a_new_arn(nimbus, ddb, tmp_path, stack):
+    # CloudFormation updates StreamSpecification without replacing the table:
+    # a new view type is a new stream (new LatestStreamArn, which GetAtt
+    # StreamArn follows); removing it disables the stream.
+    t = tmp_path / "template.yaml"
+    r = deploy_ok(nimbus, t, indexed_template(stack), stack)
+    name, first = output(r.stdout, "OrdersName"), output(r.stdout, "Stream")
+    r = deploy_ok(nimbus, t, indexed_template(stack, stream="KEYS_ONLY"), stack)
+    desc = ddb.describe_table(TableName=name)["Table"]
+    assert desc["StreamSpecification"]["StreamViewType"] == "KEYS_ONLY"
+    assert output(r.stdout, "Stream") == desc["LatestStreamArn"] != first
+    r = deploy_ok(nimbus, t, indexed_template(stack, stream=None), stack)
+    assert "StreamSpecification" not in ddb.describe_table(TableName=name)["Table"]
+
+
+def test_failed_deploy_rolls_a_gsi_addition_back(nimbus, ddb, tmp_path, stack):
+    # CloudFormation's rollback of a failed update returns the table to its
+    # previous definition: the GSI the update added is deleted again, and the
+    # table (with its items) stays.
+    t = tmp_path / "template.yaml"
+    r = deploy_ok(nimbus, t, indexed_template(stack), stack)
+    name = output(r.stdout, "OrdersName")
+    put_orders(ddb, name)
+    broken = BROKEN.replace("TABLE: !Ref Extra", "TABLE: !Ref Orders")
+    t.write_text(indexed_template(stack, gsis=[("byStatus", "status", "INCLUDE", 2),
+                                               ("byOrder", "order", "KEYS_ONLY", 1)],
+                                  extra=broken))
+    r = deploy(nimbus, t, stack)
+    assert r.returncode != 0
+    lines = status_lines(r.stdout)
+    assert ("UPDATE_COMPLETE", "Orders") in lines and ("CREATE_FAILED", "Broken") in lines
+    assert "ROLLBACK_COMPLETE" in r.stdout, r.stdout
+    assert set(gsis_of(ddb, name)) == {"byStatus"}
+    assert ddb.describe_table(TableName=name)["Table"]["ItemCount"] == 3
+    t.write_text(indexed_template(stack))
+    r = deploy(nimbus, t, stack)
+    assert r.returncode == 0 and "No changes" in r.stdout, r.stdout + r.stderr
+
+
+def test_index_and_stream_template_errors_name_their_line(nimbus, ddb, tmp_path, stack):
+    # CloudFormation refuses GetAtt StreamArn of a table without a stream;
+    # what Nimbus does not implement (a GSI's OnDemandThroughput) is refused at
+    # its line, before anything is created.
     t = tmp_path / "template.yaml"
     t.write_text(f"""Resources:
   Orders:
     Type: AWS::DynamoDB::Table
     Properties:
       TableName: {stack}-orders
-      AttributeDefinitions: [{{AttributeName: id, AttributeType: S}}]
+      AttributeDefinitions:
+        - {{AttributeName: id, AttributeType: S}}
+        - {{AttributeName: email, AttributeType: S}}
       KeySchema: [{{AttributeName: id, KeyType: HASH}}]
       BillingMode: PAY_PER_REQUEST
       GlobalSecondaryIndexes:
         - IndexName: byEmail
           KeySchema: [{{AttributeName: email, KeyType: HASH}}]
           Projection: {{ProjectionType: ALL}}
+          OnDemandThroughput: {{MaxReadRequestUnits: 5}}
 Outputs:
   Stream: {{Value: !GetAtt Orders.StreamArn}}
 """)
     r = deploy(nimbus, t, stack)
     assert r.returncode != 0
-    assert re.search(r"template\.yaml:9:7: Resources\.Orders\.Properties\.GlobalSecondaryIndexes: "
-                     r"property 'GlobalSecondaryIndexes' of AWS::DynamoDB::Table is not supported",
-                     r.stderr), r.stderr
-    assert re.search(r"template\.yaml:14:\d+: Outputs\.Stream\.Value\.Fn::GetAtt: .*streams are not supported",
+    assert re.search(r"template\.yaml:15:11: Resources\.Orders\.Properties\.GlobalSecondaryIndexes\[0\]"
+                     r"\.OnDemandThroughput: property 'OnDemandThroughput' of a global secondary index "
+                     r"is not supported", r.stderr), r.stderr
+    assert re.search(r"template\.yaml:17:\d+: Outputs\.Stream\.Value\.Fn::GetAtt: .*table Orders has no stream",
                      r.stderr), r.stderr
     assert "nothing was deployed" in r.stderr
     assert stack_tables(ddb, stack) == {}

@@ -134,13 +134,14 @@ DynamoDbService::OpResult DynamoDbService::get_shard_iterator(const aws::Call&, 
     if (!seq)
       return fail(aws::ApiError::validation(
           "Invalid SequenceNumber: a sequence number is required for " + std::string(type)));
-    // A position before the oldest record kept was trimmed away.
+    it.next_sequence = after ? *seq + 1 : *seq;
+    // A position before the oldest record kept was trimmed away. AFTER the record just
+    // before the oldest one is still readable: it starts exactly at the oldest.
     auto first = store_.scan(prefix, {}, 1);
-    if (!first.empty() && *seq < sequence_of_key(first[0].first))
+    if (!first.empty() && it.next_sequence < sequence_of_key(first[0].first))
       return fail(aws::ApiError::make(
           400, "TrimmedDataAccessException",
           "The operation attempted to read past the oldest stream record in a shard."));
-    it.next_sequence = after ? *seq + 1 : *seq;
   } else if (type == "LATEST") {
     // Under the write lock, every record staged later gets a higher number.
     std::lock_guard lk(write_mu_);

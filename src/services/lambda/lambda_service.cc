@@ -216,9 +216,27 @@ LambdaService::LambdaService(store::Store& store, store::BlobStore& blobs, faas:
       worker_(std::move(worker)),
       options_(std::move(options)),
       registry_(store),
-      layers_(store) {}
+      layers_(store) {
+  EventSourceHooks hooks;
+  hooks.dynamodb_streams = options_.dynamodb_streams;
+  hooks.invoke = [this](const std::string& function_arn, faas::Invocation inv,
+                        faas::InvokeCallback done, std::function<void(ApiError)> rejected) {
+    auto ref = parse_function_ref(function_arn);
+    if (!ref) return rejected(ref.take_error());
+    invoke(ref->name, ref->qualifier, std::move(inv), std::move(done), std::move(rejected));
+  };
+  hooks.resolve_function = [this](std::string_view name, std::string_view region,
+                                  std::string_view account) {
+    return resolve_function_arn(name, region, account);
+  };
+  hooks.run_blocking = [worker = worker_](std::function<void()> work) {
+    boost::asio::post(worker, std::move(work));
+  };
+  mappings_ = std::make_unique<EventSourceMappings>(store_, clock_, std::move(hooks));
+}
 
 LambdaService::~LambdaService() {
+  mappings_.reset();  // no poller may invoke through a service being destroyed
   alive_.reset();
 }
 
@@ -228,6 +246,7 @@ Status LambdaService::start() {
   if (auto st = registry_.load(); !st) return st;
   if (auto st = layers_.load(); !st) return st;
   pool_.set_reserved_total(registry_.reserved_total());
+  if (auto st = mappings_->start(); !st) return st;
   // Event invocations acknowledged before a restart still run.
   std::lock_guard lk(events_mu_);
   for (auto& [key, value] : store_.scan("lambda/event/")) {
@@ -247,6 +266,7 @@ Status LambdaService::start() {
 }
 
 void LambdaService::reset() {
+  mappings_->clear();
   pool_.stop_all();
   {
     std::lock_guard lk(events_mu_);
@@ -348,6 +368,13 @@ void LambdaService::handle(aws::Call call) {
     if (n == 5 && seg[3] == "versions" && m == "DELETE") r.op = "DeleteLayerVersion";
   } else if (n == 2 && seg[1] == "account-settings" && m == "GET") {
     r.op = "GetAccountSettings";
+  } else if ((n == 2 || n == 3) && seg[0] == "2015-03-31" && seg[1] == "event-source-mappings") {
+    if (n == 3) r.mapping = seg[2];
+    if (n == 2 && m == "POST") r.op = "CreateEventSourceMapping";
+    if (n == 2 && m == "GET") r.op = "ListEventSourceMappings";
+    if (n == 3 && m == "GET") r.op = "GetEventSourceMapping";
+    if (n == 3 && m == "PUT") r.op = "UpdateEventSourceMapping";
+    if (n == 3 && m == "DELETE") r.op = "DeleteEventSourceMapping";
   }
   if (r.op.empty()) {
     reply_error(call, ApiError::make(404, "UnknownOperationException",
@@ -385,6 +412,8 @@ void LambdaService::dispatch(aws::Call& call, const Route& r) {
   if (op == "ListLayers") return list_layers(call);
   if (op == "ListLayerVersions") return list_layer_versions(call, r);
   if (op == "DeleteLayerVersion") return delete_layer_version(call, r);
+  if (op.ends_with("EventSourceMapping") || op == "ListEventSourceMappings")
+    return event_source_mapping_api(call, r);
 }
 
 Result<CodeInfo, ApiError> LambdaService::store_zip(const json::value& zip) {
@@ -961,6 +990,50 @@ void LambdaService::get_account_settings(aws::Call& call) {
                         {"UnreservedConcurrentExecutions", limit - registry_.reserved_total()}}},
           {"AccountUsage", json::object{{"TotalCodeSize", total_code},
                                         {"FunctionCount", static_cast<int64_t>(names.size())}}}});
+}
+
+// ---------------------------------------------------------------------------
+// Event source mappings: the state and the pollers are EventSourceMappings';
+// here the routes, and what only the function registry knows.
+
+Result<std::string, ApiError> LambdaService::resolve_function_arn(std::string_view function_name,
+                                                                  std::string_view region,
+                                                                  std::string_view account) const {
+  auto ref = parse_function_ref(function_name);
+  if (!ref) return fail(ref.take_error());
+  std::string arn =
+      function_arn(ref->region.empty() ? region : ref->region,
+                   ref->account_id.empty() ? account : ref->account_id, ref->name, ref->qualifier);
+  auto rec = registry_.get(ref->name);
+  if (!rec) return fail(ApiError::resource_not_found("Function not found: " + arn));
+  if (!ref->qualifier.empty())
+    if (auto v = version_of(*rec, ref->qualifier); !v) return fail(v.take_error());
+  return arn;
+}
+
+void LambdaService::event_source_mapping_api(aws::Call& call, const Route& r) {
+  RequestScope scope{call.region, call.account_id};
+  Result<json::object, ApiError> out = json::object{};
+  int status = 202;  // Create, Update and Delete answer 202 Accepted
+  if (r.op == "ListEventSourceMappings") {
+    status = 200;
+    out = mappings_->list(http::query_value(call.http.query, "EventSourceArn"),
+                          http::query_value(call.http.query, "FunctionName"),
+                          http::query_value(call.http.query, "Marker"),
+                          http::query_value(call.http.query, "MaxItems"));
+  } else if (r.op == "GetEventSourceMapping") {
+    status = 200;
+    out = mappings_->get(r.mapping);
+  } else if (r.op == "DeleteEventSourceMapping") {
+    out = mappings_->remove(r.mapping);
+  } else {
+    auto body = parse_body(call);
+    if (!body) return reply_error(call, body.error());
+    out = r.op == "CreateEventSourceMapping" ? mappings_->create(body.value(), scope)
+                                             : mappings_->update(r.mapping, body.value(), scope);
+  }
+  if (!out) return reply_error(call, out.error());
+  answer(call, status, out.value());
 }
 
 // ---------------------------------------------------------------------------

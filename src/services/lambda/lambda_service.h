@@ -13,6 +13,7 @@
 #include "base/clock.h"
 #include "faas/invocation.h"
 #include "faas/pool.h"
+#include "services/lambda/event_source_mappings.h"
 #include "services/lambda/function_registry.h"
 #include "services/lambda/layer_registry.h"
 #include "store/blobs.h"
@@ -25,6 +26,9 @@ struct LambdaOptions {
   std::string edge_url;  // base URL of the edge, for GetFunction's Code.Location
   size_t max_sync_payload = 6 * 1024 * 1024;  // Lambda's 6 MB for RequestResponse
   size_t max_async_payload = 256 * 1024;      // and 256 KB for Event
+  // DynamoDB Streams' API for event source mappings (DynamoDbService::call);
+  // empty: mappings of DynamoDB streams are refused.
+  EventSourceHooks::StreamsCall dynamodb_streams;
 };
 
 class LambdaService final : public aws::Service {
@@ -34,7 +38,8 @@ class LambdaService final : public aws::Service {
                 boost::asio::any_io_executor worker, LambdaOptions options);
   ~LambdaService() override;
 
-  // Loads functions and resumes queued Event invocations.
+  // Loads functions, resumes queued Event invocations and starts the
+  // enabled event source mappings' pollers.
   Status start();
 
   std::string_view signing_name() const override { return "lambda"; }
@@ -57,6 +62,7 @@ class LambdaService final : public aws::Service {
     std::string alias;          // Name path parameter of alias operations
     std::string layer;          // LayerName path parameter (as sent)
     std::string layer_version;  // VersionNumber path parameter
+    std::string mapping;        // UUID path parameter of event source mappings
   };
   void dispatch(aws::Call& call, const Route& route);
   void on_worker(aws::Call call, std::function<void(aws::Call&)> work);
@@ -81,6 +87,13 @@ class LambdaService final : public aws::Service {
   void delete_concurrency(aws::Call& call, const Route& r);
   void get_account_settings(aws::Call& call);
   void tags(aws::Call& call, const Route& r);
+  // Create/Get/List/Update/DeleteEventSourceMapping (event_source_mappings.h).
+  void event_source_mapping_api(aws::Call& call, const Route& r);
+  // FunctionName of a mapping → the function's ARN, if the function (and
+  // its version or alias) exists.
+  Result<std::string, aws::ApiError> resolve_function_arn(std::string_view function_name,
+                                                          std::string_view region,
+                                                          std::string_view account) const;
 
   // Layers.
   void publish_layer_version(aws::Call& call, const Route& r);
@@ -127,6 +140,8 @@ class LambdaService final : public aws::Service {
   bool pump_scheduled_ = false;
   TimerHandle pump_timer_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  // Last: its pollers use the registry and the pool, so it stops first.
+  std::unique_ptr<EventSourceMappings> mappings_;
 };
 
 }  // namespace nimbus::services::lambda
