@@ -259,6 +259,22 @@ size_t CredentialStore::session_count() const {
   return sessions_.size();
 }
 
+std::string CredentialStore::signing_key(const Identity& identity,
+                                         const sigv4::CredentialScope& scope) const {
+  constexpr size_t kMaxKeys = 4096;
+  std::string cache_key = identity.secret_key;
+  for (const std::string* part : {&scope.date, &scope.region, &scope.service}) {
+    cache_key += '\0';
+    cache_key += *part;
+  }
+  std::lock_guard lk(signing_keys_mu_);
+  if (auto it = signing_keys_.find(cache_key); it != signing_keys_.end()) return it->second;
+  if (signing_keys_.size() >= kMaxKeys) signing_keys_.clear();
+  std::string key = sigv4::signing_key(identity.secret_key, scope);
+  signing_keys_.emplace(std::move(cache_key), key);
+  return key;
+}
+
 Result<Identity, ApiError> authenticate(const http::Request& request,
                                         const CredentialStore& credentials, int64_t now_ms,
                                         Protocol protocol) {
@@ -277,7 +293,9 @@ Result<Identity, ApiError> authenticate(const http::Request& request,
   if (want.size() != got.size() ||
       (!want.empty() && CRYPTO_memcmp(want.data(), got.data(), want.size()) != 0))
     return fail(to_api_error(sigv4::unknown_key_error(), protocol));
-  if (auto r = sigv4::check_signature(request, *sr, id->secret_key, now_ms / 1000); !r)
+  if (auto r = sigv4::check_signature_with_key(
+          request, *sr, credentials.signing_key(*id, sr->scope), now_ms / 1000);
+      !r)
     return fail(to_api_error(r.error(), protocol));
   return std::move(*id);
 }

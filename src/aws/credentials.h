@@ -5,13 +5,16 @@
 
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "aws/api_error.h"
 #include "aws/protocol.h"
+#include "aws/sigv4.h"
 #include "base/clock.h"
 #include "base/result.h"
 #include "http/message.h"
@@ -67,6 +70,9 @@ class CredentialStore {
   Status clear_sessions();
 
   Result<Identity, LookupFailure> lookup(std::string_view access_key) const;
+  // SigV4's signing key of `identity` for `scope` (sigv4::signing_key), derived
+  // once per key, day, region and service instead of per request.
+  std::string signing_key(const Identity& identity, const sigv4::CredentialScope& scope) const;
   size_t static_count() const;
   size_t session_count() const;
 
@@ -78,6 +84,10 @@ class CredentialStore {
   mutable std::shared_mutex mu_;
   std::map<std::string, Identity, std::less<>> static_;
   std::map<std::string, Identity, std::less<>> sessions_;
+  // Derived signing keys by secret, date, region and service; cleared when it
+  // grows past a bound (a new day, or many sessions, simply derive again).
+  mutable std::mutex signing_keys_mu_;
+  mutable std::unordered_map<std::string, std::string> signing_keys_;
 };
 
 // A stable AWS-style unique id ("AIDA", "AROA" + 17 uppercase alphanumerics)

@@ -231,5 +231,27 @@ TEST(Credentials, AuthenticateChecksKeyTokenAndSignature) {
   EXPECT_EQ(bad.error().code, "ExpiredToken");
 }
 
+// The signing key is kept per secret, day, region and service: whatever is
+// cached, it must equal a fresh derivation for that exact scope and secret, so
+// a changed secret or a new day never reuses an old key.
+TEST(Credentials, SigningKeyIsKeptPerSecretAndScope) {
+  ManualClock clock(0);
+  CredentialStore creds(clock);
+  Identity a, b;
+  a.secret_key = "secret-a";
+  b.secret_key = "secret-b";
+  sigv4::CredentialScope day1{"AKID", "20240102", "us-east-1", "dynamodb"};
+  sigv4::CredentialScope day2{"AKID", "20240103", "us-east-1", "dynamodb"};
+  sigv4::CredentialScope sts{"AKID", "20240102", "us-east-1", "sts"};
+  for (int round = 0; round < 2; ++round) {  // the second round is answered from the cache
+    EXPECT_EQ(creds.signing_key(a, day1), sigv4::signing_key("secret-a", day1));
+    EXPECT_EQ(creds.signing_key(a, day2), sigv4::signing_key("secret-a", day2));
+    EXPECT_EQ(creds.signing_key(a, sts), sigv4::signing_key("secret-a", sts));
+    EXPECT_EQ(creds.signing_key(b, day1), sigv4::signing_key("secret-b", day1));
+  }
+  EXPECT_NE(creds.signing_key(a, day1), creds.signing_key(b, day1));
+  EXPECT_NE(creds.signing_key(a, day1), creds.signing_key(a, day2));
+}
+
 }  // namespace
 }  // namespace nimbus::aws

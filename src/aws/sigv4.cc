@@ -351,10 +351,16 @@ std::string signing_key(std::string_view secret_key, const CredentialScope& scop
   return hmac_sha256(k, "aws4_request");
 }
 
+namespace {
+std::string signature_with_key(const http::Request& req, const SignedRequest& sr,
+                               std::string_view key) {
+  return hex_encode(hmac_sha256(key, string_to_sign(sr, canonical_request(req, sr))));
+}
+}  // namespace
+
 std::string compute_signature(const http::Request& req, const SignedRequest& sr,
                               std::string_view secret_key) {
-  return hex_encode(hmac_sha256(signing_key(secret_key, sr.scope),
-                                string_to_sign(sr, canonical_request(req, sr))));
+  return signature_with_key(req, sr, signing_key(secret_key, sr.scope));
 }
 
 void sign(http::Request& req, std::string_view access_key, std::string_view secret_key,
@@ -413,6 +419,11 @@ std::string format_amz_date(int64_t epoch_seconds) {
 
 Result<void, AuthError> check_signature(const http::Request& req, const SignedRequest& sr,
                                         std::string_view secret_key, int64_t now) {
+  return check_signature_with_key(req, sr, signing_key(secret_key, sr.scope), now);
+}
+
+Result<void, AuthError> check_signature_with_key(const http::Request& req, const SignedRequest& sr,
+                                                 std::string_view key, int64_t now) {
   if (auto t = check_time(sr, now); !t) return fail(t.take_error());
   if (sr.amz_date.substr(0, 8) != sr.scope.date)
     return fail(AuthError{AuthFailure::kMismatch,
@@ -428,7 +439,7 @@ Result<void, AuthError> check_signature(const http::Request& req, const SignedRe
     return fail(AuthError{AuthFailure::kMismatch,
                           "The provided 'x-amz-content-sha256' header does not match what was "
                           "computed."});
-  std::string expected = compute_signature(req, sr, secret_key);
+  std::string expected = signature_with_key(req, sr, key);
   if (expected.size() != sr.signature.size() ||
       CRYPTO_memcmp(expected.data(), sr.signature.data(), expected.size()) != 0)
     return fail(AuthError{AuthFailure::kMismatch, std::string(kMismatchMessage)});

@@ -111,6 +111,13 @@ std::string format_amz_date(int64_t epoch_seconds);
 Result<void, AuthError> check_signature(const http::Request& request,
                                         const SignedRequest& signed_request,
                                         std::string_view secret_key, int64_t now_epoch_seconds);
+// The same with the key already derived (signing_key() of the request's scope):
+// deriving it is four HMACs, so a caller that sees many requests of one key,
+// day, region and service keeps it (CredentialStore does).
+Result<void, AuthError> check_signature_with_key(const http::Request& request,
+                                                 const SignedRequest& signed_request,
+                                                 std::string_view signing_key,
+                                                 int64_t now_epoch_seconds);
 
 // Parses and verifies, with AWS's error code for the protocol.
 Result<void, ApiError> verify(const http::Request& request, std::string_view secret_key,
