@@ -45,6 +45,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 FUNCS = {
     "python3.11": ("echo-python", "app.handler"),
+    "python3.11+boto3": ("boto3-python", "app.handler"),  # imports boto3, builds a client at init
     "nodejs20.x": ("echo-node", "index.handler"),
     "provided.al2023": ("echo-cpp", "bootstrap"),
 }
@@ -125,6 +126,7 @@ def main():
     ap.add_argument("--isolation", default="auto", choices=["auto", "on", "off"],
                     help="passed to nimbus serve; 'off' shows what the sandbox adds to a cold start")
     ap.add_argument("--no-split", action="store_true", help="skip the sandbox/runtime-start split")
+    ap.add_argument("--launch", choices=["zygote", "exec"], help="passed to nimbus serve (default: its own, zygote)")
     args = ap.parse_args()
 
     port, api_port = free_port(), free_port()
@@ -132,7 +134,7 @@ def main():
     env = {k: v for k, v in os.environ.items() if k != "NODE_EXTRA_CA_CERTS"}
     log = open(data + ".log", "w")
     server = subprocess.Popen([nimbus_bin(), "serve", "--port", str(port), "--api-port", str(api_port),
-                              "--data-dir", data, "--isolation", args.isolation], stdout=log, stderr=subprocess.STDOUT, env=env)
+                              "--data-dir", data, "--isolation", args.isolation] + (["--launch", args.launch] if args.launch else []), stdout=log, stderr=subprocess.STDOUT, env=env)
     endpoint = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
@@ -153,7 +155,7 @@ def main():
         for runtime in args.runtimes.split(","):
             name, handler = FUNCS[runtime]
             fname = "cold-" + name
-            lam.create_function(FunctionName=fname, Runtime=runtime, Handler=handler, MemorySize=args.memory,
+            lam.create_function(FunctionName=fname, Runtime=runtime.split("+")[0], Handler=handler, MemorySize=args.memory,
                                 Timeout=30, Role="arn:aws:iam::000000000000:role/bench",
                                 Code={"ZipFile": zip_function(BENCH / "functions" / name)})
             init, dur, client = [], [], []

@@ -10,7 +10,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libcli11-dev libseccomp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
-  python3 python3-boto3 python3-pytest awscli nodejs npm
+  python3 python3-boto3 python3-pytest awscli nodejs npm libpython3-dev
   zip unzip wrk
   autoconf automake libtool
 )

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -16,6 +17,8 @@
 #include "base/ids.h"
 #include "base/log.h"
 #include "deploy/deployer.h"
+#include "faas/simulator.h"
+#include "faas/trace.h"
 #include "http/client.h"
 #include "server/server.h"
 
@@ -218,6 +221,68 @@ int cmd_deploy(const std::string& endpoint, deploy::DeployOptions opts, bool wat
   }
 }
 
+struct SimulateArgs {
+  std::string trace;
+  std::vector<std::string> policies{"fixed:15m", "fixed:10m", "adaptive"};
+  uint64_t seed = 1;
+  int cold_start_ms = 250;
+  size_t top = 0;
+  std::vector<std::string> groups;
+  int64_t memory_budget_mb = 0;
+};
+
+int cmd_simulate(const SimulateArgs& a) {
+  for (const auto& p : a.policies)
+    if (auto policy = faas::make_keep_alive_policy(p); !policy) {
+      std::fprintf(stderr, "%s\n", policy.error().c_str());
+      return 2;
+    }
+  std::ifstream in(a.trace, std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "cannot read %s\n", a.trace.c_str());
+    return 1;
+  }
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto trace = faas::parse_trace(text, faas::TraceOptions{.seed = a.seed});
+  if (!trace) {
+    std::fprintf(stderr, "%s: %s\n", a.trace.c_str(), trace.error().message.c_str());
+    return 1;
+  }
+  text = {};
+  const auto& ev = trace->events;
+  double hours =
+      ev.empty() ? 0 : static_cast<double>(ev.back().time_ms - ev.front().time_ms) / 3.6e6;
+  std::printf("%s: %zu invocations of %zu functions over %.1f h\n", a.trace.c_str(), ev.size(),
+              trace->functions.size(), hours);
+  std::fflush(stdout);
+  faas::SimulationOptions opts;
+  opts.seed = a.seed;
+  opts.cold_start_base = std::chrono::milliseconds(a.cold_start_ms);
+  opts.memory_budget_mb = a.memory_budget_mb;
+  std::vector<faas::SimulationResult> results;
+  for (const auto& p : a.policies) {
+    auto r = faas::simulate(*trace, p, opts);
+    if (!r) {
+      std::fprintf(stderr, "%s\n", r.error().c_str());
+      return 2;
+    }
+    results.push_back(std::move(*r));
+  }
+  std::fputs(faas::format_results(results).c_str(), stdout);
+  for (const auto& prefix : a.groups)
+    for (const auto& r : results) {
+      auto g = faas::sum_functions(r, prefix);
+      std::printf("%-12s functions %s*: %llu of %llu calls cold (%.3f %%)\n", r.policy.c_str(),
+                  prefix.c_str(), static_cast<unsigned long long>(g.cold_starts),
+                  static_cast<unsigned long long>(g.calls),
+                  g.calls
+                      ? 100.0 * static_cast<double>(g.cold_starts) / static_cast<double>(g.calls)
+                      : 0.0);
+    }
+  if (a.top > 0) std::fputs(faas::format_top_functions(results, a.top).c_str(), stdout);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -240,6 +305,10 @@ int main(int argc, char** argv) {
   serve->add_option("--runtime-dir", so.runtime_dir, "Directory with the runtime bootstraps");
   serve->add_option("--python", so.python, "Python interpreter for python3.x functions");
   serve->add_option("--node", so.node, "Node.js binary for nodejs functions");
+  serve
+      ->add_option("--launch", so.launch,
+                   "zygote (Python instances fork from a pre-initialised runtime) | exec")
+      ->check(CLI::IsMember({"zygote", "exec"}));
   serve->add_option("--max-concurrency", so.account_concurrency,
                     "Account-wide concurrent executions");
   serve
@@ -247,7 +316,17 @@ int main(int argc, char** argv) {
                    "adaptive (calls queue while instances wait for a CPU) | lambda (one "
                    "instance per concurrent call)")
       ->check(CLI::IsMember({"adaptive", "lambda"}));
-  serve->add_option("--keep-alive", so.keep_alive_seconds, "Idle instance lifetime, seconds");
+  std::string keep_alive = std::to_string(so.keep_alive_seconds);
+  serve
+      ->add_option("--keep-alive", keep_alive,
+                   "Idle instance lifetime in seconds (fixed), or 'adaptive': per function, "
+                   "from its idle-time histogram, with pre-warming")
+      ->check([](const std::string& v) {
+        return v == "adaptive" || (!v.empty() && v.size() <= 9 &&
+                                   v.find_first_not_of("0123456789") == std::string::npos)
+                   ? std::string()
+                   : std::string("seconds or 'adaptive'");
+      });
   serve->add_option("--threads", so.io_threads, "I/O threads (0: half the cores, at least 1)");
   serve->add_option("--log-level", log_level, "debug | info | warn | error");
 
@@ -272,12 +351,36 @@ int main(int argc, char** argv) {
   deploy_cmd->add_option("--parameter-overrides", deploy_opts.parameter_overrides,
                          "Template parameters as KEY=VALUE ...");
   deploy_cmd->add_flag("--watch", watch, "Redeploy when a function's code changes");
+  SimulateArgs sim;
+  auto* simulate = app.add_subcommand(
+      "simulate", "Replay an invocation trace through the pool under keep-alive policies");
+  simulate
+      ->add_option("--trace", sim.trace,
+                   "CSV (timestamp_ms,function,duration_ms,memory_mb) "
+                   "or the Azure Functions 2019 per-minute counts")
+      ->required();
+  simulate->add_option("--policy", sim.policies,
+                       "fixed:15m | fixed:10m | fixed:DURATION | adaptive (repeatable; default: "
+                       "fixed:15m fixed:10m adaptive)");
+  simulate->add_option("--seed", sim.seed, "Seeds cold-start times and the Azure format's spread");
+  simulate->add_option("--memory-budget", sim.memory_budget_mb,
+                       "MB for all idle instances together (0: unbounded); over it the least "
+                       "valuable go first (greedy-dual)");
+  simulate->add_option("--top", sim.top, "Also list the N functions with the most cold starts");
+  simulate->add_option("--group", sim.groups,
+                       "Also report the cold starts of functions named PREFIX* (repeatable)");
+  simulate->add_option("--cold-start-ms", sim.cold_start_ms,
+                       "Cold start of a 0 MB function (plus 0.25 ms per MB)");
   for (auto* c : {invoke, logs, ls, deploy_cmd})
     c->add_option("--endpoint", endpoint, "Nimbus edge URL (env NIMBUS_ENDPOINT)");
 
   CLI11_PARSE(app, argc, argv);
 
   if (*serve) {
+    if (keep_alive == "adaptive")
+      so.keep_alive_policy = "adaptive";
+    else
+      so.keep_alive_seconds = std::stoi(keep_alive);
     setup_logging(log_level);
     server::Server server(so);
     if (auto st = server.start(); !st) {
@@ -291,5 +394,6 @@ int main(int argc, char** argv) {
   if (*logs) return cmd_logs(endpoint, name, follow);
   if (*ls) return cmd_ls(endpoint);
   if (*deploy_cmd) return cmd_deploy(endpoint, deploy_opts, watch);
+  if (*simulate) return cmd_simulate(sim);
   return 0;
 }

@@ -59,9 +59,11 @@ Change diff_function(const FunctionState* current, const FunctionState& desired)
   c.code = current->code_sha256 != desired.code_sha256;
   c.configuration = !(current->settings == desired.settings);
   c.concurrency = current->reserved_concurrency != desired.reserved_concurrency;
+  c.provisioned = current->provisioned != desired.provisioned;
   bool alias = !desired.alias.empty() && current->alias != desired.alias;
-  c.action =
-      c.code || c.configuration || c.concurrency || alias ? Action::kUpdate : Action::kUnchanged;
+  c.action = c.code || c.configuration || c.concurrency || c.provisioned || alias
+                 ? Action::kUpdate
+                 : Action::kUnchanged;
   return c;
 }
 
@@ -486,6 +488,24 @@ Result<void, StepError> Deployment::wait_for_function(const std::string& name) {
   }
 }
 
+std::string Deployment::provisioned_path(const std::string& name, const std::string& alias) {
+  return "/2019-09-30/functions/" + http::url_encode(name) +
+         "/provisioned-concurrency?Qualifier=" + http::url_encode(alias);
+}
+
+Result<void, std::string> Deployment::set_provisioned(const std::string& name,
+                                                      const std::string& alias,
+                                                      std::optional<int> n) {
+  auto p = n ? aws_.call("lambda", "PUT", provisioned_path(name, alias),
+                         json::serialize(json::object{{"ProvisionedConcurrentExecutions", *n}}))
+             : aws_.call("lambda", "DELETE", provisioned_path(name, alias));
+  if (!p)
+    return fail(std::string(n ? "PutProvisionedConcurrencyConfig: "
+                              : "DeleteProvisionedConcurrencyConfig: ") +
+                p.error().to_string());
+  return {};
+}
+
 Result<void, StepError> Deployment::publish_alias(const std::string& name,
                                                   const std::string& alias) {
   auto v = aws_.call("lambda", "POST", fn_path(name) + "/versions", "{}");
@@ -555,6 +575,7 @@ Result<void, StepError> Deployment::apply_function(const Resource& r, const Node
     want.settings.role = role->text();
   want.reserved_concurrency = f.reserved_concurrency;
   want.alias = f.auto_publish_alias;
+  want.provisioned = f.provisioned_concurrency;
   if (auto folder = code_folder(f, template_dir_); !folder.empty())
     result_.code_folders[r.logical_id] = folder;
 
@@ -576,6 +597,10 @@ Result<void, StepError> Deployment::apply_function(const Resource& r, const Node
       auto a = aws_.call("lambda", "GET",
                          fn_path(cur->state.name) + "/aliases/" + http::url_encode(want.alias));
       if (a) current_state.alias = want.alias;
+      auto pc = aws_.call("lambda", "GET", provisioned_path(cur->state.name, want.alias));
+      if (pc)
+        if (auto n = num(obj(pc.value()), "RequestedProvisionedConcurrentExecutions"))
+          current_state.provisioned = static_cast<int>(*n);
     }
   }
   Change change = diff_function(cur ? &current_state : nullptr, want);
@@ -606,6 +631,9 @@ Result<void, StepError> Deployment::apply_function(const Resource& r, const Node
     }
     if (!want.alias.empty())
       if (auto a = publish_alias(name, want.alias); !a) return a;
+    if (want.provisioned)
+      if (auto p = set_provisioned(name, want.alias, want.provisioned); !p)
+        return fail(StepError{p.error()});
     progress("CREATE_COMPLETE", type, r.logical_id, start);
     return {};
   }
@@ -664,6 +692,14 @@ Result<void, StepError> Deployment::apply_function(const Resource& r, const Node
   if (!want.alias.empty() &&
       (change.code || change.configuration || current_state.alias != want.alias))
     if (auto a = publish_alias(name, want.alias); !a) return a;
+  if (change.provisioned) {
+    if (auto p = set_provisioned(name, want.alias, want.provisioned); !p)
+      return fail(StepError{p.error()});
+    auto old = current_state.provisioned;
+    std::string alias = want.alias;
+    journal_.record({"UPDATE_COMPLETE", type, r.logical_id,
+                     [this, name, alias, old]() { return set_provisioned(name, alias, old); }});
+  }
   progress("UPDATE_COMPLETE", type, r.logical_id, start);
   return {};
 }

@@ -69,6 +69,8 @@ struct FunctionState {
   FunctionSettings settings;
   std::optional<int> reserved_concurrency;
   std::string alias;  // AutoPublishAlias ("" = none); only in desired states
+  // Provisioned concurrency on the alias (read only when an alias is wanted).
+  std::optional<int> provisioned;
 };
 
 struct ApiState {
@@ -149,6 +151,7 @@ struct Change {
   bool code = false;           // functions: the zip's sha256 differs
   bool configuration = false;  // functions: Handler/Runtime/Memory/Timeout/Env/Layers/...
   bool concurrency = false;    // functions: reserved concurrency differs
+  bool provisioned = false;    // functions: the alias's provisioned concurrency differs
   bool replace = false;        // the physical name changed: create new, delete old
   bool tags = false;  // tables: the tags differ (configuration: billing, throughput, TTL, GSIs,
                       // stream)

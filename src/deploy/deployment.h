@@ -364,6 +364,10 @@ class Deployment {
 
   Result<void, StepError> wait_for_function(const std::string& name);
   Result<void, StepError> publish_alias(const std::string& name, const std::string& alias);
+  // The alias's provisioned concurrency: Put (n) or Delete (nullopt).
+  static std::string provisioned_path(const std::string& name, const std::string& alias);
+  Result<void, std::string> set_provisioned(const std::string& name, const std::string& alias,
+                                            std::optional<int> n);
   Result<void, StepError> require_apigateway(const Resource& r);
   Result<std::string, StepError> fetch_code(const std::string& location);
 

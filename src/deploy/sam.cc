@@ -287,8 +287,8 @@ const std::map<std::string, TypeSupport, std::less<>>& type_support() {
   static const std::map<std::string, TypeSupport, std::less<>> k = {
       {std::string(kFunction),
        {{"Handler", "Runtime", "CodeUri", "InlineCode", "MemorySize", "Timeout", "Environment",
-         "ReservedConcurrentExecutions", "AutoPublishAlias", "Layers", "Description",
-         "Architectures", "Events", "FunctionName"},
+         "ReservedConcurrentExecutions", "AutoPublishAlias", "ProvisionedConcurrencyConfig",
+         "Layers", "Description", "Architectures", "Events", "FunctionName"},
         {"Role", "Policies", "Tags", "PropagateTags", "Tracing", "KmsKeyArn", "PermissionsBoundary",
          "RolePath", "AssumeRolePolicyDocument", "VpcConfig", "LoggingConfig",
          "CodeSigningConfigArn", "AutoPublishAliasAllProperties", "AutoPublishCodeSha256",
@@ -1251,6 +1251,18 @@ Result<Function, TemplateError> parse_function(const Resource& r, const Node& pr
     p.integer("Timeout", f.timeout, 1, 900);
     p.integer("ReservedConcurrentExecutions", f.reserved_concurrency, 0, 1'000'000);
     p.str("AutoPublishAlias", f.auto_publish_alias);
+    if (const Node* pc = p.get("ProvisionedConcurrencyConfig")) {
+      Props c = p.sub("ProvisionedConcurrencyConfig");
+      if (c.ok() && !c.get("ProvisionedConcurrentExecutions"))
+        c.fail_at(*pc, "ProvisionedConcurrentExecutions",
+                  "'ProvisionedConcurrentExecutions' is required");
+      c.integer("ProvisionedConcurrentExecutions", f.provisioned_concurrency, 1, 1'000'000);
+      // SAM's own check (and message): the configuration goes on the alias.
+      if (p.ok() && f.auto_publish_alias.empty())
+        p.fail_at(*pc, "ProvisionedConcurrencyConfig",
+                  "To set ProvisionedConcurrencyConfig AutoPublishALias must be defined on the "
+                  "function");
+    }
     p.strings("Layers", f.layers);
     function_environment(p, f);
     function_architecture(p, f);

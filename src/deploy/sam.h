@@ -137,6 +137,9 @@ struct Function {
   std::map<std::string, std::string> environment;
   std::optional<int> reserved_concurrency;
   std::string auto_publish_alias;
+  // ProvisionedConcurrencyConfig.ProvisionedConcurrentExecutions, put on the
+  // AutoPublishAlias (which SAM requires with it).
+  std::optional<int> provisioned_concurrency;
   std::vector<std::string> layers;
   std::string architecture = "x86_64";
   std::vector<ApiEvent> api_events;

@@ -289,6 +289,37 @@ Resources:
             "Resources.Fn.Properties.Events.E.Properties.Path");
 }
 
+// SAM: ProvisionedConcurrencyConfig goes on the AutoPublishAlias, which it
+// requires ("To set ProvisionedConcurrencyConfig AutoPublishALias must be
+// defined on the function"); ProvisionedConcurrentExecutions is required, >= 1.
+TEST(SamFunction, ProvisionedConcurrencyNeedsAutoPublishAlias) {
+  auto load_fn = [](std::string extra) {
+    Template t = load(
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+        "      Handler: h\n      Runtime: python3.12\n" +
+        extra);
+    return parsed(t, "Fn", parse_function);
+  };
+  auto ok = load_fn(
+      "      AutoPublishAlias: live\n"
+      "      ProvisionedConcurrencyConfig: {ProvisionedConcurrentExecutions: 3}\n");
+  ASSERT_TRUE(ok.ok()) << ok.error().to_string();
+  EXPECT_EQ(ok->provisioned_concurrency, 3);
+  auto no_alias =
+      load_fn("      ProvisionedConcurrencyConfig: {ProvisionedConcurrentExecutions: 3}\n");
+  ASSERT_FALSE(no_alias.ok());
+  EXPECT_NE(no_alias.error().message.find("AutoPublishALias must be defined"), std::string::npos);
+  auto zero = load_fn(
+      "      AutoPublishAlias: live\n"
+      "      ProvisionedConcurrencyConfig: {ProvisionedConcurrentExecutions: 0}\n");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_EQ(zero.error().path,
+            "Resources.Fn.Properties.ProvisionedConcurrencyConfig.ProvisionedConcurrentExecutions");
+  auto missing = load_fn("      AutoPublishAlias: live\n      ProvisionedConcurrencyConfig: {}\n");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_FALSE(load_fn("").value().provisioned_concurrency.has_value());
+}
+
 TEST(SamFunction, ReadsEveryIssue3Property) {
   Template t = load(R"(
 Parameters:

@@ -28,6 +28,11 @@ struct FunctionSpec {
   std::string region = "us-east-1";
   std::string account_id = "000000000000";
   std::string role;  // execution role ARN (recorded, not enforced)
+  // AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand", or "provisioned-concurrency"
+  // for an instance the pool initialises ahead (its REPORT lines then carry no
+  // Init Duration, as on Lambda). Set by the pool on its copy; not part of the
+  // pool key.
+  std::string initialization_type = "on-demand";
 };
 
 // Identifies a pool of interchangeable instances: one function version.

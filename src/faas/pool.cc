@@ -57,48 +57,40 @@ InvokeCallback Pool::release_on_done(const std::string& function_name, bool rese
 Admission Pool::invoke(const FunctionSpec& spec, std::optional<int> reserved, Invocation inv,
                        InvokeCallback done) {
   const std::string key = pool_key(spec);
-  keep_alive_.on_arrival(key, clock_.now());
   Effects fx;
   {
     std::lock_guard lk(mu_);
     int& fn_in_flight = in_flight_[spec.name];
+    // A version's provisioned concurrency is its own share of the account's
+    // (carved out of the unreserved pool): calls within it are admitted
+    // whatever the others use. A reserved function's is part of its reservation.
+    auto pg = groups_.find(key);
+    bool on_provisioned = !reserved && pg != groups_.end() &&
+                          pg->second.provisioned_in_flight < pg->second.provisioned_target;
     if (reserved) {
       if (fn_in_flight >= *reserved) {
         if (fn_in_flight == 0) in_flight_.erase(spec.name);
         return Admission::kFunctionLimit;
       }
-    } else if (unreserved_in_flight_ >= options_.account_concurrency - reserved_total_) {
+    } else if (!on_provisioned &&
+               unreserved_in_flight_ >= options_.account_concurrency - reserved_total_) {
       if (fn_in_flight == 0) in_flight_.erase(spec.name);
       return Admission::kAccountLimit;
     }
     ++fn_in_flight;
-    if (!reserved) ++unreserved_in_flight_;
+    if (!reserved && !on_provisioned) ++unreserved_in_flight_;
 
-    Group& g = groups_[key];
-    if (!g.limit_set) {
-      g.limit = ConcurrencyLimit(options_.min_concurrency, options_.adaptive_concurrency
-                                                               ? options_.account_concurrency
-                                                               : std::numeric_limits<int>::max());
-      g.limit_set = true;
+    Group& g = group_for(key, spec, fx);
+    InvokeCallback release =
+        release_on_done(spec.name, reserved.has_value() || on_provisioned, std::move(done));
+    if (on_provisioned) {
+      ++g.provisioned_in_flight;
+      release = release_provisioned(key, std::move(release));
     }
-    if (g.spec.revision != spec.revision) {
-      // Code or configuration changed: new invocations must see it, so instances
-      // of the old revision are stopped (idle) or retired after their call (busy).
-      for (auto& slot : std::vector(g.slots)) {
-        if (slot->revision == spec.revision) continue;
-        slot->retired = true;
-        if (slot->state == SlotState::kIdle) {
-          slot->state = SlotState::kDead;
-          slot->reap->clear();
-          fx.push_back([inst = slot->instance] { inst->stop(); });
-          remove_slot(g, slot);
-        }
-      }
-      g.spec = spec;
-    }
-    g.waiting.push_back(
-        Waiter{std::move(inv), release_on_done(spec.name, reserved.has_value(), std::move(done))});
+    g.waiting.push_back(Waiter{std::move(inv), std::move(release)});
     pump(key, g, fx);
+    // After pump: the policy learns the concurrency this arrival needed.
+    keep_alive_.on_arrival(key, clock_.now(), busy_count(g) + g.starting);
   }
   for (auto& f : fx) f();
   return Admission::kAdmitted;
@@ -107,12 +99,13 @@ Admission Pool::invoke(const FunctionSpec& spec, std::optional<int> reserved, In
 void Pool::pump(const std::string& key, Group& g, Effects& fx) {
   int busy = busy_count(g);
   while (!g.waiting.empty() && busy < g.limit.value()) {
-    // Warm path: the most recently used idle instance (LIFO lets surplus
-    // instances age out under the keep-alive).
+    // Warm path: a provisioned instance first, then the most recently used
+    // idle one (LIFO lets surplus instances age out under the keep-alive).
     std::shared_ptr<Slot> best;
     for (auto& slot : g.slots)
       if (slot->state == SlotState::kIdle && !slot->retired &&
-          (!best || slot->idle_since > best->idle_since))
+          (!best || (slot->provisioned != best->provisioned ? slot->provisioned
+                                                            : slot->idle_since > best->idle_since)))
         best = slot;
     if (!best) break;
     best->reap->clear();
@@ -145,30 +138,34 @@ void Pool::start_needed(const std::string& key, Group& g, int busy, Effects& fx)
   // serve next.
   int room = g.limit.value() - busy;
   while (g.starting < static_cast<int>(g.waiting.size()) && g.starting < room && !stopped_) {
-    auto slot = std::make_shared<Slot>();
-    slot->revision = g.spec.revision;
-    slot->instance = factory_.create(g.spec);
-    g.slots.push_back(slot);
+    start_slot(key, g, std::make_shared<Slot>(), g.spec, fx);
     ++g.starting;
-    std::weak_ptr<bool> alive = alive_;
-    // The instance's callbacks hold the slot weakly: the slot owns the
-    // instance, so a strong reference back would keep both alive forever.
-    std::weak_ptr<Slot> weak = slot;
-    slot->reap.emplace(clock_, [this, alive, key, weak] {
-      if (alive.lock()) on_reap(key, weak);
-    });
-    fx.push_back([this, alive, key, weak, instance = slot->instance] {
-      instance->start(
-          [this, alive, key, weak](bool ok, std::string err) {
-            auto s = weak.lock();
-            if (alive.lock() && s) on_ready(key, s, ok, std::move(err));
-          },
-          [this, alive, key, weak] {
-            auto s = weak.lock();
-            if (alive.lock() && s) on_death(key, s);
-          });
-    });
   }
+}
+
+void Pool::start_slot(const std::string& key, Group& g, std::shared_ptr<Slot> slot,
+                      const FunctionSpec& spec, Effects& fx) {
+  slot->revision = g.spec.revision;
+  slot->instance = factory_.create(spec);
+  g.slots.push_back(slot);
+  std::weak_ptr<bool> alive = alive_;
+  // The instance's callbacks hold the slot weakly: the slot owns the
+  // instance, so a strong reference back would keep both alive forever.
+  std::weak_ptr<Slot> weak = slot;
+  slot->reap.emplace(clock_, [this, alive, key, weak] {
+    if (alive.lock()) on_reap(key, weak);
+  });
+  fx.push_back([this, alive, key, weak, instance = slot->instance] {
+    instance->start(
+        [this, alive, key, weak](bool ok, std::string err) {
+          auto s = weak.lock();
+          if (alive.lock() && s) on_ready(key, s, ok, std::move(err));
+        },
+        [this, alive, key, weak] {
+          auto s = weak.lock();
+          if (alive.lock() && s) on_death(key, s);
+        });
+  });
 }
 
 void Pool::dispatch_or_park(const std::string& key, Group& g, const std::shared_ptr<Slot>& slot,
@@ -186,7 +183,10 @@ void Pool::dispatch_or_park(const std::string& key, Group& g, const std::shared_
   if (g.waiting.empty() || others_busy >= g.limit.value()) {
     slot->state = SlotState::kIdle;
     slot->idle_since = clock_.now();
-    slot->reap->set(slot->idle_since + keep_alive_.keep_alive(key, slot->idle_since));
+    // Provisioned instances stay until their configuration lets them go.
+    if (!slot->provisioned)
+      slot->reap->set(slot->idle_since + keep_alive_.keep_alive(key, slot->idle_since));
+    if (options_.idle_memory_budget_mb > 0 && !slot->provisioned) enforce_budget(g, slot, fx);
     return;
   }
   slot->state = SlotState::kBusy;
@@ -242,9 +242,16 @@ void Pool::on_ready(const std::string& key, const std::shared_ptr<Slot>& slot, b
     auto it = groups_.find(key);
     if (it == groups_.end()) return;
     Group& g = it->second;
-    --g.starting;
+    --(slot->provisioned_start ? g.provisioned_starting : g.starting);
     if (slot->state != SlotState::kStarting) return;  // stopped meanwhile
-    if (!ok) {
+    if (!ok && slot->provisioned_start) {
+      // Started ahead, so no invocation waits for this init: the failure
+      // shows in the configuration's status, and a replacement follows.
+      slot->state = SlotState::kDead;
+      remove_slot(g, slot);
+      if (slot->provisioned) on_provisioned_init_failure(key, g, std::move(init_error));
+      pump(key, g, fx);
+    } else if (!ok) {
       // The invocation that caused this start gets the init error, as on Lambda.
       slot->state = SlotState::kDead;
       remove_slot(g, slot);
@@ -256,6 +263,7 @@ void Pool::on_ready(const std::string& key, const std::shared_ptr<Slot>& slot, b
       pump(key, g, fx);
     } else {
       dispatch_or_park(key, g, slot, fx);
+      if (slot->provisioned) on_provisioned_ready(g);
     }
   }
   for (auto& f : fx) f();
@@ -288,10 +296,12 @@ void Pool::on_done(const std::string& key, const std::shared_ptr<Slot>& slot,
                       before, g.limit.value(), g.limit.contention());
     }
     if (r.instance_lost) {
-      // The instance died with this call: waiting work needs a new one.
+      // The instance died with this call: waiting work needs a new one (and
+      // a provisioned instance its replacement).
       slot->state = SlotState::kDead;
       remove_slot(g, slot);
       pump(key, g, fx);
+      if (slot->provisioned) provision(key, g, fx);
     } else if (slot->queued) {
       // The invocation queued behind this one runs now; another may queue.
       slot->queued = false;
@@ -315,6 +325,7 @@ void Pool::on_death(const std::string& key, const std::shared_ptr<Slot>& slot) {
     slot->reap->clear();
     remove_slot(it->second, slot);
     pump(key, it->second, fx);
+    if (slot->provisioned) provision(key, it->second, fx);
   }
   for (auto& f : fx) f();
 }
@@ -331,6 +342,7 @@ void Pool::on_reap(const std::string& key, const std::weak_ptr<Slot>& weak) {
     ++it->second.counters.reclaimed;
     remove_slot(it->second, slot);
     victim = slot->instance;
+    schedule_prewarm(key, it->second);
   }
   victim->stop();
 }
@@ -416,6 +428,33 @@ PoolStats Pool::totals() const {
     t.reclaimed += s.reclaimed;
   }
   return t;
+}
+
+Pool::Group& Pool::group_for(const std::string& key, const FunctionSpec& spec, Effects& fx) {
+  Group& g = groups_[key];
+  if (!g.limit_set) {
+    g.limit = ConcurrencyLimit(options_.min_concurrency, options_.adaptive_concurrency
+                                                             ? options_.account_concurrency
+                                                             : std::numeric_limits<int>::max());
+    g.limit_set = true;
+  }
+  if (g.spec.revision != spec.revision) {
+    // Code or configuration changed: new invocations must see it, so instances
+    // of the old revision are stopped (idle) or retired after their call (busy).
+    for (auto& slot : std::vector(g.slots)) {
+      if (slot->revision == spec.revision) continue;
+      slot->retired = true;
+      if (slot->state == SlotState::kIdle) {
+        slot->state = SlotState::kDead;
+        slot->reap->clear();
+        fx.push_back([inst = slot->instance] { inst->stop(); });
+        remove_slot(g, slot);
+      }
+    }
+    g.spec = spec;
+    if (g.provisioned_target > 0) provision(key, g, fx);
+  }
+  return g;
 }
 
 }  // namespace nimbus::faas

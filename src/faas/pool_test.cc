@@ -94,12 +94,14 @@ class FakeInstance final : public Instance {
 
 class FakeFactory final : public InstanceFactory {
  public:
-  std::shared_ptr<Instance> create(const FunctionSpec&) override {
+  std::shared_ptr<Instance> create(const FunctionSpec& spec) override {
     auto i = std::make_shared<FakeInstance>(static_cast<int>(made.size()));
     made.push_back(i);
+    init_types.push_back(spec.initialization_type);
     return i;
   }
   std::vector<std::shared_ptr<FakeInstance>> made;
+  std::vector<std::string> init_types;  // AWS_LAMBDA_INITIALIZATION_TYPE of each
 };
 
 class PoolTest : public ::testing::Test {
@@ -417,6 +419,216 @@ TEST_F(PoolConcurrency, CallQueuedBehindACrashRunsElsewhere) {
   ASSERT_EQ(queued_out.size(), 1u);
   EXPECT_EQ(queued_out[0].payload, "ran");
   EXPECT_EQ(queued_out[0].status, InvokeResult::Status::kOk);
+}
+
+// Provisioned concurrency (pool_provisioned.cc). Versions, not $LATEST, carry
+// it on Lambda; the pool does not care, the tests use version 1.
+class PoolProvisioned : public ::testing::Test {
+ protected:
+  PoolProvisioned() {
+    spec_.name = "f";
+    spec_.version = "1";
+    spec_.revision = "r1";
+  }
+  Admission call(std::optional<int> reserved = std::nullopt, const FunctionSpec* spec = nullptr) {
+    return pool_.invoke(spec ? *spec : spec_, reserved, Invocation{},
+                        [this](InvokeResult r) { out_.push_back(std::move(r)); });
+  }
+  ProvisionedStatus status() const { return pool_.provisioned("f:1"); }
+  FakeInstance& instance(size_t i) { return *factory_.made.at(i); }
+
+  std::vector<InvokeResult> out_;
+  ManualClock clock_;
+  FakeFactory factory_;
+  FixedKeepAlive keep_alive_{std::chrono::minutes(15)};
+  Pool pool_{factory_, clock_, keep_alive_, {}};
+  FunctionSpec spec_;
+};
+
+// AWS: PutProvisionedConcurrencyConfig initialises the environments ahead
+// (Status IN_PROGRESS, then READY once all are allocated), with
+// AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency; an invocation then
+// runs on one of them without a cold start.
+TEST_F(PoolProvisioned, InstancesStartAheadAndServeWithoutColdStart) {
+  pool_.set_provisioned(spec_, 2);
+  ASSERT_EQ(factory_.made.size(), 2u);
+  EXPECT_EQ(factory_.init_types[0], "provisioned-concurrency");
+  auto s = status();
+  EXPECT_EQ(s.requested, 2);
+  EXPECT_EQ(s.allocated, 0);
+  EXPECT_FALSE(s.ready);
+  instance(0).become_ready();
+  EXPECT_EQ(status().allocated, 1);
+  EXPECT_FALSE(status().ready);
+  instance(1).become_ready();
+  s = status();
+  EXPECT_EQ(s.allocated, 2);
+  EXPECT_EQ(s.available, 2);
+  EXPECT_TRUE(s.ready);
+
+  ASSERT_EQ(call(), Admission::kAdmitted);
+  EXPECT_EQ(factory_.made.size(), 2u);  // no on-demand instance
+  EXPECT_EQ(status().available, 1);     // one is busy
+  for (auto& i : factory_.made)
+    if (i->busy()) i->complete();
+  ASSERT_EQ(out_.size(), 1u);
+  EXPECT_FALSE(out_[0].cold_start);
+  EXPECT_EQ(pool_.stats("f:1").cold_starts, 0);
+}
+
+// AWS: provisioned environments stay initialised for as long as the
+// configuration exists; on-demand ones are reclaimed after idling.
+TEST_F(PoolProvisioned, NeverReclaimedByTheKeepAlive) {
+  pool_.set_provisioned(spec_, 1);
+  instance(0).become_ready();
+  call();
+  call();  // spills to an on-demand instance
+  ASSERT_EQ(factory_.made.size(), 2u);
+  EXPECT_EQ(factory_.init_types[1], "on-demand");
+  instance(1).become_ready();
+  instance(0).complete();
+  instance(1).complete();
+  clock_.advance(std::chrono::hours(2));
+  EXPECT_FALSE(instance(0).stopped);
+  EXPECT_TRUE(instance(1).stopped);
+  EXPECT_EQ(status().allocated, 1);
+}
+
+// AWS: invocations beyond the provisioned concurrency spill to on-demand
+// (standard) concurrency, whose first call in a new environment is a cold start.
+TEST_F(PoolProvisioned, CallsBeyondItSpillToOnDemandInstances) {
+  pool_.set_provisioned(spec_, 1);
+  instance(0).become_ready();
+  call();
+  call();
+  ASSERT_EQ(factory_.made.size(), 2u);
+  EXPECT_TRUE(instance(0).busy());
+  instance(1).become_ready();
+  instance(1).complete();
+  instance(0).complete();
+  ASSERT_EQ(out_.size(), 2u);
+  EXPECT_TRUE(out_[0].cold_start);  // the on-demand one
+  EXPECT_FALSE(out_[1].cold_start);
+}
+
+// Provisioned instances are preferred over a more recently idle on-demand one.
+TEST_F(PoolProvisioned, ProvisionedInstancesAreUsedFirst) {
+  pool_.set_provisioned(spec_, 1);
+  instance(0).become_ready();
+  call();
+  call();
+  instance(1).become_ready();
+  instance(0).complete();
+  clock_.advance(std::chrono::seconds(1));
+  instance(1).complete();  // idle more recently than the provisioned one
+  call();
+  EXPECT_TRUE(instance(0).busy());
+  EXPECT_FALSE(instance(1).busy());
+}
+
+// AWS keeps the allocation: an environment that dies is replaced, and the
+// configuration stays READY meanwhile.
+TEST_F(PoolProvisioned, DeadInstancesAreReplaced) {
+  pool_.set_provisioned(spec_, 1);
+  instance(0).become_ready();
+  call();
+  instance(0).crash();
+  ASSERT_EQ(factory_.made.size(), 2u);
+  EXPECT_EQ(factory_.init_types[1], "provisioned-concurrency");
+  EXPECT_EQ(status().allocated, 0);
+  EXPECT_TRUE(status().ready);
+  instance(1).become_ready();
+  EXPECT_EQ(status().allocated, 1);
+  // An idle one that exits is replaced too.
+  instance(1).crash();
+  EXPECT_EQ(factory_.made.size(), 3u);
+}
+
+// AWS: an init error fails the allocation (Status FAILED with a reason); no
+// invocation gets the error, and the pool tries again after a pause.
+TEST_F(PoolProvisioned, InitFailureIsReportedAndRetriedAfterAPause) {
+  pool_.set_provisioned(spec_, 1);
+  instance(0).fail_init(R"({"errorType":"Runtime.ImportModuleError"})");
+  auto s = status();
+  EXPECT_FALSE(s.ready);
+  EXPECT_NE(s.init_error.find("ImportModuleError"), std::string::npos);
+  EXPECT_EQ(factory_.made.size(), 1u);
+  clock_.advance(std::chrono::milliseconds(999));
+  EXPECT_EQ(factory_.made.size(), 1u);
+  clock_.advance(std::chrono::milliseconds(1));
+  ASSERT_EQ(factory_.made.size(), 2u);
+  instance(1).become_ready();
+  s = status();
+  EXPECT_TRUE(s.ready);
+  EXPECT_TRUE(s.init_error.empty());
+}
+
+// A lower target lets instances go (idle ones stop first, busy ones become
+// on-demand instances the keep-alive reclaims); 0 lets all of them go.
+TEST_F(PoolProvisioned, LoweringTheTargetLetsInstancesGo) {
+  pool_.set_provisioned(spec_, 3);
+  for (auto& i : factory_.made) i->become_ready();
+  call();
+  pool_.set_provisioned(spec_, 1);
+  int stopped = 0;
+  for (auto& i : factory_.made) stopped += i->stopped;
+  EXPECT_EQ(stopped, 2);  // idle ones go first; the busy one stays provisioned
+  EXPECT_EQ(status().allocated, 1);
+  EXPECT_TRUE(status().ready);
+  pool_.set_provisioned(spec_, 0);
+  EXPECT_EQ(status().requested, 0);
+  EXPECT_EQ(status().allocated, 0);
+  for (auto& i : factory_.made)
+    if (i->busy()) i->complete();
+  clock_.advance(std::chrono::minutes(16));
+  for (auto& i : factory_.made) EXPECT_TRUE(i->stopped);
+}
+
+// AWS: a reserved function's provisioned concurrency is part of its
+// reservation: calls on provisioned instances still count against it.
+TEST_F(PoolProvisioned, ReservedFunctionCountsProvisionedCallsAgainstItsReservation) {
+  pool_.set_provisioned(spec_, 1);
+  instance(0).become_ready();
+  EXPECT_EQ(call(1), Admission::kAdmitted);  // on the provisioned instance
+  EXPECT_EQ(call(1), Admission::kFunctionLimit);
+  EXPECT_EQ(factory_.made.size(), 1u);
+}
+
+// A new revision of the version (configuration change) replaces its
+// provisioned instances: new calls must see the change.
+TEST_F(PoolProvisioned, NewRevisionReplacesProvisionedInstances) {
+  pool_.set_provisioned(spec_, 1);
+  instance(0).become_ready();
+  FunctionSpec updated = spec_;
+  updated.revision = "r2";
+  call(std::nullopt, &updated);
+  EXPECT_TRUE(instance(0).stopped);
+  ASSERT_GE(factory_.made.size(), 2u);
+  EXPECT_EQ(factory_.init_types[1], "provisioned-concurrency");
+  EXPECT_EQ(status().requested, 1);
+}
+
+// AWS: provisioned concurrency is the version's own share of the account's
+// concurrency: its calls are admitted even when the unreserved pool is used up.
+TEST_F(PoolProvisioned, ProvisionedShareIsAdmittedWhenTheUnreservedPoolIsFull) {
+  std::vector<InvokeResult> results;  // outlives `small`
+  PoolOptions opts;
+  opts.account_concurrency = 3;
+  Pool small(factory_, clock_, keep_alive_, opts);
+  small.set_reserved_total(1);  // f's provisioned 1, carved out of the account's 3
+  small.set_provisioned(spec_, 1);
+  FunctionSpec other;
+  other.name = "g";
+  other.revision = "r1";
+  auto run = [&](const FunctionSpec& s) {
+    return small.invoke(s, std::nullopt, Invocation{},
+                        [&](InvokeResult r) { results.push_back(std::move(r)); });
+  };
+  EXPECT_EQ(run(other), Admission::kAdmitted);
+  EXPECT_EQ(run(other), Admission::kAdmitted);
+  EXPECT_EQ(run(other), Admission::kAccountLimit);  // unreserved pool: 3 - 1
+  EXPECT_EQ(run(spec_), Admission::kAdmitted);      // on f's provisioned share
+  EXPECT_EQ(run(spec_), Admission::kAccountLimit);  // beyond it, the shared pool is full
 }
 
 }  // namespace

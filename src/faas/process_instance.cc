@@ -256,7 +256,7 @@ class ProcessInstance final : public Instance,
     add("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", std::to_string(spec_.memory_mb));
     add("AWS_LAMBDA_LOG_GROUP_NAME", log_group_);
     add("AWS_LAMBDA_LOG_STREAM_NAME", log_stream_);
-    add("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand");
+    add("AWS_LAMBDA_INITIALIZATION_TYPE", spec_.initialization_type);
     add("AWS_REGION", spec_.region);
     add("AWS_DEFAULT_REGION", spec_.region);
     add("_HANDLER", spec_.handler);
@@ -608,7 +608,9 @@ class ProcessInstance final : public Instance,
       PendingReport report{id, delivered_ ? clock_.now() - delivered_at_ : Duration::zero(),
                            std::nullopt};
       take_contention_sample_locked(report.duration, result);
-      if (!reported_init_) {
+      // An instance initialised ahead (provisioned concurrency) reports no
+      // Init Duration: no invocation waited for its init, as on Lambda.
+      if (!reported_init_ && spec_.initialization_type == "on-demand") {
         report.init = init_duration_;
         reported_init_ = true;
       }

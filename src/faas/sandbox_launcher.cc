@@ -1,5 +1,9 @@
 #include "faas/sandbox_launcher.h"
 
+#include <spdlog/spdlog.h>
+
+#include <fcntl.h>
+
 #include <functional>
 
 #include "sandbox/sandbox.h"
@@ -52,6 +56,64 @@ class SandboxProcess final : public Process {
 }  // namespace
 
 SandboxLauncher::SandboxLauncher(SandboxLauncherOptions options) : options_(std::move(options)) {}
+
+SandboxLauncher::~SandboxLauncher() = default;
+
+void SandboxLauncher::start_fork_servers() {
+  if (options_.python_zygote.empty() || !options_.isolate) return;
+  std::lock_guard lk(zygote_mu_);
+  (void)ensure_python_zygote_locked();
+}
+
+bool SandboxLauncher::ensure_python_zygote_locked() {
+  if (python_zygote_ && python_zygote_->alive()) return true;
+  python_zygote_.reset();
+  // One that keeps dying (it refuses to serve when its imports started
+  // threads) is not restarted for every launch.
+  constexpr int kMaxZygoteFailures = 3;
+  if (zygote_failures_ >= kMaxZygoteFailures) return false;
+  if (++zygote_failures_ == kMaxZygoteFailures)
+    spdlog::warn(
+        "python fork-server: failed {} times; Python instances exec their runtime from now on",
+        kMaxZygoteFailures);
+  // Instances show the zygote's command line and initial environment in
+  // /proc: make them an exec'd instance's, and pass the host's runtime
+  // directory as fd 4 rather than by name.
+  sandbox::UniqueFd runtime_dir(
+      ::open(options_.runtime_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!runtime_dir.valid()) {
+    spdlog::warn("python fork-server: cannot open {}; instances exec their runtime",
+                 options_.runtime_dir);
+    return false;
+  }
+  auto cmd = runtime_command("python3.11", options_.paths);
+  std::vector<std::string> argv;
+  for (const auto& a : cmd->argv) argv.push_back(replace_all(a, "{runtime_dir}", "/var/runtime"));
+  int pass[] = {runtime_dir.get()};
+  auto z = sandbox::Zygote::start(options_.python_zygote, argv,
+                                  {"LANG=C.UTF-8", "PATH=/usr/local/bin:/usr/bin:/bin"}, pass);
+  if (!z) {
+    spdlog::warn("python fork-server: {}; instances exec their runtime", z.error().message);
+    return false;
+  }
+  python_zygote_ = std::move(*z);
+  return true;
+}
+
+Result<std::unique_ptr<sandbox::Instance>> SandboxLauncher::spawn_from_zygote(
+    const sandbox::Spec& spec) {
+  std::lock_guard lk(zygote_mu_);
+  if (!ensure_python_zygote_locked()) return sandbox::spawn(spec);
+  auto inst = python_zygote_->spawn(spec);
+  if (inst) {
+    zygote_failures_ = 0;
+    return inst;
+  }
+  // The instance still starts, the slow way; a broken zygote is replaced on
+  // the next launch.
+  spdlog::warn("python fork-server: {}; this instance execs its runtime", inst.error().message);
+  return sandbox::spawn(spec);
+}
 
 uid_t SandboxLauncher::allocate_uid() {
   std::lock_guard lk(mu_);
@@ -114,7 +176,10 @@ Result<std::unique_ptr<Process>> SandboxLauncher::launch(const LaunchRequest& re
     spec.uid = uid;
     spec.gid = uid;
   }
-  auto inst = sandbox::spawn(spec);
+  Result<std::unique_ptr<sandbox::Instance>> inst =
+      fn.runtime.starts_with("python3.") && spec.isolate && !options_.python_zygote.empty()
+          ? spawn_from_zygote(spec)
+          : sandbox::spawn(spec);
   if (!inst) {
     if (uid) release_uid(uid);
     return fail(inst.take_error());

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <sched.h>
@@ -18,11 +19,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
 #include <set>
+#include <span>
 
 #include "sandbox/cgroup.h"
 #include "sandbox/seccomp_filter.h"
@@ -104,7 +107,7 @@ struct ChildArgs {
   const char* hostname = nullptr;
   size_t hostname_len = 0;
   const char* cwd = nullptr;
-  const char* exec_path = nullptr;
+  const char* exec_path = nullptr;  // nullptr: no exec, the child goes on (fork_sandboxed)
   char* const* argv = nullptr;
   char* const* envp = nullptr;
   int stdio[3] = {-1, -1, -1};
@@ -218,8 +221,16 @@ void child_build_root(ChildArgs& a) {
   if (::sethostname(a.hostname, a.hostname_len) != 0) child_fail(a, Stage::kHostname);
 }
 
-int child_main(void* arg) {
-  ChildArgs& a = *static_cast<ChildArgs*>(arg);
+// Closes every fd from `first` up, except `keep`.
+bool close_all_but(unsigned first, int keep) {
+  unsigned k = static_cast<unsigned>(keep);
+  return (k <= first || ::syscall(SYS_close_range, first, k - 1u, 0u) == 0) &&
+         ::syscall(SYS_close_range, std::max(first, k + 1u), ~0u, 0u) == 0;
+}
+
+// Everything between clone and exec: afterwards the calling process is inside
+// its sandbox, or it has exited with a report.
+void child_enter(ChildArgs& a) {
   a.t_start = now_ns();
   // Join the cgroup first, so that everything after is charged and limited.
   for (size_t i = 0; i < a.n_join_fds; ++i) {
@@ -261,14 +272,12 @@ int child_main(void* arg) {
     first_closed = 5;
   }
   // Every other fd is closed at exec, including the report pipe, whose
-  // closing tells the parent the exec happened.
-  if (::syscall(SYS_close_range, first_closed, ~0u, CLOSE_RANGE_CLOEXEC) != 0) {
-    // Before Linux 5.11: close now, all but the report pipe.
-    unsigned report = static_cast<unsigned>(a.report_fd);
-    if ((report > first_closed && ::syscall(SYS_close_range, first_closed, report - 1u, 0u) != 0) ||
-        ::syscall(SYS_close_range, report + 1u, ~0u, 0u) != 0) {
-      child_fail(a, Stage::kCloseFds);
-    }
+  // closing tells the parent the exec happened. Without an exec they are
+  // closed at the end (the Landlock ruleset is needed until then).
+  const bool exec_follows = a.exec_path != nullptr;
+  if (exec_follows && ::syscall(SYS_close_range, first_closed, ~0u, CLOSE_RANGE_CLOEXEC) != 0 &&
+      !close_all_but(first_closed, a.report_fd)) {
+    child_fail(a, Stage::kCloseFds);  // before Linux 5.11: closed now
   }
 
   rlimit core{0, 0};
@@ -307,10 +316,14 @@ int child_main(void* arg) {
   }
 
   // The parent blocked every signal around clone; start the program with
-  // default dispositions and an empty mask (exec keeps both).
-  struct sigaction dfl {};
-  dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);  // EINVAL for KILL, STOP
+  // default dispositions and an empty mask (exec keeps both). Without an exec
+  // the process keeps the dispositions its runtime set up (a forked Python
+  // ignores SIGPIPE, as an exec'd one does).
+  if (exec_follows) {
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);  // EINVAL: KILL, STOP
+  }
   sigset_t none;
   ::sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -319,7 +332,16 @@ int child_main(void* arg) {
   if (a.seccomp && ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, a.seccomp) != 0) {
     child_fail(a, Stage::kSeccomp);
   }
+  if (!exec_follows && !close_all_but(first_closed, a.report_fd)) child_fail(a, Stage::kCloseFds);
+  // exec would make the process dumpable again after the uid change (its
+  // /proc/self files its own); without one, do what exec does.
+  if (!exec_follows) ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
   a.t_exec = now_ns();
+}
+
+int child_main(void* arg) {
+  ChildArgs& a = *static_cast<ChildArgs*>(arg);
+  child_enter(a);
   ::execve(a.exec_path, a.argv, a.envp);
   child_fail(a, Stage::kExec);
 }
@@ -700,8 +722,9 @@ std::string host_path(const Spec& spec, std::string_view sandbox_path) {
   return *best_source + std::string(sandbox_path.substr(best_target.size()));
 }
 
-Result<std::unique_ptr<Instance>> spawn(const Spec& spec) {
-  const int64_t t_begin = now_ns();
+namespace {
+
+Status validate(const Spec& spec) {
   if (spec.argv.empty() || spec.argv[0].empty()) {
     return fail(SysError{"spawn: empty argv", EINVAL});
   }
@@ -717,20 +740,123 @@ Result<std::unique_ptr<Instance>> spawn(const Spec& spec) {
       return fail(SysError{"spawn: invalid cwd '" + spec.cwd + "'", EINVAL});
     }
   }
+  return {};
+}
 
-  const sock_fprog* seccomp = nullptr;
+// Everything a child touches, laid out before clone, and the ChildArgs that
+// point into it (so it never moves: build it in place with prepare()).
+struct PreparedChild {
+  ChildArgs args;
   std::vector<MountOp> ops;
-  std::unique_ptr<Cgroup> cgroup;
-  std::vector<int> join_fds;
-  std::string exec_path = spec.argv[0];
-  std::string cwd = spec.cwd;
+  std::string exec_path, cwd;
+  std::string root_options = "size=1m,nr_inodes=4096,mode=0755";
+  std::vector<char*> argv, envp;
+  UniqueFd devnull, report_r, report_w;
+  std::array<UniqueFd, 2> channel_copies;
+};
+
+// `join_fds`: the cgroup.procs files the child writes itself into.
+Status prepare(const Spec& spec, std::span<const int> join_fds, bool exec, PreparedChild& p) {
+  const sock_fprog* seccomp = nullptr;
+  p.exec_path = spec.argv[0];
+  p.cwd = spec.cwd;
   if (spec.isolate) {
     auto prog = seccomp_program();
     if (!prog) return fail(prog.take_error());
     seccomp = *prog;
     auto plan = plan_root(spec);
     if (!plan) return fail(plan.take_error());
-    ops = std::move(*plan);
+    p.ops = std::move(*plan);
+  } else {
+    p.exec_path = host_path(spec, spec.argv[0]);
+    p.cwd = host_path(spec, spec.cwd);
+  }
+
+  p.argv.reserve(spec.argv.size() + 1);
+  p.argv.push_back(spec.isolate ? const_cast<char*>(spec.argv[0].c_str()) : p.exec_path.data());
+  for (size_t i = 1; i < spec.argv.size(); ++i)
+    p.argv.push_back(const_cast<char*>(spec.argv[i].c_str()));
+  p.argv.push_back(nullptr);
+  p.envp.reserve(spec.env.size() + 1);
+  for (const std::string& e : spec.env) p.envp.push_back(const_cast<char*>(e.c_str()));
+  p.envp.push_back(nullptr);
+
+  p.devnull = UniqueFd(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (!p.devnull.valid()) return fail(sys_error("open /dev/null"));
+  // The report pipe: the child writes a ChildReport on failure; exec closes
+  // it (O_CLOEXEC), or the child closes it when it goes on without exec.
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) return fail(sys_error("pipe2"));
+  p.report_r = UniqueFd(pipe_fds[0]);
+  p.report_w = UniqueFd(pipe_fds[1]);
+  // The channel becomes fds 3 and 4 in the child: neither its fds nor the
+  // report pipe may sit at 0..4 already (the stdio and channel dup2s would
+  // clobber them, and dup2 onto itself would keep CLOEXEC).
+  std::array<int, 2> channel_fds = spec.channel_fds;
+  for (int i = 0; i < 2 && channel_fds[0] >= 0; ++i) {
+    if (channel_fds[i] > 4) continue;
+    p.channel_copies[i] = UniqueFd(::fcntl(channel_fds[i], F_DUPFD_CLOEXEC, 5));
+    if (!p.channel_copies[i].valid()) return fail(sys_error("dup runtime channel"));
+    channel_fds[i] = p.channel_copies[i].get();
+  }
+  if (channel_fds[0] >= 0 && p.report_w.get() <= 4) {
+    p.report_w = UniqueFd(::fcntl(p.report_w.get(), F_DUPFD_CLOEXEC, 5));
+    if (!p.report_w.valid()) return fail(sys_error("dup report pipe"));
+  }
+
+  ChildArgs& a = p.args;
+  a.isolate = spec.isolate;
+  a.join_fds = join_fds.data();
+  a.n_join_fds = join_fds.size();
+  a.root = root_mount_point().c_str();
+  a.root_options = p.root_options.c_str();
+  a.ops = p.ops.data();
+  a.n_ops = p.ops.size();
+  a.hostname = spec.hostname.c_str();
+  a.hostname_len = spec.hostname.size();
+  a.cwd = p.cwd.c_str();
+  a.exec_path = exec ? p.exec_path.c_str() : nullptr;
+  a.argv = p.argv.data();
+  a.envp = p.envp.data();
+  a.stdio[0] = p.devnull.get();
+  a.stdio[1] = spec.stdout_fd >= 0 ? spec.stdout_fd : p.devnull.get();
+  a.stdio[2] = spec.stderr_fd >= 0 ? spec.stderr_fd : p.devnull.get();
+  a.channel_fds[0] = channel_fds[0];
+  a.channel_fds[1] = channel_fds[1];
+  a.report_fd = p.report_w.get();
+  a.uid = spec.uid;
+  a.gid = spec.gid;
+  a.last_cap = last_capability();
+  a.seccomp = seccomp;
+  a.landlock_fd = spec.isolate ? landlock_ruleset() : -1;
+  return {};
+}
+
+// The child's report, if it wrote one (it failed), once it has exec'd,
+// exited or closed the pipe. `wait`: block until then (the child runs on).
+std::optional<ChildReport> read_report(int report_fd, bool wait) {
+  ChildReport report;
+  for (;;) {
+    ssize_t n = ::read(report_fd, &report, sizeof report);
+    if (n == static_cast<ssize_t>(sizeof report)) return report;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN && wait) {
+      pollfd pfd{report_fd, POLLIN, 0};
+      ::poll(&pfd, 1, -1);
+      continue;
+    }
+    return std::nullopt;  // EOF (or a torn write, which cannot happen below PIPE_BUF)
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Instance>> spawn(const Spec& spec) {
+  const int64_t t_begin = now_ns();
+  if (auto v = validate(spec); !v) return fail(v.take_error());
+  std::unique_ptr<Cgroup> cgroup;
+  std::vector<int> join_fds;
+  if (spec.isolate) {
     std::string name = spec.cgroup_name;
     if (name.empty()) {
       name = "i-" + std::to_string(::getpid()) + "-" + std::to_string(++g_instance_counter);
@@ -740,75 +866,10 @@ Result<std::unique_ptr<Instance>> spawn(const Spec& spec) {
     if (!cg) return fail(cg.take_error());
     cgroup = std::move(*cg);
     join_fds = cgroup->join_fds();
-  } else {
-    exec_path = host_path(spec, spec.argv[0]);
-    cwd = host_path(spec, spec.cwd);
   }
-
-  // Everything the child touches is laid out here, before clone.
-  std::vector<char*> argv;
-  argv.reserve(spec.argv.size() + 1);
-  argv.push_back(exec_path.data());  // isolation off: the translated path
-  for (size_t i = 1; i < spec.argv.size(); ++i)
-    argv.push_back(const_cast<char*>(spec.argv[i].c_str()));
-  argv.push_back(nullptr);
-  if (spec.isolate) argv[0] = const_cast<char*>(spec.argv[0].c_str());
-  std::vector<char*> envp;
-  envp.reserve(spec.env.size() + 1);
-  for (const std::string& e : spec.env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-
-  UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
-  if (!devnull.valid()) return fail(sys_error("open /dev/null"));
-  // The report pipe: the child writes a ChildReport on failure; exec closes
-  // it (O_CLOEXEC). Non-blocking, because when clone returns the child has
-  // either exec'd or exited, so a report, if any, is already there (another
-  // thread's fork may still hold a copy of the write end; no need to wait).
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) return fail(sys_error("pipe2"));
-  UniqueFd report_r(pipe_fds[0]), report_w(pipe_fds[1]);
-  // The channel becomes fds 3 and 4 in the child: neither its fds nor the
-  // report pipe may sit at 0..4 already (the stdio and channel dup2s would
-  // clobber them, and dup2 onto itself would keep CLOEXEC).
-  std::array<UniqueFd, 2> channel_copies;
-  std::array<int, 2> channel_fds = spec.channel_fds;
-  for (int i = 0; i < 2 && channel_fds[0] >= 0; ++i) {
-    if (channel_fds[i] > 4) continue;
-    channel_copies[i] = UniqueFd(::fcntl(channel_fds[i], F_DUPFD_CLOEXEC, 5));
-    if (!channel_copies[i].valid()) return fail(sys_error("dup runtime channel"));
-    channel_fds[i] = channel_copies[i].get();
-  }
-  if (channel_fds[0] >= 0 && report_w.get() <= 4) {
-    report_w = UniqueFd(::fcntl(report_w.get(), F_DUPFD_CLOEXEC, 5));
-    if (!report_w.valid()) return fail(sys_error("dup report pipe"));
-  }
-
-  const std::string root_options = "size=1m,nr_inodes=4096,mode=0755";
-  ChildArgs args;
-  args.isolate = spec.isolate;
-  args.join_fds = join_fds.data();
-  args.n_join_fds = join_fds.size();
-  args.root = root_mount_point().c_str();
-  args.root_options = root_options.c_str();
-  args.ops = ops.data();
-  args.n_ops = ops.size();
-  args.hostname = spec.hostname.c_str();
-  args.hostname_len = spec.hostname.size();
-  args.cwd = cwd.c_str();
-  args.exec_path = exec_path.c_str();
-  args.argv = argv.data();
-  args.envp = envp.data();
-  args.stdio[0] = devnull.get();
-  args.stdio[1] = spec.stdout_fd >= 0 ? spec.stdout_fd : devnull.get();
-  args.stdio[2] = spec.stderr_fd >= 0 ? spec.stderr_fd : devnull.get();
-  args.channel_fds[0] = channel_fds[0];
-  args.channel_fds[1] = channel_fds[1];
-  args.report_fd = report_w.get();
-  args.uid = spec.uid;
-  args.gid = spec.gid;
-  args.last_cap = last_capability();
-  args.seccomp = seccomp;
-  args.landlock_fd = spec.isolate ? landlock_ruleset() : -1;
+  PreparedChild p;
+  if (auto r = prepare(spec, join_fds, /*exec=*/true, p); !r) return fail(r.take_error());
+  ChildArgs& args = p.args;
 
   ChildStack stack;
   if (!stack.ok()) return fail(sys_error("mmap child stack"));
@@ -827,23 +888,20 @@ Result<std::unique_ptr<Instance>> spawn(const Spec& spec) {
     clone_errno = errno;
   }
   const int64_t t_returned = now_ns();
-  report_w.reset();
+  p.report_w.reset();
   if (pid < 0) {
     errno = clone_errno;
     return fail(sys_error("clone"));
   }
   UniqueFd pidfd_owner(pidfd);
 
-  ChildReport report;
-  ssize_t n;
-  do {
-    n = ::read(report_r.get(), &report, sizeof report);
-  } while (n < 0 && errno == EINTR);
-  if (n == static_cast<ssize_t>(sizeof report)) {
+  // Another thread's fork may still hold a copy of the write end: no need to
+  // wait, the child has exec'd or exited, so a report, if any, is there.
+  if (auto report = read_report(p.report_r.get(), /*wait=*/false)) {
     int status;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    return fail(SysError{describe_failure(report, args, ops, cgroup.get()), report.err});
+    return fail(SysError{describe_failure(*report, args, p.ops, cgroup.get()), report->err});
   }
   if (cgroup) cgroup->close_join_fds();
 
@@ -857,6 +915,58 @@ Result<std::unique_ptr<Instance>> spawn(const Spec& spec) {
   timings.total = ns(now_ns() - t_begin);
   return std::make_unique<Instance>(Instance::Key(), pid, std::move(pidfd_owner), std::move(cgroup),
                                     spec.isolate, timings);
+}
+
+Result<ForkedChild> fork_sandboxed(const Spec& spec, std::span<const int> join_fds,
+                                   int payload_fd) {
+  const int64_t t_begin = now_ns();
+  if (!spec.isolate) return fail(SysError{"fork_sandboxed: isolated specs only", EINVAL});
+  if (auto v = validate(spec); !v) return fail(v.take_error());
+  PreparedChild p;
+  if (auto r = prepare(spec, join_fds, /*exec=*/false, p); !r) return fail(r.take_error());
+
+  // A fork (the child needs its own copy of the initialised runtime) with the
+  // instance's namespaces, whose parent is the zygote's parent (CLONE_PARENT):
+  // Nimbus reaps it, and its parent-death signal follows Nimbus. Raw clone3,
+  // because glibc's fork() cannot take flags; glibc's fork bookkeeping is not
+  // needed in a single-threaded zygote (see zygote.h for what is skipped).
+  clone_args ca{};
+  int pidfd = -1;
+  ca.flags = CLONE_PARENT | CLONE_PIDFD | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
+  ca.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+  ca.exit_signal = 0;  // CLONE_PARENT: the zygote's own exit signal (SIGCHLD) is used
+  const int64_t t_clone = now_ns();
+  pid_t pid;
+  {
+    SignalBlock block;
+    pid = static_cast<pid_t>(::syscall(SYS_clone3, &ca, sizeof ca));
+    if (pid == 0) {
+      std::string payload;
+      char chunk[4096];
+      for (ssize_t n; payload_fd >= 0 && (n = ::pread(payload_fd, chunk, sizeof chunk,
+                                                      static_cast<off_t>(payload.size()))) > 0;)
+        payload.append(chunk, static_cast<size_t>(n));
+      child_enter(p.args);
+      // In the sandbox: the closed pipe tells the zygote so.
+      ::close(p.args.report_fd);
+      // Those numbers are closed or reused (0..4) now: forget, never close them.
+      for (UniqueFd* fd :
+           {&p.devnull, &p.report_r, &p.report_w, &p.channel_copies[0], &p.channel_copies[1]})
+        (void)fd->release();
+      ForkedChild self;
+      self.payload = std::move(payload);
+      return self;
+    }
+  }
+  if (pid < 0) return fail(sys_error("clone3"));
+  UniqueFd pidfd_owner(pidfd);
+  p.report_w.reset();
+  ForkedChild out{pid, std::move(pidfd_owner), {}};
+  if (auto report = read_report(p.report_r.get(), /*wait=*/true))
+    out.failure = SysError{describe_failure(*report, p.args, p.ops, nullptr), report->err};
+  out.timings.prepare = ns(t_clone - t_begin);
+  out.timings.total = ns(now_ns() - t_begin);
+  return out;
 }
 
 Instance::Instance(Key, pid_t pid, UniqueFd pidfd, std::unique_ptr<Cgroup> cgroup, bool isolated,

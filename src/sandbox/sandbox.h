@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +44,7 @@
 namespace nimbus::sandbox {
 
 class Cgroup;
+class Zygote;
 
 struct BindMount {
   std::string source;  // host path (directory or file)
@@ -112,6 +114,7 @@ class Instance {
    private:
     Key() = default;
     friend Result<std::unique_ptr<Instance>> spawn(const Spec& spec);
+    friend class Zygote;
   };
   Instance(Key, pid_t pid, UniqueFd pidfd, std::unique_ptr<Cgroup> cgroup, bool isolated,
            SpawnTimings timings);
@@ -171,6 +174,34 @@ class Instance {
 // exec itself, e.g. "exec /var/runtime/bootstrap: No such file or directory")
 // is returned as a SysError naming the step and path.
 Result<std::unique_ptr<Instance>> spawn(const Spec& spec);
+
+// A child started by fork_sandboxed(): pid 0 in the child itself.
+struct ForkedChild {
+  pid_t pid = 0;
+  UniqueFd pidfd;
+  SpawnTimings timings;  // prepare and total only: the child's clock is its own
+  // Set when the child failed to enter its sandbox and exited (its parent
+  // still has to reap `pid`).
+  std::optional<SysError> failure;
+  // In the child only: what it read from `payload_fd` (see fork_sandboxed).
+  std::string payload;
+};
+
+// The fork-server's launch (see zygote.h), called inside the zygote: like
+// spawn(), but the child is a fork of the caller that does not exec. It joins
+// the cgroup through `join_fds` (cgroup.procs files opened by Nimbus, which
+// owns the group), enters new mount/PID/IPC/UTS/cgroup namespaces, builds the
+// same root, drops to spec.uid, installs the same seccomp filter, and then
+// returns pid 0 and goes on running the caller's code. Its parent is the
+// caller's parent (CLONE_PARENT), which reaps it. The caller returns once the
+// child is in its sandbox, or with `failure` set (the child has exited), or
+// with an error when no child was created. Isolated specs only;
+// spec.argv, env and cwd are applied by the caller in the child.
+// `payload_fd` (>= 0): read to its end by the child alone, before anything
+// else, so that its bytes never enter the caller's memory (the zygote passes a
+// function's environment this way).
+Result<ForkedChild> fork_sandboxed(const Spec& spec, std::span<const int> join_fds,
+                                   int payload_fd = -1);
 
 // Whether isolation can be enforced here: root, cgroup controllers present,
 // the seccomp filter compiles, and a probe instance (/bin/true) runs. If not,

@@ -15,6 +15,7 @@
 
 #include "aws/credentials.h"
 #include "base/asio_clock.h"
+#include "faas/adaptive_keep_alive.h"
 #include "faas/pool.h"
 #include "faas/process_instance.h"
 #include "faas/sandbox_launcher.h"
@@ -89,7 +90,7 @@ struct Server::Impl {
   std::unique_ptr<services::dynamodb::DynamoDbService> dynamodb;
   std::unique_ptr<faas::SandboxLauncher> launcher;
   std::unique_ptr<faas::ProcessInstanceFactory> instances;
-  std::unique_ptr<faas::FixedKeepAlive> keep_alive;
+  std::unique_ptr<faas::KeepAlivePolicy> keep_alive;
   std::unique_ptr<faas::Pool> pool;
   std::unique_ptr<services::lambda::LambdaService> lambda;
   std::unique_ptr<services::sts::StsService> sts;
@@ -164,12 +165,26 @@ Status Server::start() {
         asio::post(ex, std::move(work));
       });
   s.dynamodb->start_background_work();
-  s.launcher = std::make_unique<faas::SandboxLauncher>(
-      faas::SandboxLauncherOptions{runtime_dir, faas::RuntimePaths{o.python, o.node}, isolate});
+  faas::SandboxLauncherOptions launch{runtime_dir, faas::RuntimePaths{o.python, o.node}, isolate};
+  if (o.launch == "zygote" && isolate && o.python == faas::RuntimePaths{}.python) {
+    // The zygote embeds the libpython it was built with: Debian's python3.
+    std::error_code ec;
+    auto zygote =
+        std::filesystem::read_symlink("/proc/self/exe", ec).parent_path() / "nimbus-python-zygote";
+    if (!ec && std::filesystem::exists(zygote, ec)) launch.python_zygote = zygote.string();
+  }
+  spdlog::info("python instances: {}",
+               launch.python_zygote.empty() ? "exec" : "fork from " + launch.python_zygote);
+  s.launcher = std::make_unique<faas::SandboxLauncher>(std::move(launch));
+  s.launcher->start_fork_servers();  // this thread runs the server until it stops
   faas::InstanceEnvironment env;
   env.endpoint_url = "http://" + (o.host == "0.0.0.0" ? std::string("127.0.0.1") : o.host) + ":" +
                      std::to_string(o.port);
-  s.keep_alive = std::make_unique<faas::FixedKeepAlive>(std::chrono::seconds(o.keep_alive_seconds));
+  if (o.keep_alive_policy == "adaptive")
+    s.keep_alive = std::make_unique<faas::AdaptiveKeepAlive>();
+  else
+    s.keep_alive =
+        std::make_unique<faas::FixedKeepAlive>(std::chrono::seconds(o.keep_alive_seconds));
 
   // Bind the edge first: instances need its port for AWS_ENDPOINT_URL.
   s.edge = std::make_unique<EdgeRouter>(EdgeOptions{require_auth, o.allow_reset, o.region},

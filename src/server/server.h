@@ -21,12 +21,19 @@ struct ServerOptions {
   std::string runtime_dir;         // our bootstraps; default: the source tree's runtimes/
   std::string python = "/usr/bin/python3";
   std::string node = "/usr/bin/node";
+  // "zygote": isolated Python instances fork from a pre-initialised runtime
+  // (sandbox/zygote.h) when nimbus-python-zygote sits beside the nimbus binary
+  // and --python is Debian's python3; "exec": every instance execs its runtime.
+  std::string launch = "zygote";
   int account_concurrency = 1000;
   // "adaptive": a function's concurrency follows CPU contention (instances
   // that wait for a CPU make further calls queue); "lambda": one instance per
   // concurrent call, however loaded the host is.
   std::string scaling = "adaptive";
   int keep_alive_seconds = 15 * 60;
+  // Keep-alive policy: "fixed" (keep_alive_seconds) or "adaptive" (a per-function
+  // histogram of idle times, with pre-warming; faas/adaptive_keep_alive.h).
+  std::string keep_alive_policy = "fixed";
   int io_threads = 0;  // 0: half the cores (at least 1)
   std::string region = "us-east-1";
 };

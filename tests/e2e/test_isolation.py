@@ -4,9 +4,24 @@ import uuid
 
 import pytest
 
-from e2e_support import make_zip, wait_until
+from e2e_support import NimbusServer, make_zip, wait_until
 
 pytestmark = pytest.mark.isolation
+
+
+@pytest.fixture(scope="module", params=["zygote", "exec"])
+def nimbus(request, nimbus_bin, tmp_path_factory):
+    """Every test here runs against both launch paths: Python instances forked
+    from the fork-server must be contained exactly as exec'd ones are."""
+    server = NimbusServer(tmp_path_factory.mktemp(f"nimbus-{request.param}"), ["--launch", request.param])
+    server.start()
+    yield server
+    log = open(server.log_path, errors="replace").read()
+    server.stop()
+    if request.param == "zygote" and os.geteuid() == 0:
+        # The fork-server served every Python instance: no launch fell back to exec.
+        assert "python instances: fork from" in log, log[-2000:]
+        assert "python fork-server:" not in log, log[-2000:]
 
 
 def cmdlines(pids):

@@ -65,6 +65,12 @@ std::string serialize_record(const FunctionRecord& rec) {
   for (const auto& [n, a] : rec.aliases) aliases[n] = a;
   o["aliases"] = std::move(aliases);
   if (rec.reserved) o["reserved"] = *rec.reserved;
+  if (!rec.provisioned.empty()) {
+    json::object pc;
+    for (const auto& [q, c] : rec.provisioned)
+      pc[q] = json::object{{"requested", c.requested}, {"last_modified", c.last_modified}};
+    o["provisioned"] = std::move(pc);
+  }
   o["tags"] = rec.tags;
   o["next_version"] = rec.next_version;
   o["published_revision"] = rec.published_revision;
@@ -82,6 +88,11 @@ Result<FunctionRecord> parse_record(std::string_view text) {
       rec.aliases[std::string(k)] = v.as_object();
     if (auto* r = o.if_contains("reserved"))
       rec.reserved = static_cast<int>(r->to_number<int64_t>());
+    if (auto* pc = o.if_contains("provisioned"))
+      for (const auto& [q, c] : pc->as_object())
+        rec.provisioned[std::string(q)] =
+            ProvisionedConfig{static_cast<int>(c.at("requested").to_number<int64_t>()),
+                              json::value_to<std::string>(c.at("last_modified"))};
     rec.tags = o.at("tags").as_object();
     rec.next_version = static_cast<int>(o.at("next_version").to_number<int64_t>());
     rec.published_revision = json::value_to<std::string>(o.at("published_revision"));
@@ -176,9 +187,21 @@ Result<void, aws::ApiError> FunctionRegistry::set_reserved(const std::string& na
   std::lock_guard lk(mu_);
   auto it = functions_.find(name);
   if (it == functions_.end()) return fail(not_found(name));
+  // Other functions take their reservation out of the account's pool, or
+  // (without one) their provisioned concurrency.
+  auto provisioned = [](const FunctionRecord& f) {
+    int total = 0;
+    for (const auto& [q, c] : f.provisioned) total += c.requested;
+    return total;
+  };
   int others = 0;
   for (const auto& [n, f] : functions_)
-    if (n != name) others += f.reserved.value_or(0);
+    if (n != name) others += f.reserved.value_or(provisioned(f));
+  if (reserved && *reserved < provisioned(it->second))
+    return fail(aws::ApiError::invalid_parameter(
+        "Specified ReservedConcurrentExecutions for function is less than the function's "
+        "provisioned concurrency [" +
+        std::to_string(provisioned(it->second)) + "]."));
   if (reserved && account_limit - others - *reserved < min_unreserved)
     return fail(aws::ApiError::invalid_parameter(
         "Specified ReservedConcurrentExecutions for function decreases account's "

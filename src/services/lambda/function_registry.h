@@ -41,11 +41,21 @@ struct VersionRecord {
   std::string opt_dir;
 };
 
+// A provisioned concurrency configuration (PutProvisionedConcurrencyConfig)
+// of one version or alias.
+struct ProvisionedConfig {
+  int requested = 0;
+  std::string last_modified;  // LastModified, as Lambda formats it
+};
+
 struct FunctionRecord {
   VersionRecord latest;
   std::map<int, VersionRecord> versions;
   std::map<std::string, boost::json::object> aliases;  // AliasConfiguration shapes
   std::optional<int> reserved;
+  // Provisioned concurrency by qualifier (a version number or an alias name);
+  // removed with the version or alias.
+  std::map<std::string, ProvisionedConfig> provisioned;
   boost::json::object tags;
   int next_version = 1;
   // $LATEST's RevisionId when the newest version was published: publishing an

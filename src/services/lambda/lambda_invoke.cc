@@ -52,14 +52,10 @@ void LambdaService::invoke(const std::string& function, const std::string& quali
 }
 
 void LambdaService::invoke_api(aws::Call& call, const Route& r) {
-  auto ref = parse_function_ref(r.function);
+  auto ref = parse_function_ref_with_qualifier(r.function,
+                                               http::query_value(call.http.query, "Qualifier"));
   if (!ref) return reply_error(call, ref.error());
-  std::string qualifier = http::query_value(call.http.query, "Qualifier");
-  if (!qualifier.empty() && !ref->qualifier.empty() && qualifier != ref->qualifier)
-    return reply_error(call, ApiError::invalid_parameter(
-                                 "The derived qualifier from the function name does not match "
-                                 "the specified qualifier."));
-  if (qualifier.empty()) qualifier = ref->qualifier;
+  std::string qualifier = ref->qualifier;
 
   std::string type = call.http.headers.get_or("X-Amz-Invocation-Type", "RequestResponse");
   if (type != "RequestResponse" && type != "Event" && type != "DryRun")

@@ -10,6 +10,7 @@
 #include "faas/runtimes.h"
 #include "services/lambda/code_package.h"
 #include "services/lambda/names.h"
+#include "services/lambda/provisioned.h"
 
 namespace nimbus::services::lambda {
 
@@ -18,7 +19,7 @@ using aws::ApiError;
 
 namespace {
 
-constexpr int kMinUnreserved = 100;  // Lambda keeps 100 executions for unreserved functions
+constexpr int kMinUnreserved = kMinUnreservedConcurrency;
 
 std::string iso_lambda_time(int64_t ms) {
   return iso8601_ms(ms, "+0000");
@@ -245,7 +246,9 @@ Status LambdaService::start() {
   std::filesystem::create_directories(options_.code_dir, ec);
   if (auto st = registry_.load(); !st) return st;
   if (auto st = layers_.load(); !st) return st;
-  pool_.set_reserved_total(registry_.reserved_total());
+  // Provisioned concurrency is initialised again after a restart.
+  for (const auto& name : registry_.names()) sync_provisioned(name);
+  sync_reserved_total();
   if (auto st = mappings_->start(); !st) return st;
   // Event invocations acknowledged before a restart still run.
   std::lock_guard lk(events_mu_);
@@ -275,6 +278,10 @@ void LambdaService::reset() {
   (void)store_.delete_prefix("lambda/");
   registry_.clear();
   layers_.clear();
+  {
+    std::lock_guard lk(provisioned_mu_);
+    provisioned_specs_.clear();  // the pool's groups went with stop_all
+  }
   pool_.set_reserved_total(0);
 }
 
@@ -347,6 +354,13 @@ void LambdaService::handle(aws::Call call) {
       if (m == "GET") r.op = "GetAlias";
       if (m == "PUT") r.op = "UpdateAlias";
       if (m == "DELETE") r.op = "DeleteAlias";
+    } else if (n == 4 && seg[3] == "provisioned-concurrency") {
+      if (m == "PUT") r.op = "PutProvisionedConcurrencyConfig";
+      if (m == "GET")
+        r.op = http::query_value(call.http.query, "List") == "ALL"
+                   ? "ListProvisionedConcurrencyConfigs"
+                   : "GetProvisionedConcurrencyConfig";
+      if (m == "DELETE") r.op = "DeleteProvisionedConcurrencyConfig";
     } else if (n == 4 && seg[3] == "concurrency") {
       if (m == "PUT") r.op = "PutFunctionConcurrency";
       if (m == "GET") r.op = "GetFunctionConcurrency";
@@ -406,6 +420,8 @@ void LambdaService::dispatch(aws::Call& call, const Route& r) {
   if (op == "PutFunctionConcurrency") return put_concurrency(call, r);
   if (op == "GetFunctionConcurrency") return get_concurrency(call, r);
   if (op == "DeleteFunctionConcurrency") return delete_concurrency(call, r);
+  if (op.ends_with("ProvisionedConcurrencyConfig") || op == "ListProvisionedConcurrencyConfigs")
+    return provisioned_api(call, r);
   if (op == "PublishLayerVersion") return publish_layer_version(call, r);
   if (op == "GetLayerVersion") return get_layer_version(call, r);
   if (op == "GetLayerVersionByArn") return get_layer_version_by_arn(call);
@@ -548,15 +564,9 @@ static Result<const VersionRecord*, ApiError> version_of(const FunctionRecord& r
 // Resolves the FunctionName path parameter and the Qualifier query parameter.
 static Result<std::pair<FunctionRef, FunctionRecord>, ApiError> lookup(
     const FunctionRegistry& registry, const aws::Call& call, const std::string& raw) {
-  auto ref = parse_function_ref(raw);
+  auto ref =
+      parse_function_ref_with_qualifier(raw, http::query_value(call.http.query, "Qualifier"));
   if (!ref) return fail(ref.take_error());
-  std::string q = http::query_value(call.http.query, "Qualifier");
-  if (!q.empty()) {
-    if (!ref->qualifier.empty() && ref->qualifier != q)
-      return fail(ApiError::invalid_parameter(
-          "The derived qualifier from the function name does not match the specified qualifier."));
-    ref->qualifier = q;
-  }
   auto rec = registry.get(ref->name);
   if (!rec)
     return fail(ApiError::resource_not_found(
@@ -713,8 +723,9 @@ void LambdaService::delete_function(aws::Call& call, const Route& r) {
   if (q.empty()) {
     auto res = registry_.remove(ref->name);
     if (!res) return reply_error(call, res.error());
+    sync_provisioned(ref->name);  // its provisioned instances go too
     pool_.retire_function(ref->name);
-    pool_.set_reserved_total(registry_.reserved_total());
+    sync_reserved_total();
   } else {
     if (!is_version_number(q))
       return reply_error(call,
@@ -731,10 +742,13 @@ void LambdaService::delete_function(aws::Call& call, const Route& r) {
                                           "aliases reference it: [" +
                                           name + "]"));
       rec.versions.erase(n);
+      rec.provisioned.erase(q);  // its provisioned concurrency goes with it
       return {};
     });
     if (!res) return reply_error(call, res.error());
+    sync_provisioned(ref->name);
     pool_.retire_function(ref->name, q);
+    sync_reserved_total();
   }
   answer_no_content(call);
 }
@@ -865,12 +879,25 @@ void LambdaService::update_alias(aws::Call& call, const Route& r) {
     if (auto c = check_revision(in, a->second); !c) return c;
     json::object alias = a->second;
     if (auto c = check_alias_target(rec, in, alias); !c) return c;
+    if (rec.provisioned.contains(r.alias)) {
+      // Its provisioned concurrency moves to the new version: which must be
+      // published and not have its own.
+      std::string v = str(alias, "FunctionVersion");
+      if (v == "$LATEST")
+        return fail(ApiError::invalid_parameter(
+            "Provisioned Concurrency Configs cannot be applied to unpublished function versions."));
+      if (v != str(a->second, "FunctionVersion") && rec.provisioned.contains(v))
+        return fail(ApiError::resource_conflict(
+            "Alias can't be used for Provisioned Concurrency configuration on an already "
+            "Provisioned version"));
+    }
     alias["RevisionId"] = new_uuid();
     a->second = alias;
     out = alias;
     return {};
   });
   if (!res) return reply_error(call, res.error());
+  sync_provisioned(ref->name);  // provisioned instances follow the alias
   answer(call, 200, out);
 }
 
@@ -879,9 +906,12 @@ void LambdaService::delete_alias(aws::Call& call, const Route& r) {
   if (!ref) return reply_error(call, ref.error());
   auto res = registry_.update(ref->name, [&](FunctionRecord& rec) -> Result<void, ApiError> {
     rec.aliases.erase(r.alias);
+    rec.provisioned.erase(r.alias);  // its provisioned concurrency goes with it
     return {};
   });
   if (!res) return reply_error(call, res.error());
+  sync_provisioned(ref->name);
+  sync_reserved_total();
   answer_no_content(call);
 }
 
@@ -910,7 +940,7 @@ void LambdaService::put_concurrency(aws::Call& call, const Route& r) {
   int want = static_cast<int>(**n);
   auto res = registry_.set_reserved(ref->name, want, pool_.account_concurrency(), kMinUnreserved);
   if (!res) return reply_error(call, res.error());
-  pool_.set_reserved_total(registry_.reserved_total());
+  sync_reserved_total();
   answer(call, 200, json::object{{"ReservedConcurrentExecutions", want}});
 }
 
@@ -929,7 +959,7 @@ void LambdaService::delete_concurrency(aws::Call& call, const Route& r) {
   auto res =
       registry_.set_reserved(ref->name, std::nullopt, pool_.account_concurrency(), kMinUnreserved);
   if (!res) return reply_error(call, res.error());
-  pool_.set_reserved_total(registry_.reserved_total());
+  sync_reserved_total();
   answer_no_content(call);
 }
 

@@ -5,6 +5,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/json/object.hpp>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -86,6 +87,18 @@ class LambdaService final : public aws::Service {
   void get_concurrency(aws::Call& call, const Route& r);
   void delete_concurrency(aws::Call& call, const Route& r);
   void get_account_settings(aws::Call& call);
+  // Provisioned concurrency (provisioned_api.cc): the four operations; the
+  // answer shape of one configuration; telling the pool how many instances
+  // each version of the function needs (after any change to its
+  // configurations, aliases or versions, and at start); and the pool's
+  // carve-out of the account: reservations, plus the provisioned concurrency
+  // of functions without one.
+  void provisioned_api(aws::Call& call, const Route& r);
+  boost::json::object provisioned_answer(const FunctionRecord& rec, const std::string& name,
+                                         const std::string& qualifier, const ProvisionedConfig& c,
+                                         bool with_arn) const;
+  void sync_provisioned(const std::string& function);
+  void sync_reserved_total();
   void tags(aws::Call& call, const Route& r);
   // Create/Get/List/Update/DeleteEventSourceMapping (event_source_mappings.h).
   void event_source_mapping_api(aws::Call& call, const Route& r);
@@ -140,6 +153,11 @@ class LambdaService final : public aws::Service {
   bool pump_scheduled_ = false;
   TimerHandle pump_timer_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  // The specs of versions the pool keeps provisioned instances of, by
+  // function and version (so that a deleted version's can be let go).
+  std::mutex provisioned_mu_;
+  std::map<std::string, std::map<std::string, std::shared_ptr<const faas::FunctionSpec>>>
+      provisioned_specs_;
   // Last: its pollers use the registry and the pool, so it stops first.
   std::unique_ptr<EventSourceMappings> mappings_;
 };

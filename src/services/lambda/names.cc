@@ -75,6 +75,17 @@ aws::ApiError constraint_error(std::string_view value, std::string_view member,
                                    "' failed to satisfy constraint: " + std::string(constraint));
 }
 
+Result<FunctionRef, aws::ApiError> parse_function_ref_with_qualifier(
+    std::string_view input, std::string_view query_qualifier) {
+  auto ref = parse_function_ref(input);
+  if (!ref || query_qualifier.empty()) return ref;
+  if (!ref->qualifier.empty() && ref->qualifier != query_qualifier)
+    return fail(aws::ApiError::invalid_parameter(
+        "The derived qualifier from the function name does not match the specified qualifier."));
+  ref->qualifier = std::string(query_qualifier);
+  return ref;
+}
+
 Result<FunctionRef, aws::ApiError> parse_function_ref(std::string_view input,
                                                       std::string_view member) {
   auto bad = [&] { return fail(constraint_error(input, member, kNamePattern)); };

@@ -23,6 +23,11 @@ struct FunctionRef {
 Result<FunctionRef, aws::ApiError> parse_function_ref(std::string_view input,
                                                       std::string_view member = "functionName");
 
+// parse_function_ref of a path's FunctionName with the Qualifier query
+// parameter merged in; when both name a qualifier they must agree.
+Result<FunctionRef, aws::ApiError> parse_function_ref_with_qualifier(
+    std::string_view input, std::string_view query_qualifier);
+
 // "arn:aws:lambda:REGION:ACCOUNT:function:NAME" (+ ":QUALIFIER" when given).
 std::string function_arn(std::string_view region, std::string_view account, std::string_view name,
                          std::string_view qualifier = {});
