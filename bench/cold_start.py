@@ -49,7 +49,7 @@ FUNCS = {
     "nodejs20.x": ("echo-node", "index.handler"),
     "provided.al2023": ("echo-cpp", "bootstrap"),
 }
-REPORT = re.compile(r"REPORT RequestId: \S+\tDuration: ([\d.]+) ms.*?(?:\tInit Duration: ([\d.]+) ms)?$", re.M)
+REPORT = re.compile(r"REPORT RequestId: \S+\tDuration: ([\d.]+) ms.*?(?:\tInit Duration: ([\d.]+) ms)?(?:\tLaunch: \S+)?$", re.M)
 
 
 def free_port():

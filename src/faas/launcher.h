@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -40,6 +41,8 @@ class Process {
     uint64_t run_delay_ns = 0;
   };
   virtual std::optional<SchedStat> sched_stat() const { return std::nullopt; }
+  // How the process started ("fork-server", "exec"), for the REPORT line.
+  virtual std::string_view launch_path() const { return {}; }
 };
 
 struct LaunchRequest {

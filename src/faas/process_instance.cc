@@ -707,7 +707,8 @@ class ProcessInstance final : public Instance,
   void write_report_locked(const PendingReport& r) {
     append_platform_line("END RequestId: " + r.request_id);
     append_platform_line(report_line(r.request_id, r.duration, spec_.memory_mb,
-                                     peak_memory_locked(r.duration), r.init));
+                                     peak_memory_locked(r.duration), r.init,
+                                     process_ ? process_->launch_path() : std::string_view{}));
   }
 
   // Max Memory Used: the cgroup's high-water mark, one pread, which was a
@@ -918,7 +919,8 @@ std::string format_seconds(Duration d) {
 }
 
 std::string report_line(std::string_view request_id, Duration duration, int memory_mb,
-                        uint64_t max_memory_bytes, std::optional<Duration> init_duration) {
+                        uint64_t max_memory_bytes, std::optional<Duration> init_duration,
+                        std::string_view launch_path) {
   double d = ms(duration);
   auto billed = static_cast<int64_t>(std::ceil(d));
   if (billed < 1) billed = 1;
@@ -927,7 +929,10 @@ std::string report_line(std::string_view request_id, Duration duration, int memo
                      " ms\tBilled Duration: " + std::to_string(billed) +
                      " ms\tMemory Size: " + std::to_string(memory_mb) +
                      " MB\tMax Memory Used: " + std::to_string(used_mb) + " MB";
-  if (init_duration) line += "\tInit Duration: " + fmt2(ms(*init_duration)) + " ms";
+  if (init_duration) {
+    line += "\tInit Duration: " + fmt2(ms(*init_duration)) + " ms";
+    if (!launch_path.empty()) line += "\tLaunch: " + std::string(launch_path);
+  }
   return line;
 }
 

@@ -40,7 +40,11 @@ class ProcessInstanceFactory final : public InstanceFactory {
 std::string new_log_stream_name(int64_t wall_ms, std::string_view version);
 // "Task timed out after 3.00 seconds" and friends, as Lambda words them.
 std::string format_seconds(Duration d);
+// Lambda's REPORT line. On a cold start (init_duration set) Nimbus adds a
+// "Launch:" field after Init Duration naming how the instance started
+// (Process::launch_path(): "fork-server" or "exec"), when known.
 std::string report_line(std::string_view request_id, Duration duration, int memory_mb,
-                        uint64_t max_memory_bytes, std::optional<Duration> init_duration);
+                        uint64_t max_memory_bytes, std::optional<Duration> init_duration,
+                        std::string_view launch_path = {});
 
 }  // namespace nimbus::faas

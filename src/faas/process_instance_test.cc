@@ -18,6 +18,13 @@ TEST(ReportLine, MatchesLambdaFormat) {
       report_line("abc", std::chrono::milliseconds(3), 512, 1, std::chrono::microseconds(25500));
   EXPECT_TRUE(cold.ends_with("\tMax Memory Used: 1 MB\tInit Duration: 25.50 ms")) << cold;
   EXPECT_NE(cold.find("Billed Duration: 3 ms"), std::string::npos);
+  // Nimbus's own field, on cold starts only: how the instance was launched.
+  auto forked = report_line("abc", std::chrono::milliseconds(3), 512, 1,
+                            std::chrono::microseconds(25500), "fork-server");
+  EXPECT_TRUE(forked.ends_with("\tInit Duration: 25.50 ms\tLaunch: fork-server")) << forked;
+  EXPECT_EQ(
+      report_line("abc", std::chrono::milliseconds(3), 512, 1, std::nullopt, "exec").find("Launch"),
+      std::string::npos);
 }
 
 TEST(ReportLine, FormatsSecondsLikeLambda) {

@@ -22,9 +22,9 @@ std::string replace_all(std::string s, std::string_view from, std::string_view t
 // launcher when it goes away.
 class SandboxProcess final : public Process {
  public:
-  SandboxProcess(std::unique_ptr<sandbox::Instance> inst, uid_t uid,
+  SandboxProcess(std::unique_ptr<sandbox::Instance> inst, uid_t uid, bool forked,
                  std::function<void()> on_release)
-      : inst_(std::move(inst)), uid_(uid), on_release_(std::move(on_release)) {}
+      : inst_(std::move(inst)), uid_(uid), forked_(forked), on_release_(std::move(on_release)) {}
   ~SandboxProcess() override {
     inst_.reset();  // kills, reaps and removes the cgroup first
     if (on_release_) on_release_();
@@ -46,10 +46,12 @@ class SandboxProcess final : public Process {
     return SchedStat{s->cpu_ns, s->run_delay_ns};
   }
   uid_t uid() const override { return uid_; }
+  std::string_view launch_path() const override { return forked_ ? "fork-server" : "exec"; }
 
  private:
   std::unique_ptr<sandbox::Instance> inst_;
   uid_t uid_;
+  bool forked_;
   std::function<void()> on_release_;
 };
 
@@ -101,12 +103,13 @@ bool SandboxLauncher::ensure_python_zygote_locked() {
 }
 
 Result<std::unique_ptr<sandbox::Instance>> SandboxLauncher::spawn_from_zygote(
-    const sandbox::Spec& spec) {
+    const sandbox::Spec& spec, bool& forked) {
   std::lock_guard lk(zygote_mu_);
   if (!ensure_python_zygote_locked()) return sandbox::spawn(spec);
   auto inst = python_zygote_->spawn(spec);
   if (inst) {
     zygote_failures_ = 0;
+    forked = true;
     return inst;
   }
   // The instance still starts, the slow way; a broken zygote is replaced on
@@ -176,9 +179,10 @@ Result<std::unique_ptr<Process>> SandboxLauncher::launch(const LaunchRequest& re
     spec.uid = uid;
     spec.gid = uid;
   }
+  bool forked = false;
   Result<std::unique_ptr<sandbox::Instance>> inst =
       fn.runtime.starts_with("python3.") && spec.isolate && !options_.python_zygote.empty()
-          ? spawn_from_zygote(spec)
+          ? spawn_from_zygote(spec, forked)
           : sandbox::spawn(spec);
   if (!inst) {
     if (uid) release_uid(uid);
@@ -187,7 +191,7 @@ Result<std::unique_ptr<Process>> SandboxLauncher::launch(const LaunchRequest& re
   std::function<void()> release;
   if (uid) release = [this, uid] { release_uid(uid); };
   return std::unique_ptr<Process>(
-      std::make_unique<SandboxProcess>(std::move(inst.value()), uid, std::move(release)));
+      std::make_unique<SandboxProcess>(std::move(inst.value()), uid, forked, std::move(release)));
 }
 
 }  // namespace nimbus::faas

@@ -39,9 +39,10 @@ class SandboxLauncher final : public Launcher {
   uid_t allocate_uid();
   void release_uid(uid_t uid);
 
-  // The instance from the Python fork-server, started on first use and
-  // restarted when it died; an error when it cannot serve this launch.
-  Result<std::unique_ptr<sandbox::Instance>> spawn_from_zygote(const sandbox::Spec& spec);
+  // The instance from the Python fork-server (`forked` set), started on first
+  // use and restarted when it died; when it cannot serve, an exec'd instance.
+  Result<std::unique_ptr<sandbox::Instance>> spawn_from_zygote(const sandbox::Spec& spec,
+                                                               bool& forked);
   bool ensure_python_zygote_locked();
 
   SandboxLauncherOptions options_;

@@ -23,7 +23,8 @@ def handler(event, context):
 REPORT_RE = re.compile(
     r"^REPORT RequestId: (?P<id>[0-9a-f-]{36})\tDuration: \d+\.\d{2} ms\tBilled Duration: \d+ ms"
     r"\tMemory Size: (?P<mem>\d+) MB\tMax Memory Used: (?P<used>\d+) MB"
-    r"(?P<init>\tInit Duration: \d+\.\d{2} ms)?\t?$")
+    # Lambda's fields; after Init Duration Nimbus names the launch path on cold starts.
+    r"(?P<init>\tInit Duration: \d+\.\d{2} ms(?:\tLaunch: (?:fork-server|exec))?)?\t?$")
 
 
 @pytest.fixture(scope="module")

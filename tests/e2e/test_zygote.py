@@ -107,3 +107,23 @@ def test_zygote_never_holds_a_functions_environment(nimbus, fname):
     assert zygotes, "no fork-server found under the server"
     for z in zygotes:
         assert not memory_contains(z, secret.encode()), f"fork-server {z} holds a function's secret"
+
+
+def test_cold_report_line_names_the_launch_path(nimbus, fname):
+    # Lambda's REPORT line carries Init Duration on a cold start; Nimbus adds
+    # which launch path started the instance (fork-server when isolated, else
+    # exec), and nothing on warm invocations.
+    import base64
+
+    nimbus.create_function(fname, {"app.py": SECRET_READER}, Environment={"Variables": {"SECRET": "x"}})
+    tails = []
+    for _ in range(2):
+        r = nimbus.lambda_.invoke(FunctionName=fname, Payload=b"{}", LogType="Tail")
+        r["Payload"].read()
+        tails.append(base64.b64decode(r["LogResult"]).decode())
+    cold = [line for line in tails[0].splitlines() if line.startswith("REPORT")][0]
+    warm = [line for line in tails[1].splitlines() if line.startswith("REPORT")][0]
+    expected = "fork-server" if os.geteuid() == 0 else "exec"
+    assert cold.endswith(f"\tLaunch: {expected}"), cold
+    assert "Init Duration" in cold
+    assert "Launch" not in warm and "Init Duration" not in warm, warm
