@@ -1,6 +1,6 @@
-// Starts the process of one instance. The plain launcher execs the runtime in a
-// sandbox; a fork-server launcher (a later issue) slots in behind the same
-// interface without changes to the pool or the instance.
+// Starts the process of one instance. SandboxLauncher execs the runtime in a
+// sandbox, or forks a Python instance from the fork-server (sandbox/zygote.h);
+// the pool and the instance see the same Process either way.
 #pragma once
 
 #include <sys/types.h>
