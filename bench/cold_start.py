@@ -8,7 +8,10 @@ time goes.
 Each of the N rounds forces a cold start the way a user would: UpdateFunctionConfiguration
 with a changed environment variable (Nimbus retires the warm instances of the old
 revision), waits for LastUpdateStatus=Successful, then Invokes with LogType=Tail and
-parses the REPORT line:
+parses the REPORT line. With --cold-by expiry the server keeps no idle instance
+(--keep-alive 0) and the configuration stays the same, so that from round 1 on every
+instance of a Python function forks from its snapshot (a new configuration would
+discard it); the Launch column counts the paths taken.
   Init Duration  instance start() -> the runtime's first GET /runtime/invocation/next:
                  sandbox creation + runtime process start + the function's init code
   Duration       the handler (event delivered -> response posted)
@@ -49,7 +52,7 @@ FUNCS = {
     "nodejs20.x": ("echo-node", "index.handler"),
     "provided.al2023": ("echo-cpp", "bootstrap"),
 }
-REPORT = re.compile(r"REPORT RequestId: \S+\tDuration: ([\d.]+) ms.*?(?:\tInit Duration: ([\d.]+) ms)?(?:\tLaunch: \S+)?$", re.M)
+REPORT = re.compile(r"REPORT RequestId: \S+\tDuration: ([\d.]+) ms.*?(?:\tInit Duration: ([\d.]+) ms)?(?:\tLaunch: (\S+))?$", re.M)
 
 
 def free_port():
@@ -127,6 +130,9 @@ def main():
                     help="passed to nimbus serve; 'off' shows what the sandbox adds to a cold start")
     ap.add_argument("--no-split", action="store_true", help="skip the sandbox/runtime-start split")
     ap.add_argument("--launch", choices=["zygote", "exec"], help="passed to nimbus serve (default: its own, zygote)")
+    ap.add_argument("--snapshots", choices=["on", "off"], help="passed to nimbus serve (default: its own, on)")
+    ap.add_argument("--cold-by", choices=["config", "expiry"], default="config",
+                    help="how each round gets a cold start (see above)")
     args = ap.parse_args()
 
     port, api_port = free_port(), free_port()
@@ -134,7 +140,9 @@ def main():
     env = {k: v for k, v in os.environ.items() if k != "NODE_EXTRA_CA_CERTS"}
     log = open(data + ".log", "w")
     server = subprocess.Popen([nimbus_bin(), "serve", "--port", str(port), "--api-port", str(api_port),
-                              "--data-dir", data, "--isolation", args.isolation] + (["--launch", args.launch] if args.launch else []), stdout=log, stderr=subprocess.STDOUT, env=env)
+                              "--data-dir", data, "--isolation", args.isolation] + (["--launch", args.launch] if args.launch else [])
+                              + (["--snapshots", args.snapshots] if args.snapshots else [])
+                              + (["--keep-alive", "0"] if args.cold_by == "expiry" else []), stdout=log, stderr=subprocess.STDOUT, env=env)
     endpoint = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
@@ -158,11 +166,14 @@ def main():
             lam.create_function(FunctionName=fname, Runtime=runtime.split("+")[0], Handler=handler, MemorySize=args.memory,
                                 Timeout=30, Role="arn:aws:iam::000000000000:role/bench",
                                 Code={"ZipFile": zip_function(BENCH / "functions" / name)})
-            init, dur, client = [], [], []
+            init, dur, client, launches = [], [], [], {}
             for i in range(args.n + 1):  # round 0 is a discarded warm-up (page cache, first cgroup)
-                lam.update_function_configuration(FunctionName=fname, Environment={"Variables": {"ROUND": str(i)}})
-                while lam.get_function_configuration(FunctionName=fname)["LastUpdateStatus"] != "Successful":
-                    time.sleep(0.01)
+                if args.cold_by == "config":
+                    lam.update_function_configuration(FunctionName=fname, Environment={"Variables": {"ROUND": str(i)}})
+                    while lam.get_function_configuration(FunctionName=fname)["LastUpdateStatus"] != "Successful":
+                        time.sleep(0.01)
+                else:
+                    time.sleep(0.2)  # the previous instance expires (and the snapshot's init ends)
                 t0 = time.perf_counter()
                 r = lam.invoke(FunctionName=fname, Payload=b'{"hello":"world"}', LogType="Tail")
                 t1 = time.perf_counter()
@@ -173,13 +184,16 @@ def main():
                     sys.exit(f"{fname}: no cold REPORT line in log tail:\n{tail}")
                 if i == 0:
                     continue
+                launch = m.group(3) or "-"
+                launches[launch] = launches.get(launch, 0) + 1
                 dur.append(float(m.group(1)))
                 init.append(float(m.group(2)))
                 client.append((t1 - t0) * 1000)
             rows[runtime] = (init, dur, client)
             print(f"{runtime:16s} Init Duration p50 {pct(init, 50):7.1f} p99 {pct(init, 99):7.1f} ms | "
                   f"Duration p50 {pct(dur, 50):6.2f} p99 {pct(dur, 99):6.2f} ms | "
-                  f"client p50 {pct(client, 50):7.1f} p99 {pct(client, 99):7.1f} ms", flush=True)
+                  f"client p50 {pct(client, 50):7.1f} p99 {pct(client, 99):7.1f} ms | Launch "
+                  + ", ".join(f"{k} {v}" for k, v in sorted(launches.items())), flush=True)
     finally:
         server.send_signal(signal.SIGTERM)
         try:

@@ -625,8 +625,8 @@ def main():
     sys.stdout.reconfigure(line_buffering=True)
     sys.stderr.reconfigure(line_buffering=True)
     LambdaContext._init_static(env)
-    channel_fd = env.pop("NIMBUS_RUNTIME_FD", None)
-    api = RuntimeChannel(channel_fd) if channel_fd else RuntimeAPIClient(env["AWS_LAMBDA_RUNTIME_API"])
+    template_fd = env.pop("NIMBUS_TEMPLATE_FD", None)
+    api = None if template_fd else _runtime_api(env)
 
     hooks = {"logging": _configure_logging}
     endpoint_url = env.get("NIMBUS_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL")
@@ -640,24 +640,163 @@ def main():
         error = _exception_error(e)
         _log_error(error)
         _flush_output()
-        api.init_error(error["errorType"], json.dumps(error).encode())
+        if api:
+            api.init_error(error["errorType"], json.dumps(error).encode())
+        else:
+            _template_socket(int(template_fd)).send(f"error {error['errorType']}: {error['errorMessage']}".encode()[:4000])
         sys.exit(1)
+
+    if template_fd:
+        api = _serve_template(_template_socket(int(template_fd)))  # returns in each copy
 
     while True:
         headers, body = api.next()
         _invoke(api, handler, body, headers)
 
 
+def _runtime_api(env):
+    channel_fd = env.pop("NIMBUS_RUNTIME_FD", None)
+    return RuntimeChannel(channel_fd) if channel_fd else RuntimeAPIClient(env["AWS_LAMBDA_RUNTIME_API"])
+
+
+def _set_environment(entries):
+    """What exec would have given a fresh process: exactly these variables."""
+    os.environ.clear()
+    for entry in entries:
+        key, _, value = entry.partition("=")
+        os.environ[key] = value
+    time.tzset()
+
+
+# ---- Template mode: per-function snapshots (src/sandbox/fork_template.h) ----
+#
+# Started with NIMBUS_TEMPLATE_FD, the runtime runs the function's init as
+# usual, and then, instead of asking for events, forks a copy of itself for
+# each "fork" request Nimbus sends on that socket. A copy moves itself into the
+# cgroup Nimbus made for it, answers "ok" (the kernel tells Nimbus its pid) and
+# waits on a socket of its own until Nimbus hands it an instance to become
+# ("run": stdio, runtime channel, environment), usually right away, or later
+# when it was forked ahead as a spare. Then it goes straight to its first event:
+# the imports and clients of the function's init are already there.
+
+
+def _template_socket(fd):
+    import socket
+
+    os.set_inheritable(fd, False)
+    return socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET, fileno=fd)
+
+
+def _fork_unsafe_reason(control_fd):
+    """A fork copies only the calling thread and shares open sockets with the
+    template: init that started threads or opened connections cannot be
+    snapshotted (Nimbus then starts this function's instances the usual way)."""
+    threads = len(os.listdir("/proc/self/task"))
+    if threads > 1:
+        return f"{threads - 1} thread(s) running after init"
+    sockets = 0
+    for name in os.listdir("/proc/self/fd"):
+        if int(name) == control_fd:
+            continue
+        try:
+            sockets += os.readlink(f"/proc/self/fd/{name}").startswith("socket:")
+        except OSError:
+            pass
+    return f"{sockets} socket(s) open after init" if sockets else None
+
+
+def _reap_copies():
+    # Lazily, before each fork: until then an exited copy stays a zombie, whose
+    # exit status Nimbus reads from /proc (it is not the copies' parent).
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _receive(sock, max_fds):
+    import socket
+
+    message, fds, flags, _ = socket.recv_fds(sock, 1 << 16, max_fds, socket.MSG_CMSG_CLOEXEC)
+    if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
+        for fd in fds:
+            os.close(fd)
+        return b"truncated", []
+    return message, fds
+
+
+def _serve_template(sock):
+    import gc
+
+    reason = _fork_unsafe_reason(sock.fileno())
+    if reason:
+        sock.send(b"unsafe " + reason.encode())
+        sys.exit(0)
+    _flush_output()
+    gc.collect()
+    gc.freeze()  # see preload(): copies then share the init's objects
+    sock.send(b"ready")
+    while True:
+        _reap_copies()
+        message, fds = _receive(sock, 16)
+        if not message:
+            sys.exit(0)  # Nimbus closed the socket: the template is discarded
+        if message != b"fork" or not fds:
+            for fd in fds:
+                os.close(fd)
+            sock.send(b"error malformed request")
+            continue
+        try:
+            pid = os.fork()
+        except OSError as e:
+            pid = None
+            sock.send(f"error fork: {e}".encode())
+        if pid == 0:
+            return _become_instance(sock, fds)
+        for fd in fds:
+            os.close(fd)
+
+
+def _become_instance(control, fds):
+    import fcntl
+    import socket
+
+    waiter, *join = fds
+    try:
+        for fd in join:
+            os.write(fd, b"0")
+    except OSError as e:
+        control.send(f"error joining the instance's cgroup: {e}".encode())
+        os._exit(1)
+    control.send(b"ok")
+    control.close()
+    for fd in join:
+        os.close(fd)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET, fileno=waiter) as handover:
+        message, fds = _receive(handover, 4)
+    if not message.startswith(b"run\0") or len(fds) != 4:
+        os._exit(0)  # Nimbus dropped this spare (or sent nonsense)
+    # Out of the way of the targets first: a received fd may be 3 or 4.
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in fds]
+    for fd in fds:
+        os.close(fd)
+    for source, target in zip(high, (1, 2, 3, 4)):
+        os.dup2(source, target)
+        os.close(source)
+    _set_environment(os.fsdecode(entry) for entry in message.split(b"\0")[1:] if entry)
+    LambdaContext._init_static(os.environ)
+    return _runtime_api(os.environ)
+
+
 def run_forked(argv, environ):
     """Entry of an instance forked from the Python fork-server
     (src/zygote/python_zygote.cc): the interpreter and this module are already
     initialised, so only what exec would have set per instance is set here."""
-    os.environ.clear()
-    for entry in environ:
-        key, _, value = entry.partition("=")
-        os.environ[key] = value
+    _set_environment(environ)
     sys.argv[:] = [argv[-1]]
-    time.tzset()
     main()
 
 

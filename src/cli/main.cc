@@ -309,6 +309,13 @@ int main(int argc, char** argv) {
       ->add_option("--launch", so.launch,
                    "zygote (Python instances fork from a pre-initialised runtime) | exec")
       ->check(CLI::IsMember({"zygote", "exec"}));
+  serve
+      ->add_option("--snapshots", so.snapshots,
+                   "on (a Python function's later instances fork from a template that ran its "
+                   "init) | off")
+      ->check(CLI::IsMember({"on", "off"}));
+  serve->add_option("--snapshot-budget-mb", so.snapshot_budget_mb,
+                    "Memory of all snapshot templates together (least recently used go first)");
   serve->add_option("--max-concurrency", so.account_concurrency,
                     "Account-wide concurrent executions");
   serve

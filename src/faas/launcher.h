@@ -41,8 +41,12 @@ class Process {
     uint64_t run_delay_ns = 0;
   };
   virtual std::optional<SchedStat> sched_stat() const { return std::nullopt; }
-  // How the process started ("fork-server", "exec"), for the REPORT line.
+  // How the process started ("snapshot", "fork-server", "exec"), for the
+  // REPORT line.
   virtual std::string_view launch_path() const { return {}; }
+  // Called once, when the runtime finished its init (asked for its first
+  // event). The launcher may then snapshot the function (SandboxLauncher).
+  virtual void initialised() {}
 };
 
 struct LaunchRequest {

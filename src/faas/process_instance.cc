@@ -381,6 +381,7 @@ class ProcessInstance final : public Instance,
   void runtime_ready(Waiter waiter) {
     ReadyCallback ready;
     bool deliver = false;
+    bool first_ready = false;
     {
       std::lock_guard lk(mu_);
       channel_ = waiter.channel;
@@ -393,6 +394,7 @@ class ProcessInstance final : public Instance,
         // (1,769 MB = one full core).
         if (process_) process_->set_cpu_cores(spec_.memory_mb / 1769.0);
         ready = std::exchange(on_ready_, nullptr);
+        first_ready = true;
       }
       if (state_ == State::kBusy && current_ && !delivered_) {
         deliver = true;
@@ -402,6 +404,15 @@ class ProcessInstance final : public Instance,
     }
     if (deliver) send_event(std::move(waiter));
     if (ready) ready(true, {});
+    // After the first event is on its way: the launcher may start a snapshot
+    // of the function now (a blocking launch of a few ms).
+    if (first_ready)
+      asio::post(io_, [weak = weak_from_this()] {
+        if (auto self = weak.lock()) {
+          std::lock_guard lk(self->launch_mu_);
+          if (self->process_) self->process_->initialised();
+        }
+      });
   }
 
   void send_event(Waiter waiter) {

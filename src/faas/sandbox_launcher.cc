@@ -4,8 +4,12 @@
 
 #include <fcntl.h>
 
+#include <chrono>
 #include <functional>
+#include <utility>
 
+#include "base/ids.h"
+#include "sandbox/fork_template.h"
 #include "sandbox/sandbox.h"
 
 namespace nimbus::faas {
@@ -22,9 +26,13 @@ std::string replace_all(std::string s, std::string_view from, std::string_view t
 // launcher when it goes away.
 class SandboxProcess final : public Process {
  public:
-  SandboxProcess(std::unique_ptr<sandbox::Instance> inst, uid_t uid, bool forked,
-                 std::function<void()> on_release)
-      : inst_(std::move(inst)), uid_(uid), forked_(forked), on_release_(std::move(on_release)) {}
+  SandboxProcess(std::unique_ptr<sandbox::Instance> inst, uid_t uid, std::string_view launch_path,
+                 std::function<void()> on_release, std::shared_ptr<Snapshot> from = nullptr)
+      : inst_(std::move(inst)),
+        uid_(uid),
+        launch_path_(launch_path),
+        on_release_(std::move(on_release)),
+        from_(std::move(from)) {}
   ~SandboxProcess() override {
     inst_.reset();  // kills, reaps and removes the cgroup first
     if (on_release_) on_release_();
@@ -46,18 +54,75 @@ class SandboxProcess final : public Process {
     return SchedStat{s->cpu_ns, s->run_delay_ns};
   }
   uid_t uid() const override { return uid_; }
-  std::string_view launch_path() const override { return forked_ ? "fork-server" : "exec"; }
+  std::string_view launch_path() const override { return launch_path_; }
+  void initialised() override {
+    if (auto f = std::exchange(on_initialised_, nullptr)) f();
+  }
+  void on_initialised(std::function<void()> f) { on_initialised_ = std::move(f); }
 
  private:
   std::unique_ptr<sandbox::Instance> inst_;
   uid_t uid_;
-  bool forked_;
+  std::string_view launch_path_;
   std::function<void()> on_release_;
+  // The template this instance was forked from: it (PID 1 of the instance's
+  // namespace) and its uid must outlive the instance.
+  std::shared_ptr<Snapshot> from_;
+  std::function<void()> on_initialised_;
+};
+
+// A template (sandbox::ForkTemplate) as the snapshot cache sees it. Owns the
+// template's uid, which its forked instances share.
+class TemplateSnapshot final : public Snapshot {
+ public:
+  // Lambda gives a function's init 10 s; a template still initialising after
+  // that will not become ready.
+  static constexpr auto kInitLimit = std::chrono::seconds(10);
+
+  TemplateSnapshot(std::unique_ptr<sandbox::ForkTemplate> t, uid_t uid,
+                   std::function<void()> release_uid)
+      : template_(std::move(t)),
+        uid_(uid),
+        release_uid_(std::move(release_uid)),
+        started_(std::chrono::steady_clock::now()) {}
+  ~TemplateSnapshot() override {
+    template_.reset();  // its processes are gone before the uid is reused
+    release_uid_();
+  }
+  State poll() override {
+    switch (template_->poll()) {
+      case sandbox::ForkTemplate::State::kReady:
+        return template_->alive() ? State::kReady : State::kRefused;
+      case sandbox::ForkTemplate::State::kRefused:
+        return State::kRefused;
+      case sandbox::ForkTemplate::State::kStarting:
+        if (std::chrono::steady_clock::now() - started_ < kInitLimit) return State::kStarting;
+        timed_out_ = true;
+        return State::kRefused;
+    }
+    return State::kRefused;
+  }
+  std::string reason() const override {
+    if (timed_out_) return "its init took longer than 10 s";
+    auto why = template_->reason();
+    return why.empty() ? "it died" : why;
+  }
+  uint64_t memory_bytes() const override { return template_->process().peak_memory_bytes(); }
+  sandbox::ForkTemplate& fork_template() { return *template_; }
+  uid_t uid() const { return uid_; }
+
+ private:
+  std::unique_ptr<sandbox::ForkTemplate> template_;
+  uid_t uid_;
+  std::function<void()> release_uid_;
+  std::chrono::steady_clock::time_point started_;
+  bool timed_out_ = false;
 };
 
 }  // namespace
 
-SandboxLauncher::SandboxLauncher(SandboxLauncherOptions options) : options_(std::move(options)) {}
+SandboxLauncher::SandboxLauncher(SandboxLauncherOptions options)
+    : options_(std::move(options)), snapshots_(options_.snapshot_budget_bytes) {}
 
 SandboxLauncher::~SandboxLauncher() = default;
 
@@ -172,6 +237,23 @@ Result<std::unique_ptr<Process>> SandboxLauncher::launch(const LaunchRequest& re
   spec.env.push_back("NIMBUS_OPT_DIR=" + opt);
   if (!cmd->execution_env.empty()) spec.env.push_back("AWS_EXECUTION_ENV=" + cmd->execution_env);
 
+  // A fork of the function's template, when it has a ready one.
+  const bool snapshot = snapshot_eligible(fn);
+  const std::string function = pool_key(fn);
+  if (snapshot) {
+    if (auto ready = snapshots_.ready(function, fn.revision)) {
+      // The cache holds only this launcher's TemplateSnapshots.
+      auto& from = static_cast<TemplateSnapshot&>(*ready);
+      auto inst = from.fork_template().spawn(spec);
+      if (inst)
+        return std::unique_ptr<Process>(std::make_unique<SandboxProcess>(
+            std::move(inst.value()), from.uid(), "snapshot", nullptr, std::move(ready)));
+      spdlog::warn("{}: the snapshot could not fork an instance ({}); starting it the usual way",
+                   function, inst.error().message);
+      snapshots_.refuse(function, fn.revision, inst.error().message);
+    }
+  }
+
   uid_t uid = 0;
   if (spec.isolate) {
     uid = allocate_uid();
@@ -180,18 +262,72 @@ Result<std::unique_ptr<Process>> SandboxLauncher::launch(const LaunchRequest& re
     spec.gid = uid;
   }
   bool forked = false;
-  Result<std::unique_ptr<sandbox::Instance>> inst =
-      fn.runtime.starts_with("python3.") && spec.isolate && !options_.python_zygote.empty()
-          ? spawn_from_zygote(spec, forked)
-          : sandbox::spawn(spec);
+  auto inst = spawn_fresh(fn, spec, forked);
   if (!inst) {
     if (uid) release_uid(uid);
     return fail(inst.take_error());
   }
   std::function<void()> release;
   if (uid) release = [this, uid] { release_uid(uid); };
-  return std::unique_ptr<Process>(
-      std::make_unique<SandboxProcess>(std::move(inst.value()), uid, forked, std::move(release)));
+  auto process = std::make_unique<SandboxProcess>(
+      std::move(inst.value()), uid, forked ? "fork-server" : "exec", std::move(release));
+  if (snapshot) {
+    // The template is made from this instance's spec once its init succeeded;
+    // its fds are the instance's own, so they are left out.
+    spec.stdout_fd = spec.stderr_fd = -1;
+    spec.channel_fds = {-1, -1};
+    process->on_initialised([this, function, fn, spec]() mutable {
+      start_snapshot(function, fn.revision, fn, std::move(spec));
+    });
+  }
+  return std::unique_ptr<Process>(std::move(process));
+}
+
+Result<std::unique_ptr<sandbox::Instance>> SandboxLauncher::spawn_fresh(const FunctionSpec& fn,
+                                                                        const sandbox::Spec& spec,
+                                                                        bool& forked) {
+  if (fn.runtime.starts_with("python3.") && spec.isolate && !options_.python_zygote.empty())
+    return spawn_from_zygote(spec, forked);
+  return sandbox::spawn(spec);
+}
+
+bool SandboxLauncher::snapshot_eligible(const FunctionSpec& fn) const {
+  if (!options_.snapshots || !options_.isolate || !fn.runtime.starts_with("python3.")) return false;
+  auto opt_out = fn.environment.find("NIMBUS_SNAPSHOT");
+  return opt_out == fn.environment.end() || opt_out->second != "off";
+}
+
+void SandboxLauncher::start_snapshot(const std::string& function, const std::string& revision,
+                                     const FunctionSpec& fn, sandbox::Spec spec) {
+  if (!snapshots_.claim(function, revision)) return;
+  auto refuse = [&](const std::string& why) {
+    spdlog::warn("{}: no snapshot ({})", function, why);
+    snapshots_.refuse(function, revision, why);
+  };
+  auto sockets = sandbox::ForkTemplate::socket_pair();
+  if (!sockets) return refuse(sockets.error().message);
+  sandbox::UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (!devnull.valid()) return refuse("cannot open /dev/null");
+  uid_t uid = allocate_uid();
+  if (uid == 0) return refuse("no free sandbox uid");
+  // The template runs the function's init as an instance would, then waits
+  // on fd 3 (runtimes/python/bootstrap.py, template mode). Its output would
+  // repeat the first instance's init logs, so it goes nowhere.
+  spec.uid = spec.gid = uid;
+  spec.env.push_back("NIMBUS_TEMPLATE_FD=3");
+  spec.channel_fds = {(*sockets)[1].get(), devnull.get()};
+  spec.cgroup_name = "snapshot-" + random_hex(8);
+  bool forked = false;
+  auto inst = spawn_fresh(fn, spec, forked);
+  if (!inst) {
+    release_uid(uid);
+    return refuse(inst.error().message);
+  }
+  auto fork_template =
+      sandbox::ForkTemplate::create(std::move(inst.value()), std::move((*sockets)[0]));
+  snapshots_.add(function, revision,
+                 std::make_shared<TemplateSnapshot>(std::move(fork_template), uid,
+                                                    [this, uid] { release_uid(uid); }));
 }
 
 }  // namespace nimbus::faas

@@ -1,5 +1,9 @@
-// The plain launcher: execs the runtime in a fresh sandbox (namespaces, cgroup,
-// seccomp) for every instance.
+// The launcher of real instances: each runs in its own sandbox (namespaces,
+// cgroup, seccomp, uid). Three ways to start one, fastest first:
+//   snapshot     a fork of the function's template, which already ran the
+//                function's init (Python; sandbox/fork_template.h, snapshot_cache.h)
+//   fork-server  a fork of the pre-initialised Python runtime (sandbox/zygote.h)
+//   exec         the runtime exec'd in a fresh sandbox (every runtime)
 #pragma once
 
 #include <atomic>
@@ -9,6 +13,7 @@
 
 #include "faas/launcher.h"
 #include "faas/runtimes.h"
+#include "faas/snapshot_cache.h"
 #include "sandbox/zygote.h"
 
 namespace nimbus::faas {
@@ -22,6 +27,12 @@ struct SandboxLauncherOptions {
   // The Python fork-server program (nimbus-python-zygote); empty: python
   // instances exec their runtime like every other. Isolated instances only.
   std::string python_zygote;
+  // Per-function snapshots of Python functions (isolated instances only): after
+  // an instance's first init, a template of the function is started, and
+  // later instances fork from it. A function opts out with the environment
+  // variable NIMBUS_SNAPSHOT=off.
+  bool snapshots = false;
+  uint64_t snapshot_budget_bytes = 1ull << 30;  // memory of all templates together
 };
 
 class SandboxLauncher final : public Launcher {
@@ -44,11 +55,21 @@ class SandboxLauncher final : public Launcher {
   Result<std::unique_ptr<sandbox::Instance>> spawn_from_zygote(const sandbox::Spec& spec,
                                                                bool& forked);
   bool ensure_python_zygote_locked();
+  // The isolated instance of `spec` the usual way: from the fork-server for
+  // Python when there is one, else exec'd.
+  Result<std::unique_ptr<sandbox::Instance>> spawn_fresh(const FunctionSpec& fn,
+                                                         const sandbox::Spec& spec, bool& forked);
+  bool snapshot_eligible(const FunctionSpec& fn) const;
+  // Starts the template of `fn` from `spec` (an instance's, fds aside), unless
+  // one exists or is being started.
+  void start_snapshot(const std::string& function, const std::string& revision,
+                      const FunctionSpec& fn, sandbox::Spec spec);
 
   SandboxLauncherOptions options_;
   std::mutex zygote_mu_;
   std::unique_ptr<sandbox::Zygote> python_zygote_;
   int zygote_failures_ = 0;  // starts since the last instance it served
+  SnapshotCache snapshots_;
   std::mutex mu_;
   std::set<uid_t> in_use_;
   uid_t next_ = 0;

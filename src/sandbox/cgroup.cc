@@ -2,12 +2,15 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -319,6 +322,38 @@ uint64_t Cgroup::cpu_usage_ns() const {
     return stat ? keyed_value(*stat, "usage_usec").value_or(0) * 1000 : 0;
   }
   return cpuacct_dir_.empty() ? 0 : read_u64(cpuacct_dir_ + "/cpuacct.usage");
+}
+
+std::vector<pid_t> Cgroup::pids() const {
+  std::vector<pid_t> out;
+  if (dirs_.empty()) return out;
+  auto text = read_file(dirs_.front() + "/cgroup.procs");
+  if (!text) return out;
+  for (std::string_view line : split(*text, '\n')) {
+    pid_t pid = 0;
+    auto r = std::from_chars(line.data(), line.data() + line.size(), pid);
+    if (r.ec == std::errc() && pid > 0) out.push_back(pid);
+  }
+  return out;
+}
+
+void Cgroup::kill_all() {
+  if (version_ == CgroupVersion::kV2 && write_file(dirs_.front() + "/cgroup.kill", "1")) return;
+  // v1 (and v2 before Linux 5.14): signal what is listed until nothing is.
+  // The group's processes are reaped by someone else (their template), so a
+  // listed pid may be reused by the time we signal it: take a pidfd first and
+  // signal only through pidfds whose pid is still listed afterwards.
+  for (int round = 0; round < 64; ++round) {
+    auto listed = pids();
+    if (listed.empty()) return;
+    std::vector<std::pair<pid_t, UniqueFd>> targets;
+    for (pid_t pid : listed)
+      targets.emplace_back(pid, UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))));
+    auto still = pids();
+    for (auto& [pid, fd] : targets)
+      if (fd.valid() && std::find(still.begin(), still.end(), pid) != still.end())
+        ::syscall(SYS_pidfd_send_signal, fd.get(), SIGKILL, nullptr, 0);
+  }
 }
 
 Status Cgroup::remove() {

@@ -7,6 +7,8 @@
 // created once and reused, so a spawn costs one mkdir per hierarchy.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -59,6 +61,13 @@ class Cgroup {
   bool oom_killed() const;
   uint64_t cpu_usage_ns() const;
   Status set_cpu_cores(double cores);
+  // The processes in the group (cgroup.procs, pids in our PID namespace).
+  std::vector<pid_t> pids() const;
+  // SIGKILL to every process in the group, repeated until it is empty (a
+  // process may fork while it is being killed; pids.max bounds the rounds).
+  // For groups whose processes are not one PID namespace that dies with its
+  // PID 1 (instances forked from a template, fork_template.h).
+  void kill_all();
   // The group's directories, one per hierarchy (for diagnostics and tests).
   const std::vector<std::string>& dirs() const { return dirs_; }
 

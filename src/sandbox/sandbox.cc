@@ -27,6 +27,7 @@
 #include <set>
 #include <span>
 
+#include "base/text.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/seccomp_filter.h"
 
@@ -970,18 +971,28 @@ Result<ForkedChild> fork_sandboxed(const Spec& spec, std::span<const int> join_f
 }
 
 Instance::Instance(Key, pid_t pid, UniqueFd pidfd, std::unique_ptr<Cgroup> cgroup, bool isolated,
-                   SpawnTimings timings)
+                   SpawnTimings timings, bool our_child)
     : pid_(pid),
       pidfd_(std::move(pidfd)),
       cgroup_(std::move(cgroup)),
       isolated_(isolated),
-      timings_(timings) {
+      timings_(timings),
+      our_child_(our_child) {
   std::string path = "/proc/" + std::to_string(pid_) + "/schedstat";
   schedstat_fd_ = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!our_child_) {
+    path = "/proc/" + std::to_string(pid_) + "/stat";
+    stat_fd_ = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  }
 }
 
 Instance::~Instance() {
   kill();
+  if (!our_child_) {
+    while (!wait(std::chrono::hours(1))) {
+    }
+    return;
+  }
   while (!status_) {
     int status;
     pid_t r = ::waitpid(pid_, &status, 0);
@@ -1000,10 +1011,40 @@ void Instance::kill() {
   // Through the pidfd, immune to pid reuse. For an isolated instance this is
   // PID 1 of its namespace, and the kernel kills the rest of the namespace.
   ::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
+  if (!our_child_ && cgroup_) cgroup_->kill_all();
 }
+
+namespace {
+
+// The wait status of a zombie from its /proc/PID/stat (field 52, exit_code,
+// since Linux 3.5); nullopt when it is no zombie (any more).
+std::optional<int> zombie_status(int stat_fd) {
+  char buf[1024];
+  ssize_t n = stat_fd >= 0 ? ::pread(stat_fd, buf, sizeof buf - 1, 0) : -1;
+  if (n <= 0) return std::nullopt;
+  std::string_view text(buf, static_cast<size_t>(n));
+  size_t paren = text.rfind(')');  // the command name may hold spaces and parens
+  if (paren == std::string_view::npos) return std::nullopt;
+  auto fields = split(text.substr(std::min(text.size(), paren + 2)), ' ');
+  if (fields.size() < 50 || fields[0] != "Z") return std::nullopt;
+  int status = 0;
+  std::string_view code = fields[49];
+  while (!code.empty() && code.back() == '\n') code.remove_suffix(1);
+  if (std::from_chars(code.data(), code.data() + code.size(), status).ec != std::errc())
+    return std::nullopt;
+  return status;
+}
+
+}  // namespace
 
 std::optional<int> Instance::try_reap() {
   if (status_) return status_;
+  if (!our_child_) {
+    pollfd p{pidfd_.get(), POLLIN, 0};
+    if (::poll(&p, 1, 0) != 1) return std::nullopt;
+    status_ = zombie_status(stat_fd_.get()).value_or(0);
+    return status_;
+  }
   int status;
   pid_t r;
   do {

@@ -115,9 +115,14 @@ class Instance {
     Key() = default;
     friend Result<std::unique_ptr<Instance>> spawn(const Spec& spec);
     friend class Zygote;
+    friend class ForkTemplate;
   };
+  // `our_child` false: the process's parent is someone else (a template that
+  // forked it, fork_template.h), so it cannot be waited for; its exit is seen
+  // through the pidfd, its status read from /proc while it is a zombie, and
+  // kill() signals every process in its cgroup.
   Instance(Key, pid_t pid, UniqueFd pidfd, std::unique_ptr<Cgroup> cgroup, bool isolated,
-           SpawnTimings timings);
+           SpawnTimings timings, bool our_child = true);
   ~Instance();
   Instance(const Instance&) = delete;
   Instance& operator=(const Instance&) = delete;
@@ -126,11 +131,13 @@ class Instance {
   // Readable (POLLIN) once the process has exited. Owned by the instance.
   int pidfd() const { return pidfd_.get(); }
   // SIGKILL to every process of the instance. Isolated: the instance's PID 1,
-  // whose death makes the kernel kill the rest of its PID namespace.
-  // Isolation off: the process group the child leads (descendants that leave
-  // it escape).
+  // whose death makes the kernel kill the rest of its PID namespace (forked
+  // from a template: every process in its cgroup). Isolation off: the process
+  // group the child leads (descendants that leave it escape).
   void kill();
   // Non-blocking; the wait status (as from waitpid) once the process exited.
+  // Not our child: the status the kernel kept for the zombie, or "exit 0"
+  // when its parent reaped it first.
   std::optional<int> try_reap();
   // Waits up to `timeout` for the exit, then reaps; nullopt on timeout.
   std::optional<int> wait(std::chrono::milliseconds timeout);
@@ -167,6 +174,8 @@ class Instance {
   SpawnTimings timings_;
   std::optional<int> status_;
   UniqueFd schedstat_fd_;
+  bool our_child_;
+  UniqueFd stat_fd_;  // /proc/PID/stat, when not our child
 };
 
 // Starts the process described by `spec`. Returns once it has exec'd: a

@@ -16,6 +16,7 @@
 
 #include "base/ids.h"
 #include "sandbox/cgroup.h"
+#include "sandbox/unix_message.h"
 #include "sandbox/zygote_protocol.h"
 
 namespace nimbus::sandbox {
@@ -31,59 +32,6 @@ SysError errno_error(const std::string& what) {
   return SysError{what + ": " + std::strerror(e), e};
 }
 
-Status send_message(int socket, std::string_view text, std::span<const int> fds) {
-  iovec iov{const_cast<char*>(text.data()), text.size()};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxZygoteFds)];
-  if (fds.size() > kMaxZygoteFds) return fail(SysError{"zygote: too many fds", EINVAL});
-  if (!fds.empty()) {
-    msg.msg_control = control;
-    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
-    std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
-  }
-  ssize_t n;
-  do {
-    n = ::sendmsg(socket, &msg, MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
-  if (n != static_cast<ssize_t>(text.size())) return fail(errno_error("zygote: send"));
-  return {};
-}
-
-// One datagram into `buf` (0: the peer closed), its fds into `fds` (CLOEXEC).
-Result<size_t> receive_message(int socket, std::string& buf, std::vector<UniqueFd>& fds) {
-  buf.resize(kMaxZygoteMessage + 1);
-  iovec iov{buf.data(), buf.size()};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxZygoteFds)];
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n;
-  do {
-    n = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return fail(errno_error("zygote: receive"));
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (size_t i = 0; i < count; ++i) {
-      int fd;
-      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-      fds.emplace_back(fd);
-    }
-  }
-  if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
-    return fail(SysError{"zygote: message or its fds truncated", EMSGSIZE});
-  return static_cast<size_t>(n);
-}
-
 }  // namespace
 
 // ---- Inside the zygote ----------------------------------------------------
@@ -92,7 +40,7 @@ Result<std::optional<Spec>> serve_zygote(int socket, const ZygoteHooks& hooks) {
   std::string buf;
   for (;;) {
     std::vector<UniqueFd> fds;
-    auto n = receive_message(socket, buf, fds);
+    auto n = receive_message(socket, kMaxZygoteMessage, buf, fds);
     if (!n && n.error().err == EMSGSIZE) {
       (void)send_message(socket, encode_reply({0, n.error().message, EMSGSIZE}), {});
       continue;
@@ -275,7 +223,7 @@ Result<std::unique_ptr<Instance>> Zygote::spawn(const Spec& spec) {
       return fail(SysError{"zygote: no answer within " + std::to_string(kReplyTimeoutMs) + " ms",
                            ETIMEDOUT});
     }
-    n = receive_message(socket_.get(), buf, received);
+    n = receive_message(socket_.get(), kMaxZygoteMessage, buf, received);
     if (!n || *n == 0) broken_ = true;
   }
   if (!n) return fail(n.take_error());

@@ -23,13 +23,14 @@
 
 #include "base/result.h"
 #include "sandbox/sandbox.h"
+#include "sandbox/unix_message.h"
 
 namespace nimbus::sandbox {
 
 // Largest request accepted (paths, argv and names: a few hundred bytes).
 inline constexpr size_t kMaxZygoteMessage = 64 << 10;
-// File descriptors one request may carry: 4 + one per cgroup v1 hierarchy.
-inline constexpr size_t kMaxZygoteFds = 16;
+// File descriptors one request may carry (4 + one per cgroup v1 hierarchy).
+inline constexpr size_t kMaxZygoteFds = kMaxMessageFds;
 
 struct ZygoteRequest {
   Spec spec;  // env empty; stdout_fd, stderr_fd, channel_fds: -1, the fds travel beside

@@ -173,8 +173,11 @@ Status Server::start() {
         std::filesystem::read_symlink("/proc/self/exe", ec).parent_path() / "nimbus-python-zygote";
     if (!ec && std::filesystem::exists(zygote, ec)) launch.python_zygote = zygote.string();
   }
-  spdlog::info("python instances: {}",
-               launch.python_zygote.empty() ? "exec" : "fork from " + launch.python_zygote);
+  launch.snapshots = o.snapshots == "on" && isolate;
+  launch.snapshot_budget_bytes = static_cast<uint64_t>(std::max(0, o.snapshot_budget_mb)) << 20;
+  spdlog::info("python instances: {}{}",
+               launch.python_zygote.empty() ? "exec" : "fork from " + launch.python_zygote,
+               launch.snapshots ? ", then from per-function snapshots" : "");
   s.launcher = std::make_unique<faas::SandboxLauncher>(std::move(launch));
   s.launcher->start_fork_servers();  // this thread runs the server until it stops
   faas::InstanceEnvironment env;

@@ -25,6 +25,10 @@ struct ServerOptions {
   // (sandbox/zygote.h) when nimbus-python-zygote sits beside the nimbus binary
   // and --python is Debian's python3; "exec": every instance execs its runtime.
   std::string launch = "zygote";
+  // "on": isolated Python functions get per-function snapshots after their
+  // first init (sandbox/fork_template.h); "off": never.
+  std::string snapshots = "on";
+  int snapshot_budget_mb = 1024;  // memory of all templates together
   int account_concurrency = 1000;
   // "adaptive": a function's concurrency follows CPU contention (instances
   // that wait for a CPU make further calls queue); "lambda": one instance per

@@ -1,0 +1,213 @@
+"""Per-function snapshots (sandbox/fork_template.h): after a Python function's
+first init, Nimbus keeps a template of it that ran its global-scope code, and
+later instances fork from it ("Launch: snapshot" on their REPORT line). Nimbus
+behaviour with no direct AWS counterpart (Lambda SnapStart is the nearest);
+what must hold is what a Lambda user expects of any new instance."""
+import base64
+import os
+import re
+import threading
+import time
+
+import pytest
+
+from e2e_support import NimbusServer
+
+pytestmark = pytest.mark.isolation  # snapshots exist only for isolated instances
+
+INIT_MARK = r"""
+import os, time, uuid, subprocess
+import boto3
+INIT_ID = uuid.uuid4().hex            # run once per init: a template's copies share it
+CLIENT = boto3.client("dynamodb")     # the chapter's "client outside the handler"
+VERSION = "{version}"
+
+def handler(event, context):
+    if event.get("child"):
+        subprocess.Popen(["sleep", event["child"]])
+    if event.get("allocate_mb"):
+        hog = bytearray(event["allocate_mb"] << 20)
+        for i in range(0, len(hog), 4096):
+            hog[i] = 1
+    time.sleep(event.get("sleep", 0))
+    procs = [p for p in os.listdir("/proc") if p.isdigit()]
+    return {{"init": INIT_ID, "version": VERSION, "procs": len(procs),
+             "region": CLIENT.meta.region_name, "stream": context.log_stream_name,
+             "env": os.environ.get("MINE")}}
+"""
+
+THREAD_AT_IMPORT = r"""
+import threading, time
+threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()
+def handler(event, context):
+    time.sleep(event.get("sleep", 0))
+    return {"ok": True}
+"""
+
+
+@pytest.fixture(scope="module")
+def nimbus(nimbus_bin, tmp_path_factory):
+    # One instance per concurrent call (no queueing behind busy instances), so
+    # that concurrent calls start new instances deterministically.
+    server = NimbusServer(tmp_path_factory.mktemp("nimbus-snapshots"), ["--scaling", "lambda"])
+    server.start()
+    yield server
+    server.stop()
+
+
+def report_of(response):
+    tail = base64.b64decode(response["LogResult"]).decode()
+    return [line for line in tail.splitlines() if line.startswith("REPORT")][0]
+
+
+def launch_of(report):
+    m = re.search(r"\tLaunch: (\S+)$", report)
+    return m.group(1) if m else None
+
+
+def init_ms(report):
+    return float(re.search(r"Init Duration: ([\d.]+) ms", report).group(1))
+
+
+def invoke_concurrently(nimbus, name, payloads):
+    """Each payload in its own thread and client; returns [(report, body)]."""
+    import json
+
+    results = [None] * len(payloads)
+
+    def call(i):
+        client = nimbus.client("lambda")
+        r = client.invoke(FunctionName=name, Payload=json.dumps(payloads[i]).encode(), LogType="Tail")
+        results[i] = (report_of(r), json.loads(r["Payload"].read()), r.get("FunctionError"))
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(payloads))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def new_instances(nimbus, name, want="snapshot", tries=30, payload=None):
+    """Calls two at a time (one more than the idle instances, so a new instance
+    starts each round) until a cold REPORT line says Launch: `want`; returns
+    the cold results seen."""
+    cold = []
+    for _ in range(tries):
+        for report, body, error in invoke_concurrently(nimbus, name, [{"sleep": 0.3, **(payload or {})}] * 2):
+            assert error is None, body
+            if launch_of(report):
+                cold.append((report, body))
+        if any(launch_of(r) == want for r, _ in cold):
+            return cold
+        time.sleep(0.1)
+    return cold
+
+
+def test_later_instances_fork_from_the_snapshot(nimbus, fname):
+    # Later instances start at their first event: their init (boto3 import,
+    # client construction) ran once, in the template. Each still gets its own
+    # environment (log stream) and the function's variables.
+    nimbus.create_function(fname, {"app.py": INIT_MARK.format(version="v1")}, MemorySize=256,
+                           Environment={"Variables": {"MINE": "yes"}})
+    r = nimbus.lambda_.invoke(FunctionName=fname, Payload=b"{}", LogType="Tail")
+    first = report_of(r)
+    first_body = __import__("json").loads(r["Payload"].read())
+    assert launch_of(first) in ("fork-server", "exec"), first
+
+    cold = new_instances(nimbus, fname)
+    snapshots = [(rep, body) for rep, body in cold if launch_of(rep) == "snapshot"]
+    assert snapshots, [rep for rep, _ in cold]
+    report, body = snapshots[0]
+    # The template ran its own init, once: not the first instance's.
+    assert body["init"] != first_body["init"]
+    assert all(b["init"] == body["init"] for _, b in snapshots)
+    assert body["region"] == "us-east-1" and body["env"] == "yes" and body["version"] == "v1"
+    streams = {b["stream"] for _, b in snapshots} | {first_body["stream"]}
+    assert len(streams) == len(snapshots) + 1, "each instance has its own log stream"
+    # Its Init Duration is the fork, not the import of boto3.
+    assert init_ms(report) < init_ms(first), (report, first)
+    # Per-instance memory accounting (its own cgroup): a number, not the template's.
+    assert re.search(r"Max Memory Used: \d+ MB", report)
+
+
+def test_code_update_discards_the_snapshot(nimbus, fname):
+    # New code means new init: no instance after UpdateFunctionCode may come
+    # from a template of the old code.
+    nimbus.create_function(fname, {"app.py": INIT_MARK.format(version="v1")})
+    nimbus.invoke(fname, {})
+    assert any(launch_of(r) == "snapshot" for r, _ in new_instances(nimbus, fname))
+
+    from e2e_support import make_zip
+
+    nimbus.lambda_.update_function_code(FunctionName=fname,
+                                        ZipFile=make_zip({"app.py": INIT_MARK.format(version="v2")}))
+    nimbus.lambda_.get_waiter("function_updated_v2").wait(FunctionName=fname,
+                                                          WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    r, body = nimbus.invoke(fname, {})
+    assert body["version"] == "v2"
+    cold = new_instances(nimbus, fname)
+    assert cold and all(b["version"] == "v2" for _, b in cold), cold
+    assert any(launch_of(r) == "snapshot" for r, _ in cold)
+
+
+def test_init_that_starts_a_thread_is_not_snapshotted(nimbus, fname):
+    # A fork keeps only the forking thread: a function whose init started one
+    # would lose it in every copy. Nimbus detects it and starts the function's
+    # instances the usual way, which the REPORT line says.
+    nimbus.create_function(fname, {"app.py": THREAD_AT_IMPORT})
+    nimbus.invoke(fname, {})
+    cold = new_instances(nimbus, fname, tries=6)
+    assert cold and all(launch_of(r) != "snapshot" for r, _ in cold), cold
+    log = open(nimbus.log_path, errors="replace").read()
+    assert f"{fname}:$LATEST: no snapshot" in log and "thread(s) running after init" in log
+
+
+def test_a_function_can_opt_out(nimbus, fname):
+    nimbus.create_function(fname, {"app.py": INIT_MARK.format(version="v1")},
+                           Environment={"Variables": {"NIMBUS_SNAPSHOT": "off"}})
+    nimbus.invoke(fname, {})
+    cold = new_instances(nimbus, fname, tries=6)
+    assert cold and all(launch_of(r) != "snapshot" for r, _ in cold), cold
+
+
+def host_processes(argv):
+    """Host pids whose command line is exactly `argv`."""
+    found = []
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                if open(f"/proc/{p}/cmdline", "rb").read().split(b"\0")[:-1] == argv:
+                    found.append(int(p))
+            except OSError:
+                pass
+    return found
+
+
+def test_snapshot_instances_keep_their_limits(nimbus, fname):
+    # A forked instance is contained as any other: its memory limit is its
+    # own (the template keeps serving after a copy is OOM-killed), a timeout
+    # kills it and every process it started, and it sees no host process.
+    nimbus.create_function(fname, {"app.py": INIT_MARK.format(version="v1")}, MemorySize=128, Timeout=2)
+    nimbus.invoke(fname, {})
+    assert any(launch_of(r) == "snapshot" for r, _ in new_instances(nimbus, fname))
+
+    # Few processes visible: the template, its copies, no host process.
+    results = invoke_concurrently(nimbus, fname, [{"sleep": 0.3}] * 3)
+    assert all(body["procs"] < 10 for _, body, _ in results), results
+
+    # Timeout: the instance and its child process are gone afterwards.
+    marker = "987.%d" % (os.getpid() % 1000)
+    r = invoke_concurrently(nimbus, fname, [{"sleep": 10, "child": marker}, {"sleep": 0.3}])
+    timed_out = [x for x in r if x[2]]
+    assert timed_out and "Task timed out" in str(timed_out[0][1]), r
+    deadline = time.monotonic() + 5
+    while host_processes([b"sleep", marker.encode()]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not host_processes([b"sleep", marker.encode()])
+
+    # Memory: 200 MB in a 128 MB instance fails that call only.
+    r = invoke_concurrently(nimbus, fname, [{"sleep": 0.3, "allocate_mb": 200}, {"sleep": 0.3}])
+    assert any(x[2] for x in r), r
+    cold = new_instances(nimbus, fname)
+    assert any(launch_of(rep) == "snapshot" for rep, _ in cold), cold
