@@ -23,6 +23,7 @@
 #include "faas/runtime_channel.h"
 #include "http/peer.h"
 #include "http/server.h"
+#include "sandbox/unique_fd.h"
 
 namespace nimbus::faas {
 
@@ -57,7 +58,7 @@ class ProcessInstance final : public Instance,
                               public std::enable_shared_from_this<ProcessInstance> {
  public:
   ProcessInstance(asio::io_context& io, Clock& clock, Launcher& launcher, LogSink& logs,
-                  const InstanceEnvironment& env, FunctionSpec spec)
+                  const InstanceEnvironment& env, FunctionSpec spec, RunLaunch run_launch)
       : io_(io),
         clock_(clock),
         launcher_(launcher),
@@ -66,7 +67,8 @@ class ProcessInstance final : public Instance,
         spec_(std::move(spec)),
         id_(random_hex(16)),
         pipe_(io),
-        exit_watch_(io) {
+        exit_watch_(io),
+        run_launch_(std::move(run_launch)) {
     log_group_ = "/aws/lambda/" + spec_.name;
     log_stream_ = new_log_stream_name(clock_.wall_ms(), spec_.version);
   }
@@ -79,26 +81,34 @@ class ProcessInstance final : public Instance,
     on_ready_ = std::move(on_ready);
     on_death_ = std::move(on_death);
     started_at_ = clock_.now();
-    std::string err;
-    {
-      // Held until the process exists, so the Runtime API's connection check
-      // (which may run on another thread as soon as the runtime connects)
-      // sees the instance's uid.
-      std::lock_guard lk(launch_mu_);
-      err = launch();
-    }
-    if (!err.empty()) {
-      state_ = State::kDead;
-      auto ready = std::exchange(on_ready_, nullptr);
-      ready(false, lambda_error("Runtime.Unavailable", err));
-      return;
-    }
     std::weak_ptr<ProcessInstance> weak = weak_from_this();
     timeout_.emplace(clock_, [weak] {
       if (auto self = weak.lock()) self->on_timeout();
     });
     init_timer_ = clock_.call_after(std::chrono::seconds(env_.init_timeout_seconds), [weak] {
       if (auto self = weak.lock()) self->on_init_timeout();
+    });
+    auto prepared = prepare_launch();
+    if (!prepared) return launched(prepared.error().message);
+    // The launch itself (a sandbox, a fork-server round trip, a template's
+    // fork: milliseconds to tens of ms) runs where the factory says, not on
+    // this I/O thread, which goes on serving other calls and instances.
+    auto launch = std::make_shared<PreparedLaunch>(std::move(*prepared));
+    run_launch_([self = shared_from_this(), launch] {
+      std::string error;
+      {
+        // Held until the process exists, so the Runtime API's connection
+        // check (which may run on another thread as soon as the runtime
+        // connects) sees the instance's uid.
+        std::lock_guard lk(self->launch_mu_);
+        auto proc = self->launcher_.launch(launch->request);
+        if (proc)
+          self->process_ = std::move(proc.value());
+        else
+          error = proc.error().message;
+      }
+      launch->child_ends.clear();  // the instance has its copies
+      asio::post(self->io_, [self, error] { self->launched(error); });
     });
   }
 
@@ -153,19 +163,32 @@ class ProcessInstance final : public Instance,
       if (stopping_) return;
       stopping_ = true;
     }
-    if (process_) process_->kill();
+    {
+      std::lock_guard lk(launch_mu_);  // a launch in progress finishes first
+      if (process_) process_->kill();
+    }
     if (server_) server_->stop();
   }
 
  private:
   enum class State { kStarting, kIdle, kBusy, kDead };
 
-  std::string launch() {
+  // What a launch needs, made on the I/O thread: the output pipe, the Runtime
+  // API server and the runtime channel. `child_ends` are the instance's ends
+  // of the pipes, closed once it has them.
+  struct PreparedLaunch {
+    LaunchRequest request;
+    std::vector<sandbox::UniqueFd> child_ends;
+  };
+
+  Result<PreparedLaunch> prepare_launch() {
+    auto pipe_error = [] { return fail(SysError{"pipe: " + std::string(std::strerror(errno))}); };
+    PreparedLaunch out;
     int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return "pipe: " + std::string(std::strerror(errno));
-    int read_end = fds[0], write_end = fds[1];
-    ::fcntl(read_end, F_SETFL, O_NONBLOCK);
-    pipe_.assign(read_end);
+    if (::pipe2(fds, O_CLOEXEC) != 0) return pipe_error();
+    ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
+    pipe_.assign(fds[0]);
+    out.child_ends.emplace_back(fds[1]);
 
     std::weak_ptr<ProcessInstance> weak = weak_from_this();
     http::ServerOptions api_options{.host = "127.0.0.1",
@@ -184,41 +207,47 @@ class ProcessInstance final : public Instance,
             reply(http::Response::json(410, R"({"errorMessage":"instance gone"})"));
         });
     auto port = server_->listen();
-    if (!port) {
-      ::close(write_end);
-      return port.error().message;
-    }
+    if (!port) return fail(port.take_error());
 
     // The runtime channel (our runtimes use it instead of the HTTP API): a
     // pipe for events and one for results, both handled on one strand.
     int events[2], results[2];
-    if (::pipe2(events, O_CLOEXEC) != 0) {
-      ::close(write_end);
-      return "pipe: " + std::string(std::strerror(errno));
-    }
+    if (::pipe2(events, O_CLOEXEC) != 0) return pipe_error();
+    out.child_ends.emplace_back(events[0]);
     if (::pipe2(results, O_CLOEXEC) != 0) {
-      ::close(events[0]);
       ::close(events[1]);
-      ::close(write_end);
-      return "pipe: " + std::string(std::strerror(errno));
+      return pipe_error();
     }
+    out.child_ends.emplace_back(results[1]);
     ::fcntl(events[1], F_SETFL, O_NONBLOCK);  // write_channel() never blocks
     auto strand = asio::make_strand(io_);
     events_out_.emplace(strand, events[1]);
     results_in_.emplace(strand, results[0]);
 
-    LaunchRequest req;
-    req.function = &spec_;
-    req.instance_id = id_;
-    req.output_fd = write_end;
-    req.channel_fds = {events[0], results[1]};
-    req.env = environment(port.value());
-    auto proc = launcher_.launch(req);
-    ::close(write_end);
-    ::close(events[0]);
-    ::close(results[1]);
-    if (!proc) return proc.error().message;
-    process_ = std::move(proc.value());
+    out.request.function = &spec_;
+    out.request.instance_id = id_;
+    out.request.output_fd = fds[1];
+    out.request.channel_fds = {events[0], results[1]};
+    out.request.env = environment(port.value());
+    return out;
+  }
+
+  // Back on an I/O thread once the launch is over.
+  void launched(const std::string& error) {
+    if (!error.empty()) {
+      ReadyCallback ready;
+      {
+        std::lock_guard lk(mu_);
+        init_timer_.cancel();
+        if (state_ == State::kStarting) {
+          state_ = State::kDead;
+          ready = std::exchange(on_ready_, nullptr);
+        }
+      }
+      if (ready) ready(false, lambda_error("Runtime.Unavailable", error));
+      return;
+    }
+    std::weak_ptr<ProcessInstance> weak = weak_from_this();
     exit_watch_.assign(::dup(process_->exit_fd()));
     watch_output();
     read_channel();
@@ -226,7 +255,12 @@ class ProcessInstance final : public Instance,
                            [weak](const boost::system::error_code&) {
                              if (auto self = weak.lock()) self->on_exit();
                            });
-    return {};
+    bool unwanted;
+    {
+      std::lock_guard lk(mu_);
+      unwanted = stopping_ || state_ == State::kDead;  // stopped or timed out meanwhile
+    }
+    if (unwanted) process_->kill();
   }
 
   // Only the instance's own processes may use its Runtime API: another
@@ -234,7 +268,9 @@ class ProcessInstance final : public Instance,
   // events. Not checked when instances are not isolated (they share our uid).
   bool is_own_connection(uint16_t remote_port) {
     std::lock_guard lk(launch_mu_);
-    if (!process_ || process_->uid() == 0) return true;
+    // Before the process exists nothing of the instance can connect.
+    if (!process_) return !launcher_.isolated();
+    if (process_->uid() == 0) return true;
     auto owner = http::loopback_peer_uid(remote_port, server_->port());
     if (owner == process_->uid()) return true;
     spdlog::warn("instance {} of {}: refused a Runtime API connection from uid {}", id_, spec_.name,
@@ -405,9 +441,9 @@ class ProcessInstance final : public Instance,
     if (deliver) send_event(std::move(waiter));
     if (ready) ready(true, {});
     // After the first event is on its way: the launcher may start a snapshot
-    // of the function now (a blocking launch of a few ms).
+    // of the function now (a launch, so where launches run).
     if (first_ready)
-      asio::post(io_, [weak = weak_from_this()] {
+      run_launch_([weak = weak_from_this()] {
         if (auto self = weak.lock()) {
           std::lock_guard lk(self->launch_mu_);
           if (self->process_) self->process_->initialised();
@@ -765,7 +801,10 @@ class ProcessInstance final : public Instance,
                            " ms\tPhase: init\tStatus: timeout");
     }
     flush_logs();
-    if (process_) process_->kill();
+    {
+      std::lock_guard lk(launch_mu_);  // a launch in progress finishes first
+      if (process_) process_->kill();
+    }
     if (ready)
       ready(false, lambda_error("Runtime.InitTimeout",
                                 "Init phase did not complete within " +
@@ -864,6 +903,7 @@ class ProcessInstance final : public Instance,
   DeathCallback on_death_;
 
   std::mutex launch_mu_;  // guards process_ while it is being created
+  RunLaunch run_launch_;
   std::mutex mu_;
   State state_ = State::kStarting;
   bool stopping_ = false;
@@ -909,11 +949,17 @@ class ProcessInstance final : public Instance,
 
 ProcessInstanceFactory::ProcessInstanceFactory(asio::io_context& io, Clock& clock,
                                                Launcher& launcher, LogSink& logs,
-                                               InstanceEnvironment env)
-    : io_(io), clock_(clock), launcher_(launcher), logs_(logs), env_(std::move(env)) {}
+                                               InstanceEnvironment env, RunLaunch run_launch)
+    : io_(io),
+      clock_(clock),
+      launcher_(launcher),
+      logs_(logs),
+      env_(std::move(env)),
+      run_launch_(run_launch ? std::move(run_launch)
+                             : RunLaunch([](std::function<void()> f) { f(); })) {}
 
 std::shared_ptr<Instance> ProcessInstanceFactory::create(const FunctionSpec& spec) {
-  return std::make_shared<ProcessInstance>(io_, clock_, launcher_, logs_, env_, spec);
+  return std::make_shared<ProcessInstance>(io_, clock_, launcher_, logs_, env_, spec, run_launch_);
 }
 
 std::string new_log_stream_name(int64_t wall_ms, std::string_view version) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -22,10 +23,16 @@ struct InstanceEnvironment {
   int init_timeout_seconds = 10;  // Lambda's init phase limit for on-demand instances
 };
 
+// Runs a launch (Launcher::launch, which blocks for milliseconds) somewhere.
+// Instances die with the thread that launched them (sandbox.h), so that must be
+// a long-lived thread; the server gives a pool of its own, so that I/O threads
+// never wait for launches. Empty: on the calling thread.
+using RunLaunch = std::function<void(std::function<void()>)>;
+
 class ProcessInstanceFactory final : public InstanceFactory {
  public:
   ProcessInstanceFactory(boost::asio::io_context& io, Clock& clock, Launcher& launcher,
-                         LogSink& logs, InstanceEnvironment env);
+                         LogSink& logs, InstanceEnvironment env, RunLaunch run_launch = {});
   std::shared_ptr<Instance> create(const FunctionSpec& spec) override;
 
  private:
@@ -34,6 +41,7 @@ class ProcessInstanceFactory final : public InstanceFactory {
   Launcher& launcher_;
   LogSink& logs_;
   InstanceEnvironment env_;
+  RunLaunch run_launch_;
 };
 
 // Lambda's log stream name for a new instance: "YYYY/MM/DD/[VERSION]<32 hex>".

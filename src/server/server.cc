@@ -82,6 +82,10 @@ struct Server::Impl {
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
   asio::thread_pool workers{2};  // blocking control-plane work
+  // Instance launches (faas::RunLaunch): long-lived threads, since instances
+  // die with the thread that launched them; a few, since launches mostly wait
+  // (on a fork-server, a template, a cgroup join).
+  asio::thread_pool launches{4};
   AsioClock clock;
   std::unique_ptr<aws::CredentialStore> credentials;
   std::unique_ptr<store::Store> store;
@@ -112,6 +116,7 @@ Server::~Server() {
   for (auto& t : impl_->threads)
     if (t.joinable()) t.join();
   if (impl_->pool) impl_->pool->stop_all();
+  impl_->launches.join();
   impl_->workers.join();
 }
 
@@ -213,7 +218,11 @@ Status Server::start() {
     env.session_token = session->session_token;
   }
   s.instances =
-      std::make_unique<faas::ProcessInstanceFactory>(s.io, s.clock, *s.launcher, *s.logs, env);
+      std::make_unique<faas::ProcessInstanceFactory>(
+          s.io, s.clock, *s.launcher, *s.logs, env,
+          [ex = s.launches.get_executor()](std::function<void()> launch) {
+            asio::post(ex, std::move(launch));
+          });
   s.pool = std::make_unique<faas::Pool>(
       *s.instances, s.clock, *s.keep_alive,
       faas::PoolOptions{.account_concurrency = o.account_concurrency,
