@@ -728,6 +728,12 @@ def _receive(sock, max_fds):
     return message, fds
 
 
+try:  # in the fork-server's interpreter (src/zygote/python_zygote.cc)
+    from _nimbus_fork import fork_joined as _fork_joined
+except ImportError:
+    _fork_joined = None
+
+
 def _serve_template(sock):
     import gc
 
@@ -749,25 +755,31 @@ def _serve_template(sock):
                 os.close(fd)
             sock.send(b"error malformed request")
             continue
+        waiter, *join = fds
         try:
-            pid = os.fork()
+            if _fork_joined:
+                pid, join_errno = _fork_joined(join)
+            else:  # a template exec'd rather than forked from the fork-server
+                pid, join_errno = os.fork(), None
         except OSError as e:
             pid = None
             sock.send(f"error fork: {e}".encode())
         if pid == 0:
-            return _become_instance(sock, fds)
+            return _become_instance(sock, waiter, join, join_errno)
         for fd in fds:
             os.close(fd)
 
 
-def _become_instance(control, fds):
+def _become_instance(control, waiter, join, join_errno):
     import fcntl
     import socket
 
-    waiter, *join = fds
     try:
-        for fd in join:
-            os.write(fd, b"0")
+        if join_errno:
+            raise OSError(join_errno, os.strerror(join_errno))
+        if join_errno is None:
+            for fd in join:
+                os.write(fd, b"0")
     except OSError as e:
         control.send(f"error joining the instance's cgroup: {e}".encode())
         os._exit(1)

@@ -122,7 +122,9 @@ class TemplateSnapshot final : public Snapshot {
 }  // namespace
 
 SandboxLauncher::SandboxLauncher(SandboxLauncherOptions options)
-    : options_(std::move(options)), snapshots_(options_.snapshot_budget_bytes) {}
+    : options_(std::move(options)),
+      uids_(std::make_shared<UidPool>(options_.first_uid, options_.uid_count)),
+      snapshots_(options_.snapshot_budget_bytes) {}
 
 SandboxLauncher::~SandboxLauncher() = default;
 
@@ -183,16 +185,16 @@ Result<std::unique_ptr<sandbox::Instance>> SandboxLauncher::spawn_from_zygote(
   return sandbox::spawn(spec);
 }
 
-uid_t SandboxLauncher::allocate_uid() {
+uid_t SandboxLauncher::UidPool::allocate() {
   std::lock_guard lk(mu_);
-  for (int i = 0; i < options_.uid_count; ++i) {
-    uid_t uid = options_.first_uid + (next_++ % options_.uid_count);
+  for (int i = 0; i < count_; ++i) {
+    uid_t uid = first_ + (next_++ % count_);
     if (in_use_.insert(uid).second) return uid;
   }
   return 0;
 }
 
-void SandboxLauncher::release_uid(uid_t uid) {
+void SandboxLauncher::UidPool::release(uid_t uid) {
   std::lock_guard lk(mu_);
   in_use_.erase(uid);
 }
@@ -268,7 +270,7 @@ Result<std::unique_ptr<Process>> SandboxLauncher::launch(const LaunchRequest& re
     return fail(inst.take_error());
   }
   std::function<void()> release;
-  if (uid) release = [this, uid] { release_uid(uid); };
+  if (uid) release = uid_releaser(uid);
   auto process = std::make_unique<SandboxProcess>(
       std::move(inst.value()), uid, forked ? "fork-server" : "exec", std::move(release));
   if (snapshot) {
@@ -323,11 +325,15 @@ void SandboxLauncher::start_snapshot(const std::string& function, const std::str
     release_uid(uid);
     return refuse(inst.error().message);
   }
+  // Once ready, the template's group also carries ~0.2-0.5 MB per live copy
+  // (fork_template.cc): room for a thousand or so.
+  constexpr uint64_t kCopiesAllowance = 512ull << 20;
   auto fork_template =
-      sandbox::ForkTemplate::create(std::move(inst.value()), std::move((*sockets)[0]));
-  snapshots_.add(function, revision,
-                 std::make_shared<TemplateSnapshot>(std::move(fork_template), uid,
-                                                    [this, uid] { release_uid(uid); }));
+      sandbox::ForkTemplate::create(std::move(inst.value()), std::move((*sockets)[0]),
+                                    spec.memory_limit_bytes + kCopiesAllowance);
+  snapshots_.add(
+      function, revision,
+      std::make_shared<TemplateSnapshot>(std::move(fork_template), uid, uid_releaser(uid)));
 }
 
 }  // namespace nimbus::faas

@@ -7,6 +7,8 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -47,8 +49,28 @@ class SandboxLauncher final : public Launcher {
   void start_fork_servers();
 
  private:
-  uid_t allocate_uid();
-  void release_uid(uid_t uid);
+  // The uids of live instances. Shared with the instances' release callbacks,
+  // which may run after the launcher is gone (a handler still queued on the
+  // I/O context at shutdown holds an instance).
+  class UidPool {
+   public:
+    UidPool(uid_t first, int count) : first_(first), count_(count) {}
+    uid_t allocate();  // 0: none free
+    void release(uid_t uid);
+
+   private:
+    const uid_t first_;
+    const int count_;
+    std::mutex mu_;
+    std::set<uid_t> in_use_;
+    uid_t next_ = 0;
+  };
+  uid_t allocate_uid() { return uids_->allocate(); }
+  void release_uid(uid_t uid) { uids_->release(uid); }
+  // Returns `uid` to the pool when called, whenever that is.
+  std::function<void()> uid_releaser(uid_t uid) {
+    return [uids = uids_, uid] { uids->release(uid); };
+  }
 
   // The instance from the Python fork-server (`forked` set), started on first
   // use and restarted when it died; when it cannot serve, an exec'd instance.
@@ -69,10 +91,8 @@ class SandboxLauncher final : public Launcher {
   std::mutex zygote_mu_;
   std::unique_ptr<sandbox::Zygote> python_zygote_;
   int zygote_failures_ = 0;  // starts since the last instance it served
+  std::shared_ptr<UidPool> uids_;
   SnapshotCache snapshots_;
-  std::mutex mu_;
-  std::set<uid_t> in_use_;
-  uid_t next_ = 0;
 };
 
 }  // namespace nimbus::faas

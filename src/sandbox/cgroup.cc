@@ -286,6 +286,18 @@ Status Cgroup::set_cpu_cores(double cores) {
   return write_file(cpu_dir_ + "/cpu.cfs_quota_us", v);
 }
 
+Status Cgroup::set_memory_limit(uint64_t bytes) {
+  if (version_ == CgroupVersion::kV2)
+    return write_file(memory_dir_ + "/memory.max", bytes ? std::to_string(bytes) : "max");
+  // memsw (memory+swap, when swap accounting is on) may never be below the
+  // memory limit: raise it first, lower it last.
+  std::string v = bytes ? std::to_string(bytes) : std::string("-1");
+  (void)write_file(memory_dir_ + "/memory.memsw.limit_in_bytes", v);
+  auto st = write_file(memory_dir_ + "/memory.limit_in_bytes", v);
+  (void)write_file(memory_dir_ + "/memory.memsw.limit_in_bytes", v);
+  return st;
+}
+
 uint64_t Cgroup::peak_memory_bytes() const {
   // Read after every invocation (REPORT's Max Memory Used): the file stays
   // open, so each read is one pread instead of open + read + read + close.

@@ -61,6 +61,7 @@ class Cgroup {
   bool oom_killed() const;
   uint64_t cpu_usage_ns() const;
   Status set_cpu_cores(double cores);
+  Status set_memory_limit(uint64_t bytes);  // 0: unlimited
   // The processes in the group (cgroup.procs, pids in our PID namespace).
   std::vector<pid_t> pids() const;
   // SIGKILL to every process in the group, repeated until it is empty (a

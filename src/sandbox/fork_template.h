@@ -53,8 +53,10 @@ class ForkTemplate {
   // it), [1] becomes the template's fd 3.
   static Result<std::array<UniqueFd, 2>> socket_pair();
   // Takes over `process`, a template being started with the peer of `socket`
-  // as its fd 3.
-  static std::unique_ptr<ForkTemplate> create(std::unique_ptr<Instance> process, UniqueFd socket);
+  // as its fd 3. Once it is ready, its memory limit becomes
+  // `ready_memory_limit` (0: unlimited; see poll()).
+  static std::unique_ptr<ForkTemplate> create(std::unique_ptr<Instance> process, UniqueFd socket,
+                                              uint64_t ready_memory_limit = 0);
   // Takes over a template started by other means (the tests fork one that
   // serves `socket`); it must be a child of the calling process.
   static Result<std::unique_ptr<ForkTemplate>> adopt(pid_t pid, UniqueFd socket);
@@ -84,7 +86,7 @@ class ForkTemplate {
   bool alive();
 
  private:
-  ForkTemplate(std::unique_ptr<Instance> process, UniqueFd socket);
+  ForkTemplate(std::unique_ptr<Instance> process, UniqueFd socket, uint64_t ready_memory_limit);
   State refuse_locked(std::string why);
 
   // A copy: forked and in its cgroup once `pid` is known.
@@ -104,6 +106,7 @@ class ForkTemplate {
 
   std::unique_ptr<Instance> process_;
   UniqueFd socket_;
+  uint64_t ready_memory_limit_;
   mutable std::mutex mu_;
   State state_ = State::kStarting;
   std::string reason_;

@@ -1042,7 +1042,9 @@ std::optional<int> Instance::try_reap() {
   if (!our_child_) {
     pollfd p{pidfd_.get(), POLLIN, 0};
     if (::poll(&p, 1, 0) != 1) return std::nullopt;
-    status_ = zombie_status(stat_fd_.get()).value_or(0);
+    // Reaped by its parent before we looked (or with the template's whole
+    // PID namespace): most likely it was killed, so say so.
+    status_ = zombie_status(stat_fd_.get()).value_or(SIGKILL);
     return status_;
   }
   int status;
@@ -1096,6 +1098,11 @@ std::optional<Instance::SchedStat> Instance::sched_stat() const {
 Status Instance::set_cpu_cores(double cores) {
   if (!cgroup_) return fail(SysError{"isolation off: no CPU quota", ENOTSUP});
   return cgroup_->set_cpu_cores(cores);
+}
+
+Status Instance::set_memory_limit(uint64_t bytes) {
+  if (!cgroup_) return fail(SysError{"isolation off: no memory limit", ENOTSUP});
+  return cgroup_->set_memory_limit(bytes);
 }
 
 std::vector<std::string> Instance::cgroup_dirs() const {

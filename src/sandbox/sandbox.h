@@ -136,8 +136,8 @@ class Instance {
   // group the child leads (descendants that leave it escape).
   void kill();
   // Non-blocking; the wait status (as from waitpid) once the process exited.
-  // Not our child: the status the kernel kept for the zombie, or "exit 0"
-  // when its parent reaped it first.
+  // Not our child: the status the kernel kept for the zombie, or "killed by
+  // SIGKILL" when its parent reaped it first.
   std::optional<int> try_reap();
   // Waits up to `timeout` for the exit, then reaps; nullopt on timeout.
   std::optional<int> wait(std::chrono::milliseconds timeout);
@@ -160,6 +160,7 @@ class Instance {
   std::optional<SchedStat> sched_stat() const;
   // Changes the CPU quota of the running instance (e.g. a boost during init).
   Status set_cpu_cores(double cores);
+  Status set_memory_limit(uint64_t bytes);  // 0: unlimited
 
   bool isolated() const { return isolated_; }
   const SpawnTimings& timings() const { return timings_; }

@@ -13,11 +13,13 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "sandbox/zygote.h"
 
@@ -31,9 +33,53 @@ constexpr const char* kRuntimeDir = "/proc/self/fd/4";
   std::exit(1);
 }
 
+// _nimbus_fork.fork_joined(fds) -> (pid, errno): os.fork(), except that the
+// child writes "0" to each of `fds` (cgroup.procs files) before anything
+// else, errno 0 on success. A snapshot template forks its copies with it
+// (runtimes/python/bootstrap.py): what a copy dirties of the template's
+// memory is charged to the cgroup it is in at the time, and Python's after-fork
+// work alone dirties a few hundred KB, which a burst of copies would otherwise
+// pile onto the template's own cgroup until its memory limit kills it.
+PyObject* fork_joined(PyObject*, PyObject* args) {
+  PyObject* list = nullptr;
+  if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &list)) return nullptr;
+  std::vector<int> fds;
+  for (Py_ssize_t i = 0; i < PyList_GET_SIZE(list); ++i) {
+    long fd = PyLong_AsLong(PyList_GET_ITEM(list, i));
+    if (fd == -1 && PyErr_Occurred()) return nullptr;
+    fds.push_back(static_cast<int>(fd));
+  }
+  PyOS_BeforeFork();
+  pid_t pid = ::fork();
+  int join_errno = 0;
+  if (pid == 0) {
+    for (int fd : fds)
+      if (::write(fd, "0", 1) != 1 && join_errno == 0) join_errno = errno ? errno : EIO;
+    PyOS_AfterFork_Child();
+  } else {
+    int fork_errno = errno;
+    PyOS_AfterFork_Parent();
+    if (pid < 0) {
+      errno = fork_errno;
+      return PyErr_SetFromErrno(PyExc_OSError);
+    }
+  }
+  return Py_BuildValue("(ii)", static_cast<int>(pid), join_errno);
+}
+
+PyMethodDef kForkMethods[] = {
+    {"fork_joined", fork_joined, METH_VARARGS, "fork; the child joins cgroups first"},
+    {nullptr, nullptr, 0, nullptr}};
+PyModuleDef kForkModule = {PyModuleDef_HEAD_INIT, "_nimbus_fork", nullptr, -1, kForkMethods};
+
+PyObject* init_fork_module() {
+  return PyModule_Create(&kForkModule);
+}
+
 // What `python3 -S -B` sets: no site (the bootstrap adds Debian's
 // dist-packages itself), no .pyc writing (code directories are read-only).
 void start_interpreter() {
+  PyImport_AppendInittab("_nimbus_fork", init_fork_module);
   PyConfig config;
   PyConfig_InitPythonConfig(&config);
   config.site_import = 0;
