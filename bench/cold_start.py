@@ -30,19 +30,14 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
-import boto3
-from botocore.config import Config
+from nimbus_server import nimbus_bin, pct, serve
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -53,21 +48,6 @@ FUNCS = {
     "provided.al2023": ("echo-cpp", "bootstrap"),
 }
 REPORT = re.compile(r"REPORT RequestId: \S+\tDuration: ([\d.]+) ms.*?(?:\tInit Duration: ([\d.]+) ms)?(?:\tLaunch: (\S+))?$", re.M)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def nimbus_bin():
-    if os.environ.get("NIMBUS_BIN"):
-        return os.environ["NIMBUS_BIN"]
-    for b in ("build-bench/nimbus", "build/nimbus", "build-lead/nimbus"):
-        if (ROOT / b).exists():
-            return str(ROOT / b)
-    sys.exit("no nimbus binary; set NIMBUS_BIN")
 
 
 def zip_function(src: Path) -> bytes:
@@ -86,11 +66,6 @@ def zip_function(src: Path) -> bytes:
         data = zpath.read_bytes()
         zpath.unlink()
         return data
-
-
-def pct(values, p):
-    v = sorted(values)
-    return v[min(len(v) - 1, max(0, round(p / 100 * len(v) + 0.5) - 1))]
 
 
 def sandbox_bench_us():
@@ -135,27 +110,10 @@ def main():
                     help="how each round gets a cold start (see above)")
     args = ap.parse_args()
 
-    port, api_port = free_port(), free_port()
-    data = tempfile.mkdtemp(prefix="nimbus-cold.")
-    env = {k: v for k, v in os.environ.items() if k != "NODE_EXTRA_CA_CERTS"}
-    log = open(data + ".log", "w")
-    server = subprocess.Popen([nimbus_bin(), "serve", "--port", str(port), "--api-port", str(api_port),
-                              "--data-dir", data, "--isolation", args.isolation] + (["--launch", args.launch] if args.launch else [])
-                              + (["--snapshots", args.snapshots] if args.snapshots else [])
-                              + (["--keep-alive", "0"] if args.cold_by == "expiry" else []), stdout=log, stderr=subprocess.STDOUT, env=env)
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                health = json.load(urllib.request.urlopen(endpoint + "/_nimbus/health", timeout=1))
-                break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            sys.exit("nimbus serve did not come up")
-        lam = boto3.client("lambda", endpoint_url=endpoint, region_name="us-east-1",
-                           aws_access_key_id="test", aws_secret_access_key="test",
-                           config=Config(retries={"max_attempts": 1}, read_timeout=60))
+    extra = ["--isolation", args.isolation] + (["--launch", args.launch] if args.launch else [])
+    extra += ["--snapshots", args.snapshots] if args.snapshots else []
+    extra += ["--keep-alive", "0"] if args.cold_by == "expiry" else []
+    with serve(*extra) as (endpoint, health, lam, _log):
         load = open("/proc/loadavg").read().split()[:3]
         print(f"server {nimbus_bin()}; isolation: {health.get('isolation')}; memory {args.memory} MB; "
               f"N={args.n}; load {' '.join(load)}")
@@ -194,15 +152,6 @@ def main():
                   f"Duration p50 {pct(dur, 50):6.2f} p99 {pct(dur, 99):6.2f} ms | "
                   f"client p50 {pct(client, 50):7.1f} p99 {pct(client, 99):7.1f} ms | Launch "
                   + ", ".join(f"{k} {v}" for k, v in sorted(launches.items())), flush=True)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        shutil.rmtree(data, ignore_errors=True)
-        log.close()
-        os.unlink(data + ".log")
 
     if args.no_split:
         return

@@ -334,6 +334,10 @@ int main(int argc, char** argv) {
                    ? std::string()
                    : std::string("seconds or 'adaptive'");
       });
+  serve
+      ->add_option("--autoscaling-interval-ms", so.autoscaling_interval_ms,
+                   "Application Auto Scaling's metric period in ms (AWS: 60000; tests shorten it)")
+      ->check(CLI::Range(1, 3'600'000));
   serve->add_option("--threads", so.io_threads, "I/O threads (0: half the cores, at least 1)");
   serve->add_option("--log-level", log_level, "debug | info | warn | error");
 

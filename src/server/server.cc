@@ -25,6 +25,7 @@
 #include "server/worker_service.h"
 #include "services/apigateway/apigateway_service.h"
 #include "services/apigateway/gateway.h"
+#include "services/autoscaling/autoscaling_service.h"
 #include "services/dynamodb/dynamodb_service.h"
 #include "services/iam/iam_service.h"
 #include "services/lambda/lambda_service.h"
@@ -97,6 +98,7 @@ struct Server::Impl {
   std::unique_ptr<faas::KeepAlivePolicy> keep_alive;
   std::unique_ptr<faas::Pool> pool;
   std::unique_ptr<services::lambda::LambdaService> lambda;
+  std::unique_ptr<services::autoscaling::AutoscalingService> autoscaling;
   std::unique_ptr<services::sts::StsService> sts;
   std::unique_ptr<services::iam::IamService> iam;
   std::unique_ptr<services::apigateway::Gateway> gateway;
@@ -217,12 +219,11 @@ Status Server::start() {
     env.secret_access_key = session->secret_key;
     env.session_token = session->session_token;
   }
-  s.instances =
-      std::make_unique<faas::ProcessInstanceFactory>(
-          s.io, s.clock, *s.launcher, *s.logs, env,
-          [ex = s.launches.get_executor()](std::function<void()> launch) {
-            asio::post(ex, std::move(launch));
-          });
+  s.instances = std::make_unique<faas::ProcessInstanceFactory>(
+      s.io, s.clock, *s.launcher, *s.logs, env,
+      [ex = s.launches.get_executor()](std::function<void()> launch) {
+        asio::post(ex, std::move(launch));
+      });
   s.pool = std::make_unique<faas::Pool>(
       *s.instances, s.clock, *s.keep_alive,
       faas::PoolOptions{.account_concurrency = o.account_concurrency,
@@ -237,6 +238,29 @@ Status Server::start() {
   s.lambda = std::make_unique<services::lambda::LambdaService>(
       *s.store, *s.blobs, *s.pool, s.clock, s.workers.get_executor(), std::move(lambda_options));
   if (auto r = s.lambda->start(); !r) return r;
+  // Application Auto Scaling drives Lambda's provisioned concurrency through
+  // the Lambda service's own path; its loop's writes run on the worker pool.
+  services::autoscaling::ProvisionedConcurrencyHooks scaling_hooks;
+  scaling_hooks.get = [lambda = s.lambda.get()](const std::string& fn, const std::string& q) {
+    return lambda->provisioned_concurrency(fn, q);
+  };
+  scaling_hooks.put = [lambda = s.lambda.get()](const std::string& fn, const std::string& q,
+                                                int n) -> Result<void, aws::ApiError> {
+    auto r = lambda->put_provisioned_concurrency(fn, q, n);
+    if (!r) return fail(r.error());
+    return {};
+  };
+  scaling_hooks.in_flight = [lambda = s.lambda.get()](const std::string& fn, const std::string& q) {
+    return lambda->in_flight(fn, q);
+  };
+  s.autoscaling = std::make_unique<services::autoscaling::AutoscalingService>(
+      *s.store, s.clock, std::move(scaling_hooks),
+      services::autoscaling::AutoscalingOptions{
+          .period = std::chrono::milliseconds(std::max(1, o.autoscaling_interval_ms)),
+          .run_blocking = [ex = s.workers.get_executor()](std::function<void()> work) {
+            asio::post(ex, std::move(work));
+          }});
+  if (auto r = s.autoscaling->start(); !r) return r;
   s.sts = std::make_unique<services::sts::StsService>(*s.credentials, s.clock);
   s.iam = std::make_unique<services::iam::IamService>(*s.store, s.clock);
 
@@ -262,7 +286,8 @@ Status Server::start() {
   // other services do synced writes inline, so they run on the worker pool.
   s.edge->add_service(*s.lambda);
   for (aws::Service* svc : std::initializer_list<aws::Service*>{
-           s.sts.get(), s.iam.get(), s.logs.get(), s.apigateway.get(), s.dynamodb.get()}) {
+           s.sts.get(), s.iam.get(), s.logs.get(), s.apigateway.get(), s.dynamodb.get(),
+           s.autoscaling.get()}) {
     s.on_worker.push_back(std::make_unique<OnWorker>(*svc, s.workers.get_executor()));
     s.edge->add_service(*s.on_worker.back());
   }

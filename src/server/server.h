@@ -39,6 +39,9 @@ struct ServerOptions {
   // histogram of idle times, with pre-warming; faas/adaptive_keep_alive.h).
   std::string keep_alive_policy = "fixed";
   int io_threads = 0;  // 0: half the cores (at least 1)
+  // Application Auto Scaling's metric period (CloudWatch's 1 minute); tests
+  // shorten it.
+  int autoscaling_interval_ms = 60'000;
   std::string region = "us-east-1";
 };
 

@@ -52,6 +52,17 @@ class LambdaService final : public aws::Service {
   void invoke(const std::string& function, const std::string& qualifier, faas::Invocation inv,
               faas::InvokeCallback done, std::function<void(aws::ApiError)> rejected);
 
+  // Provisioned concurrency for other services (Application Auto Scaling):
+  // PutProvisionedConcurrencyConfig's checks and effect, answering its body;
+  // the configuration's requested count (0: none) after Get's qualifier
+  // checks; and the calls of the qualifier's version(s) in flight now
+  // (running, queued behind a running one, or waiting for an instance).
+  Result<boost::json::object, aws::ApiError> put_provisioned_concurrency(
+      const std::string& function, const std::string& qualifier, int64_t count);
+  Result<int, aws::ApiError> provisioned_concurrency(const std::string& function,
+                                                     const std::string& qualifier) const;
+  int in_flight(const std::string& function, const std::string& qualifier) const;
+
   // The zip of a function's code by its blob id, for Code.Location downloads.
   Result<std::string> code_zip(const std::string& blob_id) const;
 

@@ -129,17 +129,22 @@ void LambdaService::provisioned_api(aws::Call& call, const Route& r) {
   if (!pv->is_int64() && !pv->is_uint64())
     return reply_error(
         call, ApiError::invalid_parameter("ProvisionedConcurrentExecutions must be an integer"));
-  int64_t want64 = pv->to_number<int64_t>();
+  auto put = put_provisioned_concurrency(name, qualifier, pv->to_number<int64_t>());
+  if (!put) return reply_error(call, put.error());
+  answer(call, 202, put.value());
+}
+
+Result<json::object, ApiError> LambdaService::put_provisioned_concurrency(
+    const std::string& name, const std::string& qualifier, int64_t want64) {
   if (want64 < 1)
-    return reply_error(call,
-                       constraint_error(std::to_string(want64), "provisionedConcurrentExecutions",
-                                        "Member must have value greater than or equal to 1"));
+    return fail(constraint_error(std::to_string(want64), "provisionedConcurrentExecutions",
+                                 "Member must have value greater than or equal to 1"));
   const int account = pool_.account_concurrency();
   if (want64 > account)
-    return reply_error(call, ApiError::invalid_parameter(
-                                 "Specified ConcurrentExecutions for function is greater than "
-                                 "account's unreserved concurrency [" +
-                                 std::to_string(account) + "]."));
+    return fail(
+        ApiError::invalid_parameter("Specified ConcurrentExecutions for function is greater than "
+                                    "account's unreserved concurrency [" +
+                                    std::to_string(account) + "]."));
   const int want = static_cast<int>(want64);
   // What other functions take out of the account's pool: their reservation,
   // or (without one) their provisioned concurrency.
@@ -171,10 +176,40 @@ void LambdaService::provisioned_api(aws::Call& call, const Route& r) {
     after = f;
     return {};
   });
-  if (!res) return reply_error(call, res.error());
+  if (!res) return fail(res.error());
   sync_provisioned(name);
   sync_reserved_total();
-  answer(call, 202, provisioned_answer(after, name, qualifier, saved, false));
+  return provisioned_answer(after, name, qualifier, saved, false);
+}
+
+Result<int, ApiError> LambdaService::provisioned_concurrency(const std::string& name,
+                                                             const std::string& qualifier) const {
+  auto rec = registry_.get(name);
+  if (!rec) return fail(ApiError::resource_not_found("Function not found: " + name));
+  if (auto c = check_provisioned_qualifier(*rec, qualifier, ProvisionedOp::kGet); !c)
+    return fail(c.error());
+  auto it = rec->provisioned.find(qualifier);
+  return it == rec->provisioned.end() ? 0 : it->second.requested;
+}
+
+int LambdaService::in_flight(const std::string& name, const std::string& qualifier) const {
+  auto rec = registry_.get(name);
+  if (!rec) return 0;
+  // The versions the qualifier's calls run on: its own, or an alias's (both
+  // of them while it routes a weight to a second one).
+  std::vector<std::string> versions{qualifier};
+  if (auto a = rec->aliases.find(qualifier); a != rec->aliases.end()) {
+    versions.clear();
+    // (A large count, so that a routed weight of 0.1 % still gets a share.)
+    for (const auto& [version, n] : provisioned_shares(*rec, qualifier, 1000))
+      versions.push_back(version);
+  }
+  int n = 0;
+  for (const auto& version : versions) {
+    auto s = pool_.stats(name + ":" + version);
+    n += s.busy + s.queued + s.waiting;
+  }
+  return n;
 }
 
 void LambdaService::sync_provisioned(const std::string& function) {

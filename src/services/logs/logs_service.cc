@@ -130,10 +130,7 @@ void LogsService::handle(aws::Call call) {
     }
   }();
   if (!r) return reply_error(call, r.error());
-  auto resp = http::Response::json(200, boost::json::serialize(r.value()));
-  resp.headers.set("Content-Type", "application/x-amz-json-1.1");
-  resp.headers.set("x-amzn-RequestId", call.request_id);
-  call.reply(std::move(resp));
+  call.reply(aws::json_answer(protocol(), r.value(), call.request_id));
 }
 
 LogsService::OpResult LogsService::dispatch(const aws::Call& call) {
@@ -145,16 +142,9 @@ LogsService::OpResult LogsService::dispatch(const aws::Call& call) {
   if (it == ops().end()) {
     return fail(aws::ApiError::unknown_operation("Unknown operation " + target));
   }
-  boost::json::object body;
-  if (!call.http.body.empty()) {
-    auto parsed = parse_object(call.http.body);
-    if (!parsed) {
-      return fail(aws::ApiError::make(400, "SerializationException",
-                                      "Start of structure or map found where not expected."));
-    }
-    body = std::move(*parsed);
-  }
-  Params p(body);
+  auto body = aws::parse_json_body(call.http.body);
+  if (!body) return fail(body.error());
+  Params p(body.value());
   return (this->*(it->second))(call, p);
 }
 

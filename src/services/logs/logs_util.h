@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "aws/api_error.h"
+#include "aws/json_params.h"
 #include "base/result.h"
 
 namespace nimbus::services::logs {
@@ -82,31 +83,13 @@ aws::ApiError invalid_parameter(std::string message);
 aws::ApiError group_not_found();
 aws::ApiError stream_not_found();
 
-// Reads typed members of a request object. A member of the wrong type records a
-// SerializationException (what AWS answers); callers check error() once after
-// reading everything they need.
-class Params {
+// Typed members of a request object (aws::JsonParams); constraint errors are
+// CloudWatch Logs' InvalidParameterException.
+class Params : public aws::JsonParams {
  public:
-  explicit Params(const boost::json::object& o) : o_(o) {}
-  std::optional<std::string> str(std::string_view name);
-  std::optional<int64_t> int64(std::string_view name);
-  std::optional<bool> boolean(std::string_view name);
-  std::optional<std::vector<std::string>> strings(std::string_view name);
-  const boost::json::array* array(std::string_view name);
-  const boost::json::object* object(std::string_view name);
-  // A required string: records an InvalidParameterException when absent.
-  std::string required(std::string_view name);
+  explicit Params(const boost::json::object& o) : JsonParams(o, "InvalidParameterException") {}
   // The log group named by logGroupName or logGroupIdentifier (either required).
   std::string group();
-  const std::optional<aws::ApiError>& error() const { return error_; }
-  void set_error(aws::ApiError e) {
-    if (!error_) error_ = std::move(e);
-  }
-
- private:
-  const boost::json::value* member(std::string_view name, bool ok_kind(const boost::json::value&));
-  const boost::json::object& o_;
-  std::optional<aws::ApiError> error_;
 };
 
 // Term filter patterns: space-separated terms that must all appear, "quoted
