@@ -331,6 +331,7 @@ void SandboxLauncher::start_snapshot(const std::string& function, const std::str
   auto fork_template =
       sandbox::ForkTemplate::create(std::move(inst.value()), std::move((*sockets)[0]),
                                     spec.memory_limit_bytes + kCopiesAllowance);
+  fork_template->fork_ahead(spec);
   snapshots_.add(
       function, revision,
       std::make_shared<TemplateSnapshot>(std::move(fork_template), uid, uid_releaser(uid)));

@@ -206,6 +206,11 @@ Result<std::unique_ptr<Instance>> ForkTemplate::hand_over(
                                     /*our_child=*/false);
 }
 
+void ForkTemplate::fork_ahead(const Spec& spec) {
+  std::lock_guard lk(mu_);
+  if (!pending_ && state_ != State::kRefused) (void)request_fork_locked(spec);
+}
+
 Result<std::unique_ptr<Instance>> ForkTemplate::spawn(const Spec& spec) {
   const auto t_begin = std::chrono::steady_clock::now();
   std::optional<Copy> copy;

@@ -81,6 +81,12 @@ class ForkTemplate {
   // forked for the next call. Thread-safe.
   Result<std::unique_ptr<Instance>> spawn(const Spec& spec);
 
+  // Asks for the first spare now, with `spec`'s limits: the request waits in
+  // the socket and the template forks it as soon as its init is done, so the
+  // first spawn() finds it ready (a fresh fork's first cgroup join after a
+  // quiet spell waits ~10-20 ms for an RCU grace period).
+  void fork_ahead(const Spec& spec);
+
   // The template's own sandbox (its memory use; alive()).
   const Instance& process() const { return *process_; }
   bool alive();

@@ -157,6 +157,21 @@ TEST_F(ForkTemplateTest, CopiesBecomeInstancesInTheirOwnCgroups) {
   EXPECT_NE(groups[0], groups[1]);
 }
 
+TEST_F(ForkTemplateTest, AForkRequestedAheadWaitsForTheTemplateAndServesTheFirstSpawn) {
+  auto t = fork_fake_template(Answer::kFork);
+  ASSERT_NE(t, nullptr);
+  t->fork_ahead(spec({}, -1));  // sent while the template may still be starting
+  ASSERT_EQ(wait_until_decided(*t), ForkTemplate::State::kReady);
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  UniqueFd r(p[0]), w(p[1]);
+  auto inst = t->spawn(spec({"A=ahead"}, w.get()));
+  ASSERT_TRUE(inst) << inst.error().message;
+  w.reset();
+  EXPECT_EQ(read_all(r.get()), "A=ahead\n");
+  EXPECT_TRUE((*inst)->wait(5s));
+}
+
 TEST_F(ForkTemplateTest, KillTakesTheWholeCopyDown) {
   auto t = fork_fake_template(Answer::kFork);
   ASSERT_NE(t, nullptr);
