@@ -643,7 +643,8 @@ def main():
         if api:
             api.init_error(error["errorType"], json.dumps(error).encode())
         else:
-            _template_socket(int(template_fd)).send(f"error {error['errorType']}: {error['errorMessage']}".encode()[:4000])
+            _template_refuse(_template_socket(int(template_fd)),
+                             f"error {error['errorType']}: {error['errorMessage']}", 1)
         sys.exit(1)
 
     if template_fd:
@@ -685,6 +686,24 @@ def _template_socket(fd):
 
     os.set_inheritable(fd, False)
     return socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET, fileno=fd)
+
+
+def _template_refuse(sock, message, status):
+    """Tells Nimbus why this template will not serve, and exits. Requests that
+    are already queued (Nimbus asks for the first copy ahead) are read first:
+    a socket closed with unread data resets its peer, which loses `message`."""
+    sock.send(message.encode()[:4000])
+    sock.setblocking(False)
+    try:
+        while True:
+            message, fds = _receive(sock, 16)
+            for fd in fds:
+                os.close(fd)
+            if not message:
+                break
+    except OSError:  # BlockingIOError: nothing (more) queued
+        pass
+    sys.exit(status)
 
 
 def _fork_unsafe_reason(control_fd):
@@ -739,8 +758,7 @@ def _serve_template(sock):
 
     reason = _fork_unsafe_reason(sock.fileno())
     if reason:
-        sock.send(b"unsafe " + reason.encode())
-        sys.exit(0)
+        _template_refuse(sock, "unsafe " + reason, 0)
     _flush_output()
     gc.collect()
     gc.freeze()  # see preload(): copies then share the init's objects

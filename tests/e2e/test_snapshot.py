@@ -44,6 +44,14 @@ def handler(event, context):
     return {"ok": True}
 """
 
+SOCKET_AT_IMPORT = r"""
+import os, socket, urllib.parse
+_url = urllib.parse.urlparse(os.environ["AWS_ENDPOINT_URL"])
+CONNECTION = socket.create_connection((_url.hostname, _url.port))
+def handler(event, context):
+    return {"ok": True}
+"""
+
 
 @pytest.fixture(scope="module")
 def nimbus(nimbus_bin, tmp_path_factory):
@@ -156,16 +164,20 @@ def test_code_update_discards_the_snapshot(nimbus, fname):
     assert any(launch_of(r) == "snapshot" for r, _ in cold), [r for r, _ in cold]
 
 
-def test_init_that_starts_a_thread_is_not_snapshotted(nimbus, fname):
-    # A fork keeps only the forking thread: a function whose init started one
-    # would lose it in every copy. Nimbus detects it and starts the function's
-    # instances the usual way, which the REPORT line says.
-    nimbus.create_function(fname, {"app.py": THREAD_AT_IMPORT})
+@pytest.mark.parametrize("code, reason", [(THREAD_AT_IMPORT, "thread(s) running after init"),
+                                          (SOCKET_AT_IMPORT, "socket(s) open after init")],
+                         ids=["thread", "socket"])
+def test_init_that_is_not_fork_safe_is_not_snapshotted(nimbus, fname, code, reason):
+    # A fork keeps only the forking thread, and copies would share a socket
+    # (one connection, several writers): a function whose init started a
+    # thread or opened a connection is detected and its instances start the
+    # usual way, which the REPORT line says.
+    nimbus.create_function(fname, {"app.py": code})
     nimbus.invoke(fname, {})
     cold = new_instances(nimbus, fname, tries=6)
     assert cold and all(launch_of(r) != "snapshot" for r, _ in cold), cold
     log = open(nimbus.log_path, errors="replace").read()
-    assert f"{fname}:$LATEST: no snapshot" in log and "thread(s) running after init" in log
+    assert f"{fname}:$LATEST: no snapshot" in log and reason in log, log[-1500:]
 
 
 def test_a_function_can_opt_out(nimbus, fname):
