@@ -314,6 +314,9 @@ int main(int argc, char** argv) {
                    "on (a Python function's later instances fork from a template that ran its "
                    "init) | off")
       ->check(CLI::IsMember({"on", "off"}));
+  serve->add_option("--memory-budget-mb", so.memory_budget_mb,
+                    "One bound on idle instances (pre-warmed included) and snapshot templates "
+                    "together; over it the least valuable idle instances go first (0: none)");
   serve->add_option("--snapshot-budget-mb", so.snapshot_budget_mb,
                     "Memory of all snapshot templates together (least recently used go first)");
   serve->add_option("--max-concurrency", so.account_concurrency,

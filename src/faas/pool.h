@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -42,6 +43,10 @@ struct PoolOptions {
   // (FaasCache's greedy-dual priority; pool_budget.cc). Provisioned instances
   // are not counted.
   int64_t idle_memory_budget_mb = 0;
+  // Memory (MB) kept for functions outside the pool that counts against the
+  // same budget: the launcher's snapshot templates. Read when the budget is
+  // enforced; empty: none.
+  std::function<int64_t()> retained_memory_mb;
 };
 
 enum class Admission {

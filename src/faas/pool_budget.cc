@@ -18,7 +18,11 @@ void Pool::enforce_budget(Group& g, const std::shared_ptr<Slot>& parked, Effects
       static_cast<double>(std::max<int64_t>(1, g.counters.cold_starts + g.counters.warm_starts));
   parked->priority = budget_clock_ + frequency / std::max(1, g.spec.memory_mb);
 
-  int64_t idle_mb = 0;
+  // Templates (and whatever else the launcher keeps) share the budget: idle
+  // instances get what they leave. The launcher bounds them by the same budget
+  // on its own (SandboxLauncherOptions::snapshot_budget_bytes), so the total
+  // stays within it.
+  int64_t idle_mb = options_.retained_memory_mb ? options_.retained_memory_mb() : 0;
   for (const auto& [key, group] : groups_)
     for (const auto& slot : group.slots)
       if (slot->state == SlotState::kIdle && !slot->provisioned) idle_mb += group.spec.memory_mb;

@@ -85,5 +85,37 @@ TEST_F(PoolBudgetTest, ClockAgesOldInstances) {
   EXPECT_EQ(idle("b12"), 1);
 }
 
+// Memory the launcher keeps outside the pool (snapshot templates) shares the
+// budget: idle instances get what it leaves.
+TEST(PoolBudget, RetainedMemoryCountsAgainstTheBudget) {
+  ManualClock clock;
+  Ledger ledger;
+  FixedKeepAlive keep_alive(minutes(15));
+  SimulatedFactory factory(clock, ledger, {});
+  int64_t retained_mb = 0;
+  PoolOptions o;
+  o.adaptive_concurrency = false;
+  o.idle_memory_budget_mb = 1200;
+  o.retained_memory_mb = [&] { return retained_mb; };
+  Pool pool(factory, clock, keep_alive, o);
+  auto call = [&](const std::string& name, int memory_mb) {
+    FunctionSpec s;
+    s.name = name;
+    s.revision = "r1";
+    s.memory_mb = memory_mb;
+    Invocation inv;
+    inv.payload = "10";
+    ASSERT_EQ(pool.invoke(s, std::nullopt, inv, [](InvokeResult) {}), Admission::kAdmitted);
+    clock.advance(seconds(1));
+  };
+  call("a", 512);
+  call("b", 512);  // 1024 MB idle: within 1200
+  EXPECT_EQ(pool.stats("a:$LATEST").idle + pool.stats("b:$LATEST").idle, 2);
+  retained_mb = 300;  // templates now: 1324 MB > 1200 at the next parking
+  call("b", 512);
+  EXPECT_EQ(pool.stats("a:$LATEST").idle + pool.stats("b:$LATEST").idle, 1);
+  EXPECT_EQ(pool.stats("a:$LATEST").reclaimed, 1);
+}
+
 }  // namespace
 }  // namespace nimbus::faas

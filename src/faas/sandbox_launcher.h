@@ -47,6 +47,8 @@ class SandboxLauncher final : public Launcher {
   // one preloads boto3, ~0.5 s). Call from a long-lived thread: they die with
   // the thread that started them.
   void start_fork_servers();
+  // Memory held by ready snapshot templates (for the pool's memory budget).
+  uint64_t snapshot_memory_bytes() const { return snapshots_.memory_bytes(); }
 
  private:
   // The uids of live instances. Shared with the instances' release callbacks,

@@ -86,6 +86,14 @@ void SnapshotCache::evict_locked() {
   }
 }
 
+uint64_t SnapshotCache::memory_bytes() const {
+  std::lock_guard lk(mu_);
+  uint64_t total = 0;
+  for (const auto& [function, slot] : slots_)
+    if (slot.ready && slot.snapshot) total += slot.snapshot->memory_bytes();
+  return total;
+}
+
 std::vector<SnapshotCache::Entry> SnapshotCache::entries() const {
   std::lock_guard lk(mu_);
   std::vector<Entry> out;

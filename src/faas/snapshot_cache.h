@@ -50,6 +50,8 @@ class SnapshotCache {
     uint64_t memory_bytes = 0;
   };
   std::vector<Entry> entries() const;  // for `nimbus ls`-style reporting and tests
+  // The memory of the ready snapshots together.
+  uint64_t memory_bytes() const;
 
  private:
   struct Slot {

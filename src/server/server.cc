@@ -181,7 +181,9 @@ Status Server::start() {
     if (!ec && std::filesystem::exists(zygote, ec)) launch.python_zygote = zygote.string();
   }
   launch.snapshots = o.snapshots == "on" && isolate;
-  launch.snapshot_budget_bytes = static_cast<uint64_t>(std::max(0, o.snapshot_budget_mb)) << 20;
+  int snapshot_mb = std::max(0, o.snapshot_budget_mb);
+  if (o.memory_budget_mb > 0) snapshot_mb = std::min(snapshot_mb, o.memory_budget_mb);
+  launch.snapshot_budget_bytes = static_cast<uint64_t>(snapshot_mb) << 20;
   spdlog::info("python instances: {}{}",
                launch.python_zygote.empty() ? "exec" : "fork from " + launch.python_zygote,
                launch.snapshots ? ", then from per-function snapshots" : "");
@@ -227,7 +229,11 @@ Status Server::start() {
   s.pool = std::make_unique<faas::Pool>(
       *s.instances, s.clock, *s.keep_alive,
       faas::PoolOptions{.account_concurrency = o.account_concurrency,
-                        .adaptive_concurrency = o.scaling != "lambda"});
+                        .adaptive_concurrency = o.scaling != "lambda",
+                        .idle_memory_budget_mb = std::max(0, o.memory_budget_mb),
+                        .retained_memory_mb = [launcher = s.launcher.get()] {
+                          return static_cast<int64_t>(launcher->snapshot_memory_bytes() >> 20);
+                        }});
   services::lambda::LambdaOptions lambda_options{data + "/code", env.endpoint_url};
   // Event source mappings read DynamoDB streams through Streams' public API,
   // in process (the pollers call it on the worker pool).

@@ -29,6 +29,9 @@ struct ServerOptions {
   // first init (sandbox/fork_template.h); "off": never.
   std::string snapshots = "on";
   int snapshot_budget_mb = 1024;  // memory of all templates together
+  // One bound (MB) on idle instances, pre-warmed ones and snapshot templates
+  // together (0: none; templates then have snapshot_budget_mb alone).
+  int memory_budget_mb = 0;
   int account_concurrency = 1000;
   // "adaptive": a function's concurrency follows CPU contention (instances
   // that wait for a CPU make further calls queue); "lambda": one instance per

@@ -228,3 +228,18 @@ def test_snapshot_instances_keep_their_limits(nimbus, fname):
     assert any(x[2] for x in r), r
     cold = new_instances(nimbus, fname)
     assert any(launch_of(rep) == "snapshot" for rep, _ in cold), cold
+
+
+def test_memory_budget_bounds_idle_instances(server_factory, fname):
+    # --memory-budget-mb bounds idle instances and templates together: with
+    # 200 MB, a 256 MB function's instance cannot stay idle, so every call is
+    # a cold start (served by a copy of its template once that is ready).
+    server = server_factory(extra_args=["--memory-budget-mb", "200"])
+    server.create_function(fname, {"app.py": INIT_MARK.format(version="v1")}, MemorySize=256)
+    launches = []
+    for _ in range(4):
+        r = server.lambda_.invoke(FunctionName=fname, Payload=b"{}", LogType="Tail")
+        assert "FunctionError" not in r, r["Payload"].read()
+        launches.append(launch_of(report_of(r)))
+        time.sleep(0.2)
+    assert None not in launches, launches  # no warm call: nothing stayed idle
