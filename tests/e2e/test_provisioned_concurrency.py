@@ -39,6 +39,12 @@ def published(server, name, files=APP):
     return server.lambda_.publish_version(FunctionName=name)["Version"]
 
 
+def publish_another(lam, name):
+    """A second version: a configuration change, then PublishVersion."""
+    lam.update_function_configuration(FunctionName=name, Description="v2")
+    return lam.publish_version(FunctionName=name)["Version"]
+
+
 def wait_status(lam, name, qualifier, status, timeout=30):
     def check():
         c = lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier=qualifier)
@@ -141,8 +147,7 @@ def test_alias_and_version_conflicts(nimbus, fname):
             FunctionName=fname, Qualifier="live", ProvisionedConcurrentExecutions=1)
     assert error_code(e) == "ResourceConflictException"
 
-    lam.update_function_configuration(FunctionName=fname, Description="v2")
-    v2 = lam.publish_version(FunctionName=fname)["Version"]
+    v2 = publish_another(lam, fname)
     lam.create_alias(FunctionName=fname, Name="canary", FunctionVersion=v2,
                      RoutingConfig={"AdditionalVersionWeights": {v: 0.1}})
     with pytest.raises(ClientError) as e:
@@ -211,8 +216,7 @@ def test_reserved_concurrency_bounds_provisioned(nimbus, fname):
 def test_deleting_alias_or_version_removes_its_config(nimbus, fname):
     lam = nimbus.lambda_
     v = published(nimbus, fname)
-    lam.update_function_configuration(FunctionName=fname, Description="v2")
-    v2 = lam.publish_version(FunctionName=fname)["Version"]
+    v2 = publish_another(lam, fname)
     lam.create_alias(FunctionName=fname, Name="live", FunctionVersion=v)
     lam.put_provisioned_concurrency_config(
         FunctionName=fname, Qualifier="live", ProvisionedConcurrentExecutions=1)
@@ -266,8 +270,7 @@ def test_config_survives_restart(server_factory, tmp_path, fname):
 def test_alias_update_moves_provisioned_instances(nimbus, fname):
     lam = nimbus.lambda_
     v = published(nimbus, fname)
-    lam.update_function_configuration(FunctionName=fname, Description="v2")
-    v2 = lam.publish_version(FunctionName=fname)["Version"]
+    v2 = publish_another(lam, fname)
     lam.create_alias(FunctionName=fname, Name="live", FunctionVersion=v)
     lam.put_provisioned_concurrency_config(
         FunctionName=fname, Qualifier="live", ProvisionedConcurrentExecutions=1)
@@ -302,8 +305,7 @@ def test_account_minimum_and_list_pages(nimbus, fname):
     assert "[100]" in e.value.response["Error"]["Message"]
 
     lam.create_alias(FunctionName=fname, Name="a", FunctionVersion=v)
-    lam.update_function_configuration(FunctionName=fname, Description="v2")
-    v2 = lam.publish_version(FunctionName=fname)["Version"]
+    v2 = publish_another(lam, fname)
     lam.create_alias(FunctionName=fname, Name="b", FunctionVersion=v2)
     for q in ("a", "b"):
         lam.put_provisioned_concurrency_config(
