@@ -14,6 +14,27 @@ const net = require('net');
 const path = require('path');
 const util = require('util');
 
+// A prepared instance (NIMBUS_HANDOVER_FD): Nimbus started this runtime before
+// the instance had a request, and hands the instance's environment over on
+// that fd once it has one (src/sandbox/sandbox.h, encode_handover): every
+// "KEY=VALUE" NUL-terminated, then one more NUL. Wait for it here, before
+// anything reads the environment; without a complete message the instance was
+// discarded unused.
+function receiveEnvironment(fd) {
+  const chunks = [];
+  const buf = Buffer.allocUnsafe(64 * 1024);
+  for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0;) chunks.push(Buffer.from(buf.subarray(0, n)));
+  fs.closeSync(fd);
+  const message = Buffer.concat(chunks).toString('utf8');
+  const complete = message === '\0' || message.endsWith('\0\0');
+  if (!complete) process.exit(0);
+  const entries = message.slice(0, -1).split('\0').slice(0, -1);
+  const handed = new Map(entries.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+  for (const key of Object.keys(process.env)) if (!handed.has(key)) delete process.env[key];
+  for (const [key, value] of handed) process.env[key] = value;
+}
+if (process.env.NIMBUS_HANDOVER_FD !== undefined) receiveEnvironment(Number(process.env.NIMBUS_HANDOVER_FD));
+
 const API_PREFIX = '/2018-06-01/runtime';
 const channelFd = process.env.NIMBUS_RUNTIME_FD;
 delete process.env.NIMBUS_RUNTIME_FD; // not for the function's own child processes

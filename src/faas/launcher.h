@@ -7,6 +7,7 @@
 #include <array>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,6 +16,7 @@
 
 #include "base/result.h"
 #include "faas/function_spec.h"
+#include "sandbox/unique_fd.h"
 
 namespace nimbus::faas {
 
@@ -45,8 +47,20 @@ class Process {
   // REPORT line.
   virtual std::string_view launch_path() const { return {}; }
   // Called once, when the runtime finished its init (asked for its first
-  // event). The launcher may then snapshot the function (SandboxLauncher).
-  virtual void initialised() {}
+  // event): work for the launcher to do then, if any (SandboxLauncher starts
+  // the function's snapshot or next prepared instance). It runs where
+  // launches run, and may run after the instance is gone.
+  virtual std::function<void()> initialised() { return {}; }
+  // A process started ahead of its request (a prepared instance) came with
+  // pipes of its own: these are the instance's ends, to use instead of the
+  // ones it made for the LaunchRequest (whose other ends the process never
+  // got). Asked once, after launch().
+  struct Pipes {
+    sandbox::UniqueFd output;   // read: the process's stdout and stderr
+    sandbox::UniqueFd events;   // write: the runtime channel's events in (fd 3)
+    sandbox::UniqueFd results;  // read: its results out (fd 4)
+  };
+  virtual std::optional<Pipes> take_pipes() { return std::nullopt; }
 };
 
 struct LaunchRequest {

@@ -248,6 +248,7 @@ class ProcessInstance final : public Instance,
       return;
     }
     std::weak_ptr<ProcessInstance> weak = weak_from_this();
+    if (auto pipes = process_->take_pipes()) adopt_pipes(std::move(*pipes));
     exit_watch_.assign(::dup(process_->exit_fd()));
     watch_output();
     read_channel();
@@ -261,6 +262,20 @@ class ProcessInstance final : public Instance,
       unwanted = stopping_ || state_ == State::kDead;  // stopped or timed out meanwhile
     }
     if (unwanted) process_->kill();
+  }
+
+  // A prepared process's own pipes replace the ones prepare_launch() made
+  // (nothing reads or writes those yet), set up the same way.
+  void adopt_pipes(Process::Pipes pipes) {
+    ::fcntl(pipes.output.get(), F_SETFL, O_NONBLOCK);
+    ::fcntl(pipes.events.get(), F_SETFL, O_NONBLOCK);
+    boost::system::error_code ec;
+    pipe_.close(ec);
+    pipe_.assign(pipes.output.release());
+    events_out_->close(ec);
+    events_out_->assign(pipes.events.release());
+    results_in_->close(ec);
+    results_in_->assign(pipes.results.release());
   }
 
   // Only the instance's own processes may use its Runtime API: another
@@ -441,14 +456,16 @@ class ProcessInstance final : public Instance,
     if (deliver) send_event(std::move(waiter));
     if (ready) ready(true, {});
     // After the first event is on its way: the launcher may start a snapshot
-    // of the function now (a launch, so where launches run).
-    if (first_ready)
-      run_launch_([weak = weak_from_this()] {
-        if (auto self = weak.lock()) {
-          std::lock_guard lk(self->launch_mu_);
-          if (self->process_) self->process_->initialised();
-        }
-      });
+    // of the function now (a launch, so where launches run), even if this
+    // instance is gone by then (a short call without keep-alive).
+    if (first_ready) {
+      std::function<void()> work;
+      {
+        std::lock_guard lk(launch_mu_);
+        if (process_) work = process_->initialised();
+      }
+      if (work) run_launch_(std::move(work));
+    }
   }
 
   void send_event(Waiter waiter) {

@@ -3,9 +3,15 @@
 #include <spdlog/spdlog.h>
 
 #include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
 
+#include <array>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <functional>
+#include <span>
 #include <utility>
 
 #include "base/ids.h"
@@ -55,10 +61,10 @@ class SandboxProcess final : public Process {
   }
   uid_t uid() const override { return uid_; }
   std::string_view launch_path() const override { return launch_path_; }
-  void initialised() override {
-    if (auto f = std::exchange(on_initialised_, nullptr)) f();
-  }
+  std::function<void()> initialised() override { return std::exchange(on_initialised_, nullptr); }
   void on_initialised(std::function<void()> f) { on_initialised_ = std::move(f); }
+  std::optional<Pipes> take_pipes() override { return std::exchange(pipes_, std::nullopt); }
+  void set_pipes(Pipes pipes) { pipes_ = std::move(pipes); }
 
  private:
   std::unique_ptr<sandbox::Instance> inst_;
@@ -69,6 +75,7 @@ class SandboxProcess final : public Process {
   // namespace) and its uid must outlive the instance.
   std::shared_ptr<Snapshot> from_;
   std::function<void()> on_initialised_;
+  std::optional<Pipes> pipes_;  // a prepared instance's own
 };
 
 // A template (sandbox::ForkTemplate) as the snapshot cache sees it. Owns the
@@ -118,6 +125,65 @@ class TemplateSnapshot final : public Snapshot {
   std::chrono::steady_clock::time_point started_;
   bool timed_out_ = false;
 };
+
+// An instance started before its request (Node, `provided`): in its sandbox,
+// with its own uid, cgroup and pipes, waiting for the environment on fd 5
+// (sandbox.h, Spec::handover_fd). A `provided` one waits before exec, a Node
+// one with the runtime started (runtimes/node/bootstrap.js, NIMBUS_HANDOVER_FD).
+// The next launch of its function takes it.
+class PreparedInstance final : public Snapshot {
+ public:
+  PreparedInstance(std::unique_ptr<sandbox::Instance> inst, uid_t uid,
+                   std::function<void()> release_uid, Process::Pipes pipes,
+                   sandbox::UniqueFd handover)
+      : inst_(std::move(inst)),
+        uid_(uid),
+        release_uid_(std::move(release_uid)),
+        pipes_(std::move(pipes)),
+        handover_(std::move(handover)) {}
+  ~PreparedInstance() override {
+    if (!inst_) return;  // handed over: the process owns both now
+    inst_.reset();
+    release_uid_();
+  }
+  State poll() override {
+    pollfd exited{inst_->pidfd(), POLLIN, 0};
+    return ::poll(&exited, 1, 0) == 1 ? State::kRefused : State::kReady;
+  }
+  std::string reason() const override { return "a prepared instance exited before its request"; }
+  uint64_t memory_bytes() const override { return inst_->peak_memory_bytes(); }
+
+  // Sends `env` and turns the instance into the launch's process.
+  Result<std::unique_ptr<SandboxProcess>> hand_over(std::span<const std::string> env) {
+    std::string message = sandbox::encode_handover(env);
+    for (size_t sent = 0; sent < message.size();) {
+      ssize_t n = ::write(handover_.get(), message.data() + sent, message.size() - sent);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return fail(SysError{"handover: " + std::string(std::strerror(errno)), errno});
+      sent += static_cast<size_t>(n);
+    }
+    handover_.reset();  // EOF: the message is complete
+    auto process = std::make_unique<SandboxProcess>(std::move(inst_), uid_, "prepared",
+                                                    std::move(release_uid_));
+    process->set_pipes(std::move(pipes_));
+    return process;
+  }
+
+ private:
+  std::unique_ptr<sandbox::Instance> inst_;
+  uid_t uid_;
+  std::function<void()> release_uid_;
+  Process::Pipes pipes_;
+  sandbox::UniqueFd handover_;
+};
+
+// A pipe as two owned ends, [0] read and [1] write.
+Result<std::array<sandbox::UniqueFd, 2>> make_pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0)
+    return fail(SysError{"pipe2: " + std::string(std::strerror(errno)), errno});
+  return std::array<sandbox::UniqueFd, 2>{sandbox::UniqueFd(fds[0]), sandbox::UniqueFd(fds[1])};
+}
 
 }  // namespace
 
@@ -239,10 +305,25 @@ Result<std::unique_ptr<Process>> SandboxLauncher::launch(const LaunchRequest& re
   spec.env.push_back("NIMBUS_OPT_DIR=" + opt);
   if (!cmd->execution_env.empty()) spec.env.push_back("AWS_EXECUTION_ENV=" + cmd->execution_env);
 
-  // A fork of the function's template, when it has a ready one.
-  const bool snapshot = snapshot_eligible(fn);
+  // A fork of the function's template, or its prepared instance, when it has
+  // a ready one.
+  const Ahead ahead = ahead_of_time(fn);
   const std::string function = pool_key(fn);
-  if (snapshot) {
+  if (ahead == Ahead::kPrepared) {
+    if (auto taken = snapshots_.take(function, fn.revision)) {
+      // The cache holds only this launcher's PreparedInstances for these runtimes.
+      auto process = static_cast<PreparedInstance&>(*taken).hand_over(spec.env);
+      if (process) {
+        process.value()->on_initialised([this, function, fn, spec]() mutable {
+          start_prepared(function, fn.revision, fn, std::move(spec));
+        });
+        return std::unique_ptr<Process>(std::move(process.value()));
+      }
+      spdlog::warn("{}: the prepared instance could not take over ({}); starting one the usual way",
+                   function, process.error().message);
+    }
+  }
+  if (ahead == Ahead::kSnapshot) {
     if (auto ready = snapshots_.ready(function, fn.revision)) {
       // The cache holds only this launcher's TemplateSnapshots.
       auto& from = static_cast<TemplateSnapshot&>(*ready);
@@ -273,15 +354,19 @@ Result<std::unique_ptr<Process>> SandboxLauncher::launch(const LaunchRequest& re
   if (uid) release = uid_releaser(uid);
   auto process = std::make_unique<SandboxProcess>(
       std::move(inst.value()), uid, forked ? "fork-server" : "exec", std::move(release));
-  if (snapshot) {
-    // The template is made from this instance's spec once its init succeeded;
-    // its fds are the instance's own, so they are left out.
-    spec.stdout_fd = spec.stderr_fd = -1;
-    spec.channel_fds = {-1, -1};
+  // The template or the prepared instance is made from this instance's spec
+  // once its init succeeded; its fds are the instance's own, so they are
+  // left out.
+  spec.stdout_fd = spec.stderr_fd = -1;
+  spec.channel_fds = {-1, -1};
+  if (ahead == Ahead::kSnapshot)
     process->on_initialised([this, function, fn, spec]() mutable {
       start_snapshot(function, fn.revision, fn, std::move(spec));
     });
-  }
+  if (ahead == Ahead::kPrepared)
+    process->on_initialised([this, function, fn, spec]() mutable {
+      start_prepared(function, fn.revision, fn, std::move(spec));
+    });
   return std::unique_ptr<Process>(std::move(process));
 }
 
@@ -293,10 +378,56 @@ Result<std::unique_ptr<sandbox::Instance>> SandboxLauncher::spawn_fresh(const Fu
   return sandbox::spawn(spec);
 }
 
-bool SandboxLauncher::snapshot_eligible(const FunctionSpec& fn) const {
-  if (!options_.snapshots || !options_.isolate || !fn.runtime.starts_with("python3.")) return false;
+SandboxLauncher::Ahead SandboxLauncher::ahead_of_time(const FunctionSpec& fn) const {
+  if (!options_.snapshots || !options_.isolate) return Ahead::kNone;
   auto opt_out = fn.environment.find("NIMBUS_SNAPSHOT");
-  return opt_out == fn.environment.end() || opt_out->second != "off";
+  if (opt_out != fn.environment.end() && opt_out->second == "off") return Ahead::kNone;
+  if (fn.runtime.starts_with("python3.")) return Ahead::kSnapshot;
+  if (fn.runtime.starts_with("nodejs") || fn.runtime.starts_with("provided"))
+    return Ahead::kPrepared;
+  return Ahead::kNone;
+}
+
+void SandboxLauncher::start_prepared(const std::string& function, const std::string& revision,
+                                     const FunctionSpec& fn, sandbox::Spec spec) {
+  if (!snapshots_.claim(function, revision)) return;
+  auto refuse = [&](const std::string& why) {
+    spdlog::warn("{}: no prepared instance ({})", function, why);
+    snapshots_.refuse(function, revision, why);
+  };
+  // Its own pipes: output, the runtime channel, and the handover.
+  std::array<sandbox::UniqueFd, 2> pipes[4];
+  for (auto& p : pipes) {
+    auto made = make_pipe();
+    if (!made) return refuse(made.error().message);
+    p = std::move(*made);
+  }
+  auto& [output, events, results, handover] = pipes;
+  uid_t uid = allocate_uid();
+  if (uid == 0) return refuse("no free sandbox uid");
+  spec.uid = spec.gid = uid;
+  spec.stdout_fd = spec.stderr_fd = output[1].get();
+  spec.channel_fds = {events[0].get(), results[1].get()};
+  spec.handover_fd = handover[0].get();
+  // Node waits by itself, with its runtime started; anything else (a
+  // `provided` bootstrap) waits in the sandbox, before exec.
+  const bool node = fn.runtime.starts_with("nodejs");
+  spec.exec_on_handover = !node;
+  if (node) spec.env.push_back("NIMBUS_HANDOVER_FD=" + std::to_string(sandbox::kHandoverFd));
+  const std::string id = random_hex(8);
+  spec.cgroup_name = "prepared-" + id;
+  spec.hostname = "nimbus-" + id;
+  auto inst = sandbox::spawn(spec);
+  if (!inst) {
+    release_uid(uid);
+    return refuse(inst.error().message);
+  }
+  snapshots_.add(
+      function, revision,
+      std::make_shared<PreparedInstance>(
+          std::move(inst.value()), uid, uid_releaser(uid),
+          Process::Pipes{std::move(output[0]), std::move(events[1]), std::move(results[0])},
+          std::move(handover[1])));
 }
 
 void SandboxLauncher::start_snapshot(const std::string& function, const std::string& revision,

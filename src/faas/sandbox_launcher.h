@@ -1,9 +1,15 @@
 // The launcher of real instances: each runs in its own sandbox (namespaces,
-// cgroup, seccomp, uid). Three ways to start one, fastest first:
+// cgroup, seccomp, uid). Four ways to start one, fastest first:
 //   snapshot     a fork of the function's template, which already ran the
 //                function's init (Python; sandbox/fork_template.h, snapshot_cache.h)
+//   prepared     the function's instance started ahead, after its previous
+//                one's init: sandbox built (and Node's runtime started), it
+//                only waits for its environment (Node, provided)
 //   fork-server  a fork of the pre-initialised Python runtime (sandbox/zygote.h)
 //   exec         the runtime exec'd in a fresh sandbox (every runtime)
+// The first instance of a function version's revision (code and
+// configuration) takes one of the last two; snapshots and prepared instances
+// are kept in one SnapshotCache, within one memory budget.
 #pragma once
 
 #include <atomic>
@@ -29,10 +35,10 @@ struct SandboxLauncherOptions {
   // The Python fork-server program (nimbus-python-zygote); empty: python
   // instances exec their runtime like every other. Isolated instances only.
   std::string python_zygote;
-  // Per-function snapshots of Python functions (isolated instances only): after
-  // an instance's first init, a template of the function is started, and
-  // later instances fork from it. A function opts out with the environment
-  // variable NIMBUS_SNAPSHOT=off.
+  // Per-function snapshots of Python functions, prepared instances of Node and
+  // provided ones (isolated instances only): after an instance's init, a
+  // template of the function, or its next instance, is started. A function
+  // opts out with the environment variable NIMBUS_SNAPSHOT=off.
   bool snapshots = false;
   uint64_t snapshot_budget_bytes = 1ull << 30;  // memory of all templates together
 };
@@ -83,10 +89,20 @@ class SandboxLauncher final : public Launcher {
   // Python when there is one, else exec'd.
   Result<std::unique_ptr<sandbox::Instance>> spawn_fresh(const FunctionSpec& fn,
                                                          const sandbox::Spec& spec, bool& forked);
-  bool snapshot_eligible(const FunctionSpec& fn) const;
+  // What a function's first instance leaves behind for the next ones.
+  enum class Ahead {
+    kNone,
+    kSnapshot,  // a template to fork from (Python)
+    kPrepared,  // one instance started ahead, waiting for its environment (Node, provided)
+  };
+  Ahead ahead_of_time(const FunctionSpec& fn) const;
   // Starts the template of `fn` from `spec` (an instance's, fds aside), unless
   // one exists or is being started.
   void start_snapshot(const std::string& function, const std::string& revision,
+                      const FunctionSpec& fn, sandbox::Spec spec);
+  // Starts the next prepared instance of `fn` from `spec` (an instance's,
+  // fds aside), unless one is waiting or being started.
+  void start_prepared(const std::string& function, const std::string& revision,
                       const FunctionSpec& fn, sandbox::Spec spec);
 
   SandboxLauncherOptions options_;

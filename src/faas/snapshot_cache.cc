@@ -6,9 +6,8 @@
 
 namespace nimbus::faas {
 
-std::shared_ptr<Snapshot> SnapshotCache::ready(const std::string& function,
-                                               const std::string& revision) {
-  std::lock_guard lk(mu_);
+SnapshotCache::Slot* SnapshotCache::usable_locked(const std::string& function,
+                                                  const std::string& revision) {
   auto it = slots_.find(function);
   if (it == slots_.end() || it->second.revision != revision || !it->second.snapshot) return nullptr;
   Slot& slot = it->second;
@@ -38,7 +37,24 @@ std::shared_ptr<Snapshot> SnapshotCache::ready(const std::string& function,
     auto again = slots_.find(function);
     if (again == slots_.end() || again->second.snapshot != snapshot) return nullptr;
   }
-  return slot.snapshot;
+  return &slot;
+}
+
+std::shared_ptr<Snapshot> SnapshotCache::ready(const std::string& function,
+                                               const std::string& revision) {
+  std::lock_guard lk(mu_);
+  Slot* slot = usable_locked(function, revision);
+  return slot ? slot->snapshot : nullptr;
+}
+
+std::shared_ptr<Snapshot> SnapshotCache::take(const std::string& function,
+                                              const std::string& revision) {
+  std::lock_guard lk(mu_);
+  Slot* slot = usable_locked(function, revision);
+  if (!slot) return nullptr;
+  auto snapshot = std::move(slot->snapshot);
+  slots_.erase(function);
+  return snapshot;
 }
 
 bool SnapshotCache::claim(const std::string& function, const std::string& revision) {
@@ -53,8 +69,8 @@ bool SnapshotCache::claim(const std::string& function, const std::string& revisi
 void SnapshotCache::add(const std::string& function, const std::string& revision,
                         std::shared_ptr<Snapshot> snapshot) {
   std::lock_guard lk(mu_);
-  Slot& slot = slots_[function];
-  slot = Slot{revision, std::move(snapshot), {}, false, ++uses_};
+  slots_[function] = Slot{revision, std::move(snapshot), {}, false, ++uses_};
+  (void)usable_locked(function, revision);  // counts it now if it is ready already
 }
 
 void SnapshotCache::refuse(const std::string& function, const std::string& revision,

@@ -41,6 +41,31 @@ TEST(SnapshotCache, ServesOnlyAReadySnapshotOfTheCurrentRevision) {
   EXPECT_EQ(s.use_count(), 1);  // only this test holds the old one now
 }
 
+// A prepared instance serves one launch: take() hands it out once, after which
+// the function may start the next. It is ready from the start, so its memory
+// counts while it waits.
+TEST(SnapshotCache, APreparedInstanceIsTakenOnceAndCountsWhileItWaits) {
+  SnapshotCache cache(100ull << 20);
+  ASSERT_TRUE(cache.claim("f:1", "r1"));
+  auto s = std::make_shared<FakeSnapshot>(30);
+  s->state = Snapshot::State::kReady;
+  cache.add("f:1", "r1", s);
+  EXPECT_EQ(cache.memory_bytes(), 30ull << 20);
+  EXPECT_FALSE(cache.claim("f:1", "r1"));       // one at a time
+  EXPECT_EQ(cache.take("f:1", "r2"), nullptr);  // another revision's
+  EXPECT_EQ(cache.take("f:1", "r1"), s);
+  EXPECT_EQ(cache.take("f:1", "r1"), nullptr);  // used up
+  EXPECT_EQ(cache.memory_bytes(), 0u);
+  EXPECT_TRUE(cache.claim("f:1", "r1"));  // the next one
+
+  // One that died while it waited is a refusal, final for its revision.
+  auto dead = std::make_shared<FakeSnapshot>(30);
+  cache.add("f:1", "r1", dead);
+  dead->state = Snapshot::State::kRefused;
+  EXPECT_EQ(cache.take("f:1", "r1"), nullptr);
+  EXPECT_FALSE(cache.claim("f:1", "r1"));
+}
+
 TEST(SnapshotCache, ARefusalIsFinalForItsRevision) {
   SnapshotCache cache(1ull << 30);
   auto s = add(cache, "f:1", "r1", 10);

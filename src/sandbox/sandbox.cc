@@ -79,6 +79,12 @@ enum class Stage : int {
   kSeccomp,
   kExec,
 };
+// Not a failure: the report a child held for its handover writes once it
+// waits (Spec::exec_on_handover).
+constexpr int kHeldReport = 0;
+// What a held child accepts as its environment: the message and its entries.
+constexpr size_t kMaxHandoverBytes = 256 << 10;
+constexpr size_t kMaxHandoverEntries = 4096;
 
 struct ChildReport {
   int stage;
@@ -112,7 +118,14 @@ struct ChildArgs {
   char* const* argv = nullptr;
   char* const* envp = nullptr;
   int stdio[3] = {-1, -1, -1};
-  int channel_fds[2] = {-1, -1};  // become fds 3 and 4 when >= 0 (never 0..4 themselves)
+  int channel_fds[2] = {-1, -1};  // become fds 3 and 4 when >= 0 (never 0..5 themselves)
+  int handover_fd = -1;           // becomes kHandoverFd when >= 0 (never 0..5 itself)
+  // Held for the handover (Spec::exec_on_handover): the child reads the
+  // message into `handover_buf` and points `handover_envp` into it. Both
+  // are the child's own copy (a held child does not share our memory).
+  bool hold = false;
+  char* handover_buf = nullptr;
+  char** handover_envp = nullptr;
   int report_fd = -1;
   uid_t uid = 0;
   gid_t gid = 0;
@@ -272,6 +285,15 @@ void child_enter(ChildArgs& a) {
       if (::dup2(a.channel_fds[i], 3 + i) != 3 + i) child_fail(a, Stage::kStdio, 3 + i);
     first_closed = 5;
   }
+  if (a.handover_fd >= 0) {
+    if (::dup2(a.handover_fd, kHandoverFd) != kHandoverFd)
+      child_fail(a, Stage::kStdio, kHandoverFd);
+    if (first_closed == 3) {  // no channel: whatever sits at 3 and 4 is not the instance's
+      ::close(3);
+      ::close(4);
+    }
+    first_closed = kHandoverFd + 1;
+  }
   // Every other fd is closed at exec, including the report pipe, whose
   // closing tells the parent the exec happened. Without an exec they are
   // closed at the end (the Landlock ruleset is needed until then).
@@ -340,15 +362,63 @@ void child_enter(ChildArgs& a) {
   a.t_exec = now_ns();
 }
 
+// A held child, in its sandbox: says so, then waits for the handover message
+// and returns the environment it carries. Exits when Nimbus closed the pipe
+// without one (the prepared instance was discarded).
+char* const* child_await_handover(ChildArgs& a) {
+  // A copy of our address space came with a copy of every fd we had (other
+  // instances' pipes, listening sockets): not kept open while it waits.
+  if (!close_all_but(kHandoverFd + 1, a.report_fd)) child_fail(a, Stage::kCloseFds);
+  ChildReport held{kHeldReport, 0, 0};
+  if (::write(a.report_fd, &held, sizeof held) != sizeof held) ::_exit(127);
+  size_t size = 0;
+  for (;;) {
+    ssize_t n = ::read(kHandoverFd, a.handover_buf + size, kMaxHandoverBytes - size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    size += static_cast<size_t>(n);
+    if (size == kMaxHandoverBytes) ::_exit(127);
+  }
+  ::close(kHandoverFd);
+  // Complete: entries, each NUL-terminated, and an empty one at the end.
+  if (size == 0 || a.handover_buf[size - 1] != '\0' ||
+      (size >= 2 && a.handover_buf[size - 2] != '\0'))
+    ::_exit(0);
+  size_t n_env = 0;
+  for (size_t i = 0; i + 1 < size;) {
+    if (n_env == kMaxHandoverEntries) ::_exit(127);
+    a.handover_envp[n_env++] = a.handover_buf + i;
+    while (a.handover_buf[i] != '\0') ++i;
+    ++i;
+  }
+  a.handover_envp[n_env] = nullptr;
+  return a.handover_envp;
+}
+
 int child_main(void* arg) {
   ChildArgs& a = *static_cast<ChildArgs*>(arg);
   child_enter(a);
-  ::execve(a.exec_path, a.argv, a.envp);
+  char* const* envp = a.hold ? child_await_handover(a) : a.envp;
+  ::execve(a.exec_path, a.argv, envp);
   child_fail(a, Stage::kExec);
 }
 
 // ---------------------------------------------------------------------------
 // Parent side.
+
+}  // namespace
+
+std::string encode_handover(std::span<const std::string> env) {
+  std::string message;
+  for (const std::string& e : env) {
+    message += e;
+    message += '\0';
+  }
+  message += '\0';
+  return message;
+}
+
+namespace {
 
 // The mount point of new roots. It is only ever mounted on inside instances'
 // private mount namespaces, so one empty directory serves every instance.
@@ -754,6 +824,9 @@ struct PreparedChild {
   std::vector<char*> argv, envp;
   UniqueFd devnull, report_r, report_w;
   std::array<UniqueFd, 2> channel_copies;
+  UniqueFd handover_copy;
+  std::vector<char> handover_buf;
+  std::vector<char*> handover_envp;
 };
 
 // `join_fds`: the cgroup.procs files the child writes itself into.
@@ -790,19 +863,31 @@ Status prepare(const Spec& spec, std::span<const int> join_fds, bool exec, Prepa
   if (::pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) return fail(sys_error("pipe2"));
   p.report_r = UniqueFd(pipe_fds[0]);
   p.report_w = UniqueFd(pipe_fds[1]);
-  // The channel becomes fds 3 and 4 in the child: neither its fds nor the
-  // report pipe may sit at 0..4 already (the stdio and channel dup2s would
-  // clobber them, and dup2 onto itself would keep CLOEXEC).
+  // The channel becomes fds 3 and 4 in the child, the handover pipe fd 5:
+  // neither their sources nor the report pipe may sit at 0..5 already (the
+  // stdio, channel and handover dup2s would clobber them, and dup2 onto
+  // itself would keep CLOEXEC).
+  constexpr int kFirstFree = kHandoverFd + 1;
+  auto above_targets = [](int fd, UniqueFd& copy) {
+    if (fd < 0 || fd >= kFirstFree) return fd;
+    copy = UniqueFd(::fcntl(fd, F_DUPFD_CLOEXEC, kFirstFree));
+    return copy.get();
+  };
   std::array<int, 2> channel_fds = spec.channel_fds;
   for (int i = 0; i < 2 && channel_fds[0] >= 0; ++i) {
-    if (channel_fds[i] > 4) continue;
-    p.channel_copies[i] = UniqueFd(::fcntl(channel_fds[i], F_DUPFD_CLOEXEC, 5));
-    if (!p.channel_copies[i].valid()) return fail(sys_error("dup runtime channel"));
-    channel_fds[i] = p.channel_copies[i].get();
+    channel_fds[i] = above_targets(channel_fds[i], p.channel_copies[i]);
+    if (channel_fds[i] < 0) return fail(sys_error("dup runtime channel"));
   }
-  if (channel_fds[0] >= 0 && p.report_w.get() <= 4) {
-    p.report_w = UniqueFd(::fcntl(p.report_w.get(), F_DUPFD_CLOEXEC, 5));
+  const int handover_fd = above_targets(spec.handover_fd, p.handover_copy);
+  if (spec.handover_fd >= 0 && handover_fd < 0) return fail(sys_error("dup handover pipe"));
+  if (p.report_w.get() < kFirstFree) {
+    p.report_w = UniqueFd(::fcntl(p.report_w.get(), F_DUPFD_CLOEXEC, kFirstFree));
     if (!p.report_w.valid()) return fail(sys_error("dup report pipe"));
+  }
+  const bool hold = exec && spec.handover_fd >= 0 && spec.exec_on_handover;
+  if (hold) {
+    p.handover_buf.assign(kMaxHandoverBytes, '\0');
+    p.handover_envp.assign(kMaxHandoverEntries + 1, nullptr);
   }
 
   ChildArgs& a = p.args;
@@ -824,6 +909,10 @@ Status prepare(const Spec& spec, std::span<const int> join_fds, bool exec, Prepa
   a.stdio[2] = spec.stderr_fd >= 0 ? spec.stderr_fd : p.devnull.get();
   a.channel_fds[0] = channel_fds[0];
   a.channel_fds[1] = channel_fds[1];
+  a.handover_fd = handover_fd;
+  a.hold = hold;
+  a.handover_buf = p.handover_buf.data();
+  a.handover_envp = p.handover_envp.data();
   a.report_fd = p.report_w.get();
   a.uid = spec.uid;
   a.gid = spec.gid;
@@ -874,8 +963,12 @@ Result<std::unique_ptr<Instance>> spawn(const Spec& spec) {
 
   ChildStack stack;
   if (!stack.ok()) return fail(sys_error("mmap child stack"));
-  int flags = CLONE_VFORK | CLONE_PIDFD | SIGCHLD;
-  if (kShareAddressSpace) flags |= CLONE_VM;
+  // A held child waits for its handover long after we returned: it cannot
+  // borrow our memory and thread, so it gets a copy of the address space
+  // (page tables only; that child then touches little before its exec).
+  int flags = CLONE_PIDFD | SIGCHLD;
+  if (!args.hold) flags |= CLONE_VFORK;
+  if (kShareAddressSpace && !args.hold) flags |= CLONE_VM;
   if (spec.isolate) flags |= CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
 
   const int64_t t_clone = now_ns();
@@ -897,17 +990,29 @@ Result<std::unique_ptr<Instance>> spawn(const Spec& spec) {
   UniqueFd pidfd_owner(pidfd);
 
   // Another thread's fork may still hold a copy of the write end: no need to
-  // wait, the child has exec'd or exited, so a report, if any, is there.
-  if (auto report = read_report(p.report_r.get(), /*wait=*/false)) {
+  // wait, the child has exec'd or exited, so a report, if any, is there. A
+  // held child reports that it waits.
+  std::optional<SysError> failure;
+  auto report = read_report(p.report_r.get(), /*wait=*/args.hold);
+  if (report && report->stage != kHeldReport)
+    failure = SysError{describe_failure(*report, args, p.ops, cgroup.get()), report->err};
+  else if (args.hold && !report)
+    failure = SysError{"the child exited before it waited for its handover", ECHILD};
+  if (failure) {
     int status;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    return fail(SysError{describe_failure(*report, args, p.ops, cgroup.get()), report->err});
+    return fail(std::move(*failure));
   }
   if (cgroup) cgroup->close_join_fds();
 
   SpawnTimings timings;
   timings.prepare = ns(t_clone - t_begin);
+  if (args.hold || !kShareAddressSpace) {  // the child's clock readings are its own
+    timings.total = ns(now_ns() - t_begin);
+    return std::make_unique<Instance>(Instance::Key(), pid, std::move(pidfd_owner),
+                                      std::move(cgroup), spec.isolate, timings);
+  }
   timings.clone = ns(args.t_start - t_clone);
   timings.join_cgroup = ns(args.t_joined - args.t_start);
   timings.mounts = ns(args.t_mounted - args.t_joined);
@@ -951,8 +1056,8 @@ Result<ForkedChild> fork_sandboxed(const Spec& spec, std::span<const int> join_f
       // In the sandbox: the closed pipe tells the zygote so.
       ::close(p.args.report_fd);
       // Those numbers are closed or reused (0..4) now: forget, never close them.
-      for (UniqueFd* fd :
-           {&p.devnull, &p.report_r, &p.report_w, &p.channel_copies[0], &p.channel_copies[1]})
+      for (UniqueFd* fd : {&p.devnull, &p.report_r, &p.report_w, &p.channel_copies[0],
+                           &p.channel_copies[1], &p.handover_copy})
         (void)fd->release();
       ForkedChild self;
       self.payload = std::move(payload);

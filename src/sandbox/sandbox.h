@@ -80,6 +80,17 @@ struct Spec {
   // pipes, events in and results out (Nimbus's runtimes talk to their instance
   // over them; see faas/runtime_channel.h). Both or neither.
   std::array<int, 2> channel_fds{-1, -1};
+  // Becomes fd 5 of the instance when >= 0: the read end of a pipe on which
+  // a *prepared* instance (started before its first request; see
+  // faas/sandbox_launcher.h) receives its environment. The message is
+  // encode_handover(): every "KEY=VALUE" NUL-terminated, then one more NUL.
+  int handover_fd = -1;
+  // With handover_fd: the child enters its sandbox and then waits, before
+  // exec, for the message on fd 5; it execs argv with that environment (env
+  // above is unused) and fd 5 closed. spawn() returns once the child waits.
+  // For runtimes that cannot wait by themselves (any `provided` bootstrap).
+  // Without it the runtime is exec'd at once and reads fd 5 itself.
+  bool exec_on_handover = false;
   std::string hostname = "nimbus";
   // false: "isolation off" — a plain child process (used when not root): no
   // namespaces, cgroups, seccomp or uid change; argv[0] and cwd under
@@ -212,6 +223,11 @@ struct ForkedChild {
 // function's environment this way).
 Result<ForkedChild> fork_sandboxed(const Spec& spec, std::span<const int> join_fds,
                                    int payload_fd = -1);
+
+// The fd a prepared instance reads its environment from (Spec::handover_fd).
+inline constexpr int kHandoverFd = 5;
+// The handover message carrying `env` ("KEY=VALUE" entries).
+std::string encode_handover(std::span<const std::string> env);
 
 // Whether isolation can be enforced here: root, cgroup controllers present,
 // the seccomp filter compiles, and a probe instance (/bin/true) runs. If not,

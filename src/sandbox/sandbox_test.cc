@@ -18,6 +18,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -126,7 +127,9 @@ class Pipe {
 
 // Runs until exit (or the deadline, which fails the test), collecting output.
 // Waits on the pidfd and the pipes with poll(): no sleeps.
-Outcome run(Spec spec, std::chrono::milliseconds timeout = 30s) {
+// `spawned` runs once spawn() returned.
+Outcome run(Spec spec, std::chrono::milliseconds timeout = 30s,
+            const std::function<void(Instance&)>& spawned = {}) {
   Outcome o;
   Pipe out, err;
   spec.stdout_fd = out.w.get();
@@ -136,6 +139,7 @@ Outcome run(Spec spec, std::chrono::milliseconds timeout = 30s) {
     ADD_FAILURE() << "spawn: " << inst.error().message;
     return o;
   }
+  if (spawned) spawned(**inst);
   out.w.reset();
   err.w.reset();
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -395,6 +399,72 @@ TEST_F(SandboxTest, RuntimeChannelBecomesFds3And4) {
   char buf[64] = {};
   ASSERT_GT(::read(results.r.get(), buf, sizeof buf - 1), 0);
   EXPECT_STREQ(buf, "got ping\n");
+}
+
+bool has_exited(const Instance& inst) {
+  pollfd p{inst.pidfd(), POLLIN, 0};
+  return ::poll(&p, 1, 0) == 1;
+}
+
+// A prepared instance held before exec: spawn() returns while it waits in its
+// sandbox; it execs only with the environment handed over on fd 5, which is
+// closed by then.
+TEST_F(SandboxTest, HeldInstanceExecsWithTheHandedOverEnvironment) {
+  REQUIRE_ISOLATION();
+  Pipe handover;
+  Spec s = sh(code_.path(), "env | sort; ls /proc/self/fd | tr '\\n' ' '");
+  s.env = {"NOT_HANDED_OVER=1"};
+  s.handover_fd = handover.r.get();
+  s.exec_on_handover = true;
+  auto o = run(s, 30s, [&](Instance& inst) {
+    handover.r.reset();
+    EXPECT_FALSE(has_exited(inst));
+    std::vector<std::string> env = {"GREETING=handed over", "PATH=/usr/bin:/bin"};
+    std::string message = encode_handover(env);
+    EXPECT_EQ(::write(handover.w.get(), message.data(), message.size()),
+              static_cast<ssize_t>(message.size()));
+    handover.w.reset();
+  });
+  ASSERT_TRUE(exited_ok(o.status)) << o.err;
+  EXPECT_THAT(o.out, HasSubstr("GREETING=handed over\nPATH=/usr/bin:/bin\nPWD=/var/task\n"));
+  EXPECT_THAT(o.out, Not(HasSubstr("NOT_HANDED_OVER")));
+  EXPECT_THAT(o.out, HasSubstr("\n0 1 2 3 "));  // 3: ls's own directory; 5 is closed
+}
+
+// Discarded before its handover (the pipe closed without a message), a held
+// instance exits without running the program at all.
+TEST_F(SandboxTest, HeldInstanceWithoutHandoverNeverExecs) {
+  REQUIRE_ISOLATION();
+  Pipe handover;
+  Spec s = sh(code_.path(), "echo ran");
+  s.handover_fd = handover.r.get();
+  s.exec_on_handover = true;
+  auto o = run(s, 30s, [&](Instance&) {
+    handover.r.reset();
+    ASSERT_EQ(::write(handover.w.get(), "A=1\0", 4), 4);  // no final empty entry
+    handover.w.reset();
+  });
+  EXPECT_TRUE(exited_ok(o.status));
+  EXPECT_EQ(o.out, "");
+}
+
+// Without exec_on_handover the runtime is exec'd at once and reads fd 5 itself
+// (the Node runtime's prepared mode).
+TEST_F(SandboxTest, HandoverPipeBecomesFd5) {
+  REQUIRE_ISOLATION();
+  Pipe handover;
+  Spec s = sh(code_.path(), "tr '\\000' , <&5; echo; ls /proc/self/fd | tr '\\n' ' '");
+  s.handover_fd = handover.r.get();
+  auto o = run(s, 30s, [&](Instance&) {
+    handover.r.reset();
+    std::vector<std::string> env = {"A=1", "B=2"};
+    std::string message = encode_handover(env);
+    EXPECT_EQ(::write(handover.w.get(), message.data(), message.size()),
+              static_cast<ssize_t>(message.size()));
+    handover.w.reset();
+  });
+  ASSERT_TRUE(exited_ok(o.status)) << o.err;
+  EXPECT_EQ(o.out, "A=1,B=2,,\n0 1 2 3 5 ");  // 3: ls's own directory
 }
 
 TEST_F(SandboxTest, ExitStatusPassesThrough) {

@@ -5,11 +5,13 @@ import base64
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.request
 import uuid
@@ -263,3 +265,52 @@ class NimbusServer:
 
 def b64(s):
     return base64.b64decode(s).decode(errors="replace")
+
+
+# Cold starts: the REPORT line of an Invoke with LogType=Tail, and what it says.
+def report_of(response):
+    tail = base64.b64decode(response["LogResult"]).decode()
+    return [line for line in tail.splitlines() if line.startswith("REPORT")][0]
+
+
+def launch_of(report):
+    m = re.search(r"\tLaunch: (\S+)$", report)
+    return m.group(1) if m else None
+
+
+def init_ms(report):
+    return float(re.search(r"Init Duration: ([\d.]+) ms", report).group(1))
+
+
+def invoke_concurrently(nimbus, name, payloads):
+    """Each payload in its own thread and client; returns [(report, body, FunctionError)]."""
+    results = [None] * len(payloads)
+
+    def call(i):
+        client = nimbus.client("lambda")
+        r = client.invoke(FunctionName=name, Payload=json.dumps(payloads[i]).encode(), LogType="Tail")
+        results[i] = (report_of(r), json.loads(r["Payload"].read()), r.get("FunctionError"))
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(payloads))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def new_instances(nimbus, name, want="snapshot", tries=40, payload=None):
+    """On a server without keep-alive (each call a new instance), calls one at
+    a time until a cold REPORT line says Launch: `want` (a template or a
+    prepared instance is started after the previous instance's init); returns
+    the cold (report, body) pairs seen."""
+    cold = []
+    for _ in range(tries):
+        (report, body, error), = invoke_concurrently(nimbus, name, [{"sleep": 0, **(payload or {})}])
+        assert error is None, body
+        assert launch_of(report), report  # every call is a cold start here
+        cold.append((report, body))
+        if launch_of(report) == want:
+            return cold
+        time.sleep(0.05)
+    return cold

@@ -3,15 +3,13 @@ first init, Nimbus keeps a template of it that ran its global-scope code, and
 later instances fork from it ("Launch: snapshot" on their REPORT line). Nimbus
 behaviour with no direct AWS counterpart (Lambda SnapStart is the nearest);
 what must hold is what a Lambda user expects of any new instance."""
-import base64
 import os
 import re
-import threading
 import time
 
 import pytest
 
-from e2e_support import NimbusServer
+from e2e_support import NimbusServer, init_ms, invoke_concurrently, launch_of, new_instances, report_of
 
 pytestmark = pytest.mark.isolation  # snapshots exist only for isolated instances
 
@@ -62,55 +60,6 @@ def nimbus(nimbus_bin, tmp_path_factory):
     server.start()
     yield server
     server.stop()
-
-
-def report_of(response):
-    tail = base64.b64decode(response["LogResult"]).decode()
-    return [line for line in tail.splitlines() if line.startswith("REPORT")][0]
-
-
-def launch_of(report):
-    m = re.search(r"\tLaunch: (\S+)$", report)
-    return m.group(1) if m else None
-
-
-def init_ms(report):
-    return float(re.search(r"Init Duration: ([\d.]+) ms", report).group(1))
-
-
-def invoke_concurrently(nimbus, name, payloads):
-    """Each payload in its own thread and client; returns [(report, body)]."""
-    import json
-
-    results = [None] * len(payloads)
-
-    def call(i):
-        client = nimbus.client("lambda")
-        r = client.invoke(FunctionName=name, Payload=json.dumps(payloads[i]).encode(), LogType="Tail")
-        results[i] = (report_of(r), json.loads(r["Payload"].read()), r.get("FunctionError"))
-
-    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(payloads))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
-
-
-def new_instances(nimbus, name, want="snapshot", tries=40, payload=None):
-    """Calls one at a time (each call a new instance: no keep-alive) until a
-    cold REPORT line says Launch: `want` (the template's own init takes a
-    moment after the first instance's); returns the cold results seen."""
-    cold = []
-    for _ in range(tries):
-        (report, body, error), = invoke_concurrently(nimbus, name, [{"sleep": 0, **(payload or {})}])
-        assert error is None, body
-        assert launch_of(report), report  # every call is a cold start here
-        cold.append((report, body))
-        if launch_of(report) == want:
-            return cold
-        time.sleep(0.05)
-    return cold
 
 
 def test_later_instances_fork_from_the_snapshot(nimbus, fname):
