@@ -15,6 +15,8 @@ discard it); the Launch column counts the paths taken.
   Init Duration  instance start() -> the runtime's first GET /runtime/invocation/next:
                  sandbox creation + runtime process start + the function's init code
   Duration       the handler (event delivered -> response posted)
+  Init+Duration  their sum per call: the server's side of a cold invoke, less the pool's
+                 dispatch and the hop from the runtime's first request to its event
   client         boto3 invoke() wall time (HTTP round trip, Lambda API, pool, init, handler)
 The split of Init Duration (printed after the table):
   sandbox        bench/nimbus_sandbox_bench, isolated spawn() of /bin/true (spawn_total_us)
@@ -148,8 +150,10 @@ def main():
                 init.append(float(m.group(2)))
                 client.append((t1 - t0) * 1000)
             rows[runtime] = (init, dur, client)
+            both = [i + d for i, d in zip(init, dur)]  # the server's side of a cold invoke, per call
             print(f"{runtime:16s} Init Duration p50 {pct(init, 50):7.1f} p99 {pct(init, 99):7.1f} ms | "
                   f"Duration p50 {pct(dur, 50):6.2f} p99 {pct(dur, 99):6.2f} ms | "
+                  f"Init+Duration p50 {pct(both, 50):7.1f} p99 {pct(both, 99):7.1f} ms | "
                   f"client p50 {pct(client, 50):7.1f} p99 {pct(client, 99):7.1f} ms | Launch "
                   + ", ".join(f"{k} {v}" for k, v in sorted(launches.items())), flush=True)
 

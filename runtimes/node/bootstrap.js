@@ -17,9 +17,9 @@ const util = require('util');
 // A prepared instance (NIMBUS_HANDOVER_FD): Nimbus started this runtime before
 // the instance had a request, and hands the instance's environment over on
 // that fd once it has one (src/sandbox/sandbox.h, encode_handover): every
-// "KEY=VALUE" NUL-terminated, then one more NUL. Wait for it here, before
-// anything reads the environment; without a complete message the instance was
-// discarded unused.
+// "KEY=VALUE" NUL-terminated, then one more NUL. main() waits for it before
+// configure() reads the environment; without a complete message the instance
+// was discarded unused.
 function receiveEnvironment(fd) {
   const chunks = [];
   const buf = Buffer.allocUnsafe(64 * 1024);
@@ -33,31 +33,55 @@ function receiveEnvironment(fd) {
   for (const key of Object.keys(process.env)) if (!handed.has(key)) delete process.env[key];
   for (const [key, value] of handed) process.env[key] = value;
 }
-if (process.env.NIMBUS_HANDOVER_FD !== undefined) receiveEnvironment(Number(process.env.NIMBUS_HANDOVER_FD));
-
 const API_PREFIX = '/2018-06-01/runtime';
-const channelFd = process.env.NIMBUS_RUNTIME_FD;
-delete process.env.NIMBUS_RUNTIME_FD; // not for the function's own child processes
-// process.env becomes a plain copy: each invocation sets _X_AMZN_TRACE_ID, and
-// on the real one that is a setenv(3), whose replaced values glibc never
-// frees (one leaked string per call, and every setenv slower as they pile
-// up). child_process passes process.env to children, so they still see it;
-// native code calling getenv() sees the values the instance started with.
-{
-  // Layers' node_modules, like AWS's NODE_PATH. CommonJS reads NODE_PATH from
-  // the real environment (getenv) and only at start-up, so it is set there,
-  // before the copy, and the search paths are re-initialised in main(). Layers
-  // are at /opt; with isolation off Nimbus names their host folder.
-  const real = process.env;
-  const opt = real.NIMBUS_OPT_DIR || '/opt';
-  const major = process.versions.node.split('.')[0];
-  const root = real.LAMBDA_TASK_ROOT || '/var/task';
-  const nodePath = [`${opt}/nodejs/node${major}/node_modules`, `${opt}/nodejs/node_modules`, root];
-  real.NODE_PATH = [real.NODE_PATH, ...nodePath].filter(Boolean).join(require('path').delimiter);
+
+// The instance's configuration, read from its environment by configure().
+let env; // process.env once configured
+let taskRoot;
+let apiHost;
+let apiPort;
+let instanceInfo = {}; // the context fields that are the same for every invocation
+let transport;
+
+// `channel`: the runtime channel a prepared instance opened before its
+// handover, kept if the environment names the same fds.
+function configure(channel) {
+  const channelFd = process.env.NIMBUS_RUNTIME_FD;
+  delete process.env.NIMBUS_RUNTIME_FD; // not for the function's own child processes
+  {
+    // Layers' node_modules, like AWS's NODE_PATH. CommonJS reads NODE_PATH from
+    // the real environment (getenv) and only at start-up, so it is set there,
+    // before the copy below, and the search paths are re-initialised in main().
+    // Layers are at /opt; with isolation off Nimbus names their host folder.
+    const real = process.env;
+    const opt = real.NIMBUS_OPT_DIR || '/opt';
+    const major = process.versions.node.split('.')[0];
+    const root = real.LAMBDA_TASK_ROOT || '/var/task';
+    const nodePath = [`${opt}/nodejs/node${major}/node_modules`, `${opt}/nodejs/node_modules`, root];
+    real.NODE_PATH = [real.NODE_PATH, ...nodePath].filter(Boolean).join(path.delimiter);
+  }
+  // process.env becomes a plain copy: each invocation sets _X_AMZN_TRACE_ID, and
+  // on the real one that is a setenv(3), whose replaced values glibc never
+  // frees (one leaked string per call, and every setenv slower as they pile
+  // up). child_process passes process.env to children, so they still see it;
+  // native code calling getenv() sees the values the instance started with.
+  process.env = { ...process.env };
+  env = process.env;
+  taskRoot = env.LAMBDA_TASK_ROOT || '/var/task';
+  const apiAddress = env.AWS_LAMBDA_RUNTIME_API || '';
+  const separator = apiAddress.lastIndexOf(':');
+  apiHost = apiAddress.slice(0, separator).replace(/^\[|\]$/g, '');
+  apiPort = Number(apiAddress.slice(separator + 1));
+  instanceInfo = {
+    functionName: env.AWS_LAMBDA_FUNCTION_NAME,
+    functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION,
+    memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
+    logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
+  };
+  if (!channelFd) transport = httpTransport;
+  else transport = channel && channel.fds === channelFd ? channel : new RuntimeChannel(channelFd);
 }
-process.env = { ...process.env };
-const env = process.env;
-const taskRoot = env.LAMBDA_TASK_ROOT || '/var/task';
 
 class RuntimeError extends Error {
   constructor(name, message) {
@@ -68,10 +92,6 @@ class RuntimeError extends Error {
 
 // ---- Runtime API client ---------------------------------------------------
 
-const apiAddress = env.AWS_LAMBDA_RUNTIME_API || '';
-const separator = apiAddress.lastIndexOf(':');
-const apiHost = apiAddress.slice(0, separator).replace(/^\[|\]$/g, '');
-const apiPort = Number(apiAddress.slice(separator + 1));
 // One keep-alive connection for the whole life of the instance; idle sockets
 // in the agent are unref'd, so they do not keep the event loop alive (which
 // callbackWaitsForEmptyEventLoop relies on).
@@ -134,6 +154,7 @@ const EVENT_HEADERS = ['lambda-runtime-aws-request-id', 'lambda-runtime-deadline
 
 class RuntimeChannel {
   constructor(fds) {
+    this.fds = fds;
     const [inFd, outFd] = fds.split(',').map(Number);
     this.socket = new net.Socket({ fd: inFd, readable: true, writable: false });
     this.socket.unref();
@@ -199,17 +220,6 @@ class RuntimeChannel {
   fail(requestId, errorType, body) { return this.send('E', requestId, errorType, body); }
   initError(errorType, body) { return this.send('I', errorType, body); }
 }
-
-// The context fields that are the same for every invocation of the instance.
-const instanceInfo = {
-  functionName: env.AWS_LAMBDA_FUNCTION_NAME,
-  functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION,
-  memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
-  logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
-  logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
-};
-
-const transport = channelFd ? new RuntimeChannel(channelFd) : httpTransport;
 
 // ---- Logging ------------------------------------------------------------------
 
@@ -286,8 +296,9 @@ function isESModule(file) {
   }
 }
 
-// `dir/file.export.nested` -> module dir/file(.js|.mjs|.cjs), then the export path.
-async function loadHandler(handlerString) {
+// `dir/file.export.nested` -> module dir/file(.js|.mjs|.cjs) under `root`, then
+// the export path.
+async function loadHandler(handlerString, root = taskRoot) {
   const slash = handlerString.lastIndexOf('/');
   const moduleAndPath = handlerString.slice(slash + 1);
   const dot = moduleAndPath.indexOf('.');
@@ -295,7 +306,7 @@ async function loadHandler(handlerString) {
     throw new RuntimeError('Runtime.MalformedHandlerName', `Bad handler ${handlerString}`);
   }
   const moduleName = moduleAndPath.slice(0, dot);
-  const base = path.resolve(taskRoot, handlerString.slice(0, slash + 1), moduleName);
+  const base = path.resolve(root, handlerString.slice(0, slash + 1), moduleName);
   const file = ['', '.js', '.mjs', '.cjs'].map((ext) => base + ext).find(isFile);
   if (!file) {
     throw new RuntimeError('Runtime.ImportModuleError', `Error: Cannot find module '${moduleName}'`);
@@ -449,9 +460,50 @@ process.on('unhandledRejection', (reason) => {
   crash(err, 'Unhandled Promise Rejection');
 });
 
+// A prepared instance, before it waits for its environment: runs once what
+// every instance's init and first invocation would run for the first time,
+// and Node compile then (it compiles lazily): the runtime channel (the
+// instance's own pipes; kept), the module loader and an invocation of
+// warm.js beside this file, JSON, the console's formatting, the stdout
+// streams (also the instance's own). Nothing is written. Returns the channel.
+async function warmUp() {
+  const channelFd = process.env.NIMBUS_RUNTIME_FD;
+  const channel = channelFd ? new RuntimeChannel(channelFd) : undefined;
+  if (channel) {
+    // Its framing, on an event of our own, and its write path, with nothing to write.
+    const body = Buffer.from('warm-up\x000\0\0\0\0\0{}');
+    const head = Buffer.alloc(5);
+    head.writeUInt32LE(body.length + 1, 0);
+    head[4] = 0x56; // 'V'
+    channel.buffer = Buffer.concat([head, body]);
+    await new Promise((resolve, reject) => {
+      channel.waiting = { resolve, reject };
+      channel.deliver();
+    });
+    channel.output.write(Buffer.alloc(0));
+  }
+  Module._initPaths();
+  void { ...process.env };
+  // The invoke path, against a transport that sends nothing.
+  const handler = await loadHandler('warm.handler', __dirname);
+  const quiet = { respond: async () => {}, fail: async () => {}, initError: async () => {} };
+  [transport, env] = [quiet, {}];
+  await invoke(handler, { headers: { 'lambda-runtime-aws-request-id': 'warm-up', 'lambda-runtime-deadline-ms': '0' }, body: '{"warm":[1,"a",null]}' });
+  [transport, env, currentRequestId] = [undefined, undefined, undefined];
+  util.format('%s %j', 'warm', [1]);
+  new Date().toISOString();
+  return channel;
+}
+
 async function main() {
+  let channel;
+  if (process.env.NIMBUS_HANDOVER_FD !== undefined) {
+    channel = await warmUp();
+    receiveEnvironment(Number(process.env.NIMBUS_HANDOVER_FD));
+  }
+  configure(channel);
   patchConsole();
-  Module._initPaths(); // with NODE_PATH as set at the top
+  Module._initPaths(); // with NODE_PATH as set by configure()
 
   const handler = await loadHandler(env._HANDLER || '');
   initDone = true;
