@@ -388,13 +388,19 @@ SandboxLauncher::Ahead SandboxLauncher::ahead_of_time(const FunctionSpec& fn) co
   return Ahead::kNone;
 }
 
+std::function<void(const std::string&)> SandboxLauncher::refuser(const std::string& function,
+                                                                 const std::string& revision,
+                                                                 std::string_view what) {
+  return [this, function, revision, what](const std::string& why) {
+    spdlog::warn("{}: no {} ({})", function, what, why);
+    snapshots_.refuse(function, revision, why);
+  };
+}
+
 void SandboxLauncher::start_prepared(const std::string& function, const std::string& revision,
                                      const FunctionSpec& fn, sandbox::Spec spec) {
   if (!snapshots_.claim(function, revision)) return;
-  auto refuse = [&](const std::string& why) {
-    spdlog::warn("{}: no prepared instance ({})", function, why);
-    snapshots_.refuse(function, revision, why);
-  };
+  auto refuse = refuser(function, revision, "prepared instance");
   // Its own pipes: output, the runtime channel, and the handover.
   std::array<sandbox::UniqueFd, 2> pipes[4];
   for (auto& p : pipes) {
@@ -433,10 +439,7 @@ void SandboxLauncher::start_prepared(const std::string& function, const std::str
 void SandboxLauncher::start_snapshot(const std::string& function, const std::string& revision,
                                      const FunctionSpec& fn, sandbox::Spec spec) {
   if (!snapshots_.claim(function, revision)) return;
-  auto refuse = [&](const std::string& why) {
-    spdlog::warn("{}: no snapshot ({})", function, why);
-    snapshots_.refuse(function, revision, why);
-  };
+  auto refuse = refuser(function, revision, "snapshot");
   auto sockets = sandbox::ForkTemplate::socket_pair();
   if (!sockets) return refuse(sockets.error().message);
   sandbox::UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "faas/launcher.h"
 #include "faas/runtimes.h"
@@ -100,6 +101,11 @@ class SandboxLauncher final : public Launcher {
   // one exists or is being started.
   void start_snapshot(const std::string& function, const std::string& revision,
                       const FunctionSpec& fn, sandbox::Spec spec);
+  // For a start_*() that claimed `revision` of `function`: records why its
+  // `what` (a string literal) will not be, and says so in the log.
+  std::function<void(const std::string&)> refuser(const std::string& function,
+                                                  const std::string& revision,
+                                                  std::string_view what);
   // Starts the next prepared instance of `fn` from `spec` (an instance's,
   // fds aside), unless one is waiting or being started.
   void start_prepared(const std::string& function, const std::string& revision,

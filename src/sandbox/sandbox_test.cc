@@ -406,6 +406,13 @@ bool has_exited(const Instance& inst) {
   return ::poll(&p, 1, 0) == 1;
 }
 
+// Writes `message` to the handover pipe and closes it.
+void hand_over(Pipe& handover, const std::string& message) {
+  EXPECT_EQ(::write(handover.w.get(), message.data(), message.size()),
+            static_cast<ssize_t>(message.size()));
+  handover.w.reset();
+}
+
 // A prepared instance held before exec: spawn() returns while it waits in its
 // sandbox; it execs only with the environment handed over on fd 5, which is
 // closed by then.
@@ -419,11 +426,8 @@ TEST_F(SandboxTest, HeldInstanceExecsWithTheHandedOverEnvironment) {
   auto o = run(s, 30s, [&](Instance& inst) {
     handover.r.reset();
     EXPECT_FALSE(has_exited(inst));
-    std::vector<std::string> env = {"GREETING=handed over", "PATH=/usr/bin:/bin"};
-    std::string message = encode_handover(env);
-    EXPECT_EQ(::write(handover.w.get(), message.data(), message.size()),
-              static_cast<ssize_t>(message.size()));
-    handover.w.reset();
+    hand_over(handover, encode_handover(std::vector<std::string>{"GREETING=handed over",
+                                                                 "PATH=/usr/bin:/bin"}));
   });
   ASSERT_TRUE(exited_ok(o.status)) << o.err;
   EXPECT_THAT(o.out, HasSubstr("GREETING=handed over\nPATH=/usr/bin:/bin\nPWD=/var/task\n"));
@@ -441,8 +445,7 @@ TEST_F(SandboxTest, HeldInstanceWithoutHandoverNeverExecs) {
   s.exec_on_handover = true;
   auto o = run(s, 30s, [&](Instance&) {
     handover.r.reset();
-    ASSERT_EQ(::write(handover.w.get(), "A=1\0", 4), 4);  // no final empty entry
-    handover.w.reset();
+    hand_over(handover, std::string("A=1\0", 4));  // no final empty entry
   });
   EXPECT_TRUE(exited_ok(o.status));
   EXPECT_EQ(o.out, "");
@@ -457,11 +460,7 @@ TEST_F(SandboxTest, HandoverPipeBecomesFd5) {
   s.handover_fd = handover.r.get();
   auto o = run(s, 30s, [&](Instance&) {
     handover.r.reset();
-    std::vector<std::string> env = {"A=1", "B=2"};
-    std::string message = encode_handover(env);
-    EXPECT_EQ(::write(handover.w.get(), message.data(), message.size()),
-              static_cast<ssize_t>(message.size()));
-    handover.w.reset();
+    hand_over(handover, encode_handover(std::vector<std::string>{"A=1", "B=2"}));
   });
   ASSERT_TRUE(exited_ok(o.status)) << o.err;
   EXPECT_EQ(o.out, "A=1,B=2,,\n0 1 2 3 5 ");  // 3: ls's own directory

@@ -268,6 +268,16 @@ def b64(s):
 
 
 # Cold starts: the REPORT line of an Invoke with LogType=Tail, and what it says.
+def every_call_cold(data_dir):
+    """For a module fixture: a server that keeps no idle instance (--keep-alive
+    0), so every call starts a new instance, and starts one instance per
+    concurrent call (--scaling lambda)."""
+    server = NimbusServer(data_dir, ["--scaling", "lambda", "--keep-alive", "0"])
+    server.start()
+    yield server
+    server.stop()
+
+
 def report_of(response):
     tail = base64.b64decode(response["LogResult"]).decode()
     return [line for line in tail.splitlines() if line.startswith("REPORT")][0]

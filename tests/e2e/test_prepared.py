@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from e2e_support import NimbusServer, invoke_concurrently, launch_of, make_zip, new_instances
+from e2e_support import every_call_cold, invoke_concurrently, launch_of, make_zip, new_instances
 
 pytestmark = pytest.mark.isolation  # prepared instances exist only for isolated instances
 
@@ -32,13 +32,7 @@ exports.handler = async (event, context) => {
 
 @pytest.fixture(scope="module")
 def nimbus(nimbus_bin, tmp_path_factory):
-    # No idle instance is kept (--keep-alive 0), so every call starts a new
-    # instance, and one instance per concurrent call (--scaling lambda).
-    server = NimbusServer(tmp_path_factory.mktemp("nimbus-prepared"),
-                          ["--scaling", "lambda", "--keep-alive", "0"])
-    server.start()
-    yield server
-    server.stop()
+    yield from every_call_cold(tmp_path_factory.mktemp("nimbus-prepared"))
 
 
 def create_node(nimbus, name, **kw):

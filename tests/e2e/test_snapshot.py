@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from e2e_support import NimbusServer, init_ms, invoke_concurrently, launch_of, new_instances, report_of
+from e2e_support import every_call_cold, init_ms, invoke_concurrently, launch_of, new_instances, report_of
 
 pytestmark = pytest.mark.isolation  # snapshots exist only for isolated instances
 
@@ -53,13 +53,7 @@ def handler(event, context):
 
 @pytest.fixture(scope="module")
 def nimbus(nimbus_bin, tmp_path_factory):
-    # No idle instance is kept (--keep-alive 0), so every call starts a new
-    # instance, and one instance per concurrent call (--scaling lambda).
-    server = NimbusServer(tmp_path_factory.mktemp("nimbus-snapshots"),
-                          ["--scaling", "lambda", "--keep-alive", "0"])
-    server.start()
-    yield server
-    server.stop()
+    yield from every_call_cold(tmp_path_factory.mktemp("nimbus-snapshots"))
 
 
 def test_later_instances_fork_from_the_snapshot(nimbus, fname):
