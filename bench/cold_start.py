@@ -110,6 +110,9 @@ def main():
     ap.add_argument("--snapshots", choices=["on", "off"], help="passed to nimbus serve (default: its own, on)")
     ap.add_argument("--cold-by", choices=["config", "expiry"], default="config",
                     help="how each round gets a cold start (see above)")
+    ap.add_argument("--gap", type=float, default=0,
+                    help="seconds between a configuration change and the invoke (Node's prepared runtime, "
+                         "restarted after each use, is ready again ~0.1 s later)")
     args = ap.parse_args()
 
     extra = ["--isolation", args.isolation] + (["--launch", args.launch] if args.launch else [])
@@ -132,6 +135,7 @@ def main():
                     lam.update_function_configuration(FunctionName=fname, Environment={"Variables": {"ROUND": str(i)}})
                     while lam.get_function_configuration(FunctionName=fname)["LastUpdateStatus"] != "Successful":
                         time.sleep(0.01)
+                    time.sleep(args.gap)
                 else:
                     time.sleep(0.2)  # the previous instance expires (and the snapshot's init ends)
                 t0 = time.perf_counter()

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "base/ids.h"
+#include "faas/runtime_channel.h"
 #include "sandbox/fork_template.h"
 #include "sandbox/sandbox.h"
 
@@ -126,6 +127,16 @@ class TemplateSnapshot final : public Snapshot {
   bool timed_out_ = false;
 };
 
+// A pipe as two owned ends, [0] read and [1] write.
+Result<std::array<sandbox::UniqueFd, 2>> make_pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0)
+    return fail(SysError{"pipe2: " + std::string(std::strerror(errno)), errno});
+  return std::array<sandbox::UniqueFd, 2>{sandbox::UniqueFd(fds[0]), sandbox::UniqueFd(fds[1])};
+}
+
+}  // namespace
+
 // An instance started before its request (Node, `provided`): in its sandbox,
 // with its own uid, cgroup and pipes, waiting for the environment on fd 5
 // (sandbox.h, Spec::handover_fd). A `provided` one waits before exec, a Node
@@ -153,8 +164,17 @@ class PreparedInstance final : public Snapshot {
   std::string reason() const override { return "a prepared instance exited before its request"; }
   uint64_t memory_bytes() const override { return inst_->peak_memory_bytes(); }
 
+  // A runtime's prepared instance, started without a function: gives it the
+  // function's code at /var/task, /tmp size and memory limit.
+  Status fit_function(std::span<const sandbox::BindMount> code, uint64_t tmp_bytes,
+                      uint64_t memory_bytes) {
+    if (auto added = inst_->add_mounts(code, tmp_bytes); !added) return added;
+    return inst_->set_memory_limit(memory_bytes);
+  }
+
   // Sends `env` and turns the instance into the launch's process.
-  Result<std::unique_ptr<SandboxProcess>> hand_over(std::span<const std::string> env) {
+  Result<std::unique_ptr<SandboxProcess>> hand_over(std::span<const std::string> env,
+                                                    std::string_view launch_path) {
     std::string message = sandbox::encode_handover(env);
     for (size_t sent = 0; sent < message.size();) {
       ssize_t n = ::write(handover_.get(), message.data() + sent, message.size() - sent);
@@ -163,7 +183,7 @@ class PreparedInstance final : public Snapshot {
       sent += static_cast<size_t>(n);
     }
     handover_.reset();  // EOF: the message is complete
-    auto process = std::make_unique<SandboxProcess>(std::move(inst_), uid_, "prepared",
+    auto process = std::make_unique<SandboxProcess>(std::move(inst_), uid_, launch_path,
                                                     std::move(release_uid_));
     process->set_pipes(std::move(pipes_));
     return process;
@@ -177,16 +197,6 @@ class PreparedInstance final : public Snapshot {
   sandbox::UniqueFd handover_;
 };
 
-// A pipe as two owned ends, [0] read and [1] write.
-Result<std::array<sandbox::UniqueFd, 2>> make_pipe() {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0)
-    return fail(SysError{"pipe2: " + std::string(std::strerror(errno)), errno});
-  return std::array<sandbox::UniqueFd, 2>{sandbox::UniqueFd(fds[0]), sandbox::UniqueFd(fds[1])};
-}
-
-}  // namespace
-
 SandboxLauncher::SandboxLauncher(SandboxLauncherOptions options)
     : options_(std::move(options)),
       uids_(std::make_shared<UidPool>(options_.first_uid, options_.uid_count)),
@@ -195,6 +205,7 @@ SandboxLauncher::SandboxLauncher(SandboxLauncherOptions options)
 SandboxLauncher::~SandboxLauncher() = default;
 
 void SandboxLauncher::start_fork_servers() {
+  start_runtime_prepared();
   if (options_.python_zygote.empty() || !options_.isolate) return;
   std::lock_guard lk(zygote_mu_);
   (void)ensure_python_zygote_locked();
@@ -265,37 +276,29 @@ void SandboxLauncher::UidPool::release(uid_t uid) {
   in_use_.erase(uid);
 }
 
-Result<std::unique_ptr<Process>> SandboxLauncher::launch(const LaunchRequest& req) {
-  const FunctionSpec& fn = *req.function;
-  auto cmd = runtime_command(fn.runtime, options_.paths);
-  if (!cmd) return fail(SysError{"unknown runtime " + fn.runtime});
-
+sandbox::Spec SandboxLauncher::instance_spec(const RuntimeCommand& cmd, const FunctionSpec* fn,
+                                             std::vector<std::string> env) const {
   sandbox::Spec spec;
   spec.isolate = options_.isolate;
-  spec.code_dir = fn.code_dir;
   spec.runtime_dir = options_.runtime_dir;
-  spec.memory_limit_bytes = static_cast<uint64_t>(fn.memory_mb) << 20;
-  spec.cpu_cores = req.init_cpu_cores;
-  spec.tmp_size_bytes = static_cast<uint64_t>(fn.ephemeral_storage_mb) << 20;
   spec.pids_max = 1024;  // Lambda's limit on processes and threads
-  spec.stdout_fd = req.output_fd;
-  spec.stderr_fd = req.output_fd;
-  spec.channel_fds = req.channel_fds;
-  spec.cgroup_name = req.instance_id;
-  spec.hostname = "nimbus-" + req.instance_id.substr(0, 8);
-
-  // Layers: the merged directory is /opt, read-only. Isolation off has no
-  // mount namespace, so the instance is pointed at the host directory instead
-  // (the runtimes read NIMBUS_OPT_DIR; PATH and LD_LIBRARY_PATH name it).
-  if (!fn.opt_dir.empty()) spec.extra_mounts.push_back({fn.opt_dir, "/opt", true});
-  std::string task_root = spec.isolate ? "/var/task" : fn.code_dir;
+  if (fn) {
+    spec.code_dir = fn->code_dir;
+    spec.memory_limit_bytes = static_cast<uint64_t>(fn->memory_mb) << 20;
+    spec.tmp_size_bytes = static_cast<uint64_t>(fn->ephemeral_storage_mb) << 20;
+    // Layers: the merged directory is /opt, read-only. Isolation off has no
+    // mount namespace, so the instance is pointed at the host directory instead
+    // (the runtimes read NIMBUS_OPT_DIR; PATH and LD_LIBRARY_PATH name it).
+    if (!fn->opt_dir.empty()) spec.extra_mounts.push_back({fn->opt_dir, "/opt", true});
+  }
+  std::string task_root = spec.isolate || !fn ? "/var/task" : fn->code_dir;
   std::string runtime_dir = spec.isolate ? "/var/runtime" : options_.runtime_dir;
   std::string opt = spec.isolate ? "/opt" : sandbox::host_path(spec, "/opt");
-  for (auto& a : cmd->argv)
+  for (const auto& a : cmd.argv)
     spec.argv.push_back(
         replace_all(replace_all(a, "{runtime_dir}", runtime_dir), "{task_root}", task_root));
-  spec.cwd = spec.isolate ? "/var/task" : fn.code_dir;
-  spec.env = req.env;
+  spec.cwd = task_root;
+  spec.env = std::move(env);
   spec.env.push_back("LAMBDA_TASK_ROOT=" + task_root);
   spec.env.push_back("LAMBDA_RUNTIME_DIR=" + runtime_dir);
   // As Lambda sets them: /opt/bin last on PATH, the task's and the layers'
@@ -303,20 +306,47 @@ Result<std::unique_ptr<Process>> SandboxLauncher::launch(const LaunchRequest& re
   spec.env.push_back("PATH=/usr/local/bin:/usr/bin:/bin:" + opt + "/bin");
   spec.env.push_back("LD_LIBRARY_PATH=" + task_root + ":" + task_root + "/lib:" + opt + "/lib");
   spec.env.push_back("NIMBUS_OPT_DIR=" + opt);
-  if (!cmd->execution_env.empty()) spec.env.push_back("AWS_EXECUTION_ENV=" + cmd->execution_env);
+  if (!cmd.execution_env.empty()) spec.env.push_back("AWS_EXECUTION_ENV=" + cmd.execution_env);
+  return spec;
+}
+
+Result<std::unique_ptr<Process>> SandboxLauncher::launch(const LaunchRequest& req) {
+  const FunctionSpec& fn = *req.function;
+  auto cmd = runtime_command(fn.runtime, options_.paths);
+  if (!cmd) return fail(SysError{"unknown runtime " + fn.runtime});
+  sandbox::Spec spec = instance_spec(*cmd, &fn, req.env);
+  spec.cpu_cores = req.init_cpu_cores;
+  spec.stdout_fd = req.output_fd;
+  spec.stderr_fd = req.output_fd;
+  spec.channel_fds = req.channel_fds;
+  spec.cgroup_name = req.instance_id;
+  spec.hostname = "nimbus-" + req.instance_id.substr(0, 8);
 
   // A fork of the function's template, or its prepared instance, when it has
-  // a ready one.
+  // a ready one; for Node, else the runtime's prepared instance.
   const Ahead ahead = ahead_of_time(fn);
   const std::string function = pool_key(fn);
   if (ahead == Ahead::kPrepared) {
-    if (auto taken = snapshots_.take(function, fn.revision)) {
-      // The cache holds only this launcher's PreparedInstances for these runtimes.
-      auto process = static_cast<PreparedInstance&>(*taken).hand_over(spec.env);
+    std::shared_ptr<Snapshot> taken = snapshots_.take(function, fn.revision);
+    bool runtime_prepared = false;
+    if (!taken && runtime_prepared_eligible(fn)) {
+      taken = take_runtime_prepared();
+      runtime_prepared = taken != nullptr;
+    }
+    if (taken) {
+      // Both hold only this launcher's PreparedInstances.
+      auto& prepared = static_cast<PreparedInstance&>(*taken);
+      Result<std::unique_ptr<SandboxProcess>> process = fail(SysError{"not handed over"});
+      sandbox::BindMount code{fn.code_dir, "/var/task", true};
+      if (auto fitted = runtime_prepared ? prepared.fit_function({&code, 1}, spec.tmp_size_bytes,
+                                                                 spec.memory_limit_bytes)
+                                         : Status{};
+          !fitted)
+        process = fail(fitted.take_error());
+      else
+        process = prepared.hand_over(spec.env, runtime_prepared ? "prepared-runtime" : "prepared");
       if (process) {
-        process.value()->on_initialised([this, function, fn, spec]() mutable {
-          start_prepared(function, fn.revision, fn, std::move(spec));
-        });
+        process.value()->on_initialised(restock(function, fn, spec));
         return std::unique_ptr<Process>(std::move(process.value()));
       }
       spdlog::warn("{}: the prepared instance could not take over ({}); starting one the usual way",
@@ -363,10 +393,7 @@ Result<std::unique_ptr<Process>> SandboxLauncher::launch(const LaunchRequest& re
     process->on_initialised([this, function, fn, spec]() mutable {
       start_snapshot(function, fn.revision, fn, std::move(spec));
     });
-  if (ahead == Ahead::kPrepared)
-    process->on_initialised([this, function, fn, spec]() mutable {
-      start_prepared(function, fn.revision, fn, std::move(spec));
-    });
+  if (ahead == Ahead::kPrepared) process->on_initialised(restock(function, fn, spec));
   return std::unique_ptr<Process>(std::move(process));
 }
 
@@ -400,24 +427,79 @@ std::function<void(const std::string&)> SandboxLauncher::refuser(const std::stri
 void SandboxLauncher::start_prepared(const std::string& function, const std::string& revision,
                                      const FunctionSpec& fn, sandbox::Spec spec) {
   if (!snapshots_.claim(function, revision)) return;
-  auto refuse = refuser(function, revision, "prepared instance");
+  auto prepared = spawn_prepared(std::move(spec), fn.runtime.starts_with("nodejs"));
+  if (!prepared) return refuser(function, revision, "prepared instance")(prepared.error().message);
+  snapshots_.add(function, revision, std::move(prepared.value()));
+}
+
+std::function<void()> SandboxLauncher::restock(const std::string& function, const FunctionSpec& fn,
+                                               const sandbox::Spec& spec) {
+  return [this, function, fn, spec]() mutable {
+    start_prepared(function, fn.revision, fn, std::move(spec));
+    // Node's prepared runtime, when this instance took it or it is gone.
+    if (fn.runtime.starts_with("nodejs")) start_runtime_prepared();
+  };
+}
+
+bool SandboxLauncher::runtime_prepared_eligible(const FunctionSpec& fn) const {
+  // Layers would need /opt in its root; Node reads NODE_* variables (e.g.
+  // NODE_OPTIONS, NODE_EXTRA_CA_CERTS) only at start, which was before the
+  // function was known.
+  if (!fn.runtime.starts_with("nodejs") || !fn.opt_dir.empty()) return false;
+  return std::none_of(fn.environment.begin(), fn.environment.end(),
+                      [](const auto& kv) { return kv.first.starts_with("NODE_"); });
+}
+
+std::shared_ptr<Snapshot> SandboxLauncher::take_runtime_prepared() {
+  std::lock_guard lk(runtime_prepared_mu_);
+  auto taken = std::exchange(node_prepared_, nullptr);
+  if (taken && taken->poll() != Snapshot::State::kReady) return nullptr;  // it died
+  return taken;
+}
+
+void SandboxLauncher::start_runtime_prepared() {
+  if (!options_.snapshots || !options_.isolate) return;
+  {
+    std::lock_guard lk(runtime_prepared_mu_);
+    if (node_prepared_ && node_prepared_->poll() == Snapshot::State::kReady) return;
+    if (runtime_prepared_starting_) return;
+    runtime_prepared_starting_ = true;
+  }
+  // Any Node runtime's command: they run one node binary; what differs
+  // (AWS_EXECUTION_ENV) comes with the handover.
+  auto cmd = runtime_command("nodejs20.x", options_.paths);
+  sandbox::Spec spec = instance_spec(*cmd, nullptr,
+                                     {std::string(kRuntimeChannelFdEnv) + "=" + kRuntimeChannelFds,
+                                      "LANG=en_US.UTF-8", "TZ=:UTC"});
+  // Until a function takes it: room for Node itself, and all the CPU it
+  // wants to start (the function's limits come with the handover).
+  spec.memory_limit_bytes = kRuntimePreparedMemory;
+  spec.cpu_cores = 0;
+  auto prepared = spawn_prepared(std::move(spec), /*node=*/true);
+  if (!prepared) spdlog::warn("nodejs: no prepared runtime ({})", prepared.error().message);
+  std::lock_guard lk(runtime_prepared_mu_);
+  runtime_prepared_starting_ = false;
+  if (prepared) node_prepared_ = std::move(prepared.value());
+}
+
+Result<std::shared_ptr<PreparedInstance>> SandboxLauncher::spawn_prepared(sandbox::Spec spec,
+                                                                          bool node) {
   // Its own pipes: output, the runtime channel, and the handover.
   std::array<sandbox::UniqueFd, 2> pipes[4];
   for (auto& p : pipes) {
     auto made = make_pipe();
-    if (!made) return refuse(made.error().message);
+    if (!made) return fail(made.take_error());
     p = std::move(*made);
   }
   auto& [output, events, results, handover] = pipes;
   uid_t uid = allocate_uid();
-  if (uid == 0) return refuse("no free sandbox uid");
+  if (uid == 0) return fail(SysError{"no free sandbox uid"});
   spec.uid = spec.gid = uid;
   spec.stdout_fd = spec.stderr_fd = output[1].get();
   spec.channel_fds = {events[0].get(), results[1].get()};
   spec.handover_fd = handover[0].get();
   // Node waits by itself, with its runtime started; anything else (a
   // `provided` bootstrap) waits in the sandbox, before exec.
-  const bool node = fn.runtime.starts_with("nodejs");
   spec.exec_on_handover = !node;
   if (node) spec.env.push_back("NIMBUS_HANDOVER_FD=" + std::to_string(sandbox::kHandoverFd));
   const std::string id = random_hex(8);
@@ -426,14 +508,12 @@ void SandboxLauncher::start_prepared(const std::string& function, const std::str
   auto inst = sandbox::spawn(spec);
   if (!inst) {
     release_uid(uid);
-    return refuse(inst.error().message);
+    return fail(inst.take_error());
   }
-  snapshots_.add(
-      function, revision,
-      std::make_shared<PreparedInstance>(
-          std::move(inst.value()), uid, uid_releaser(uid),
-          Process::Pipes{std::move(output[0]), std::move(events[1]), std::move(results[0])},
-          std::move(handover[1])));
+  return std::make_shared<PreparedInstance>(
+      std::move(inst.value()), uid, uid_releaser(uid),
+      Process::Pipes{std::move(output[0]), std::move(events[1]), std::move(results[0])},
+      std::move(handover[1]));
 }
 
 void SandboxLauncher::start_snapshot(const std::string& function, const std::string& revision,

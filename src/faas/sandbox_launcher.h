@@ -1,10 +1,14 @@
 // The launcher of real instances: each runs in its own sandbox (namespaces,
-// cgroup, seccomp, uid). Four ways to start one, fastest first:
+// cgroup, seccomp, uid). Five ways to start one, fastest first:
 //   snapshot     a fork of the function's template, which already ran the
 //                function's init (Python; sandbox/fork_template.h, snapshot_cache.h)
 //   prepared     the function's instance started ahead, after its previous
 //                one's init: sandbox built (and Node's runtime started), it
 //                only waits for its environment (Node, provided)
+//   prepared-runtime  (Node) a sandboxed Node started with the server and
+//                after each use, with no function yet: the function's code
+//                is mounted into it, its limits set, its environment handed
+//                over (a function's first instances)
 //   fork-server  a fork of the pre-initialised Python runtime (sandbox/zygote.h)
 //   exec         the runtime exec'd in a fresh sandbox (every runtime)
 // The first instance of a function version's revision (code and
@@ -26,6 +30,8 @@
 #include "sandbox/zygote.h"
 
 namespace nimbus::faas {
+
+class PreparedInstance;
 
 struct SandboxLauncherOptions {
   std::string runtime_dir;  // host directory with our bootstraps (runtimes/)
@@ -106,6 +112,28 @@ class SandboxLauncher final : public Launcher {
   std::function<void(const std::string&)> refuser(const std::string& function,
                                                   const std::string& revision,
                                                   std::string_view what);
+  // The sandbox of an instance of `cmd`: `fn`'s code, limits and layers, and
+  // the environment `env` plus the paths; without `fn`, a runtime's prepared
+  // instance's (an empty /var/task).
+  sandbox::Spec instance_spec(const RuntimeCommand& cmd, const FunctionSpec* fn,
+                              std::vector<std::string> env) const;
+  // A prepared instance of `spec`, with pipes and a uid of its own: a Node
+  // runtime waiting for its environment, or (`node` false) a sandbox waiting
+  // to exec.
+  Result<std::shared_ptr<PreparedInstance>> spawn_prepared(sandbox::Spec spec, bool node);
+  // Node's prepared runtime serves the first instance of any Node function
+  // that has none of its own prepared, unless its start would differ: the
+  // function has layers or sets NODE_* variables.
+  bool runtime_prepared_eligible(const FunctionSpec& fn) const;
+  // Node's prepared runtime, if one waits (alive): for one launch.
+  std::shared_ptr<Snapshot> take_runtime_prepared();
+  // Starts Node's prepared runtime unless one waits or is being started.
+  void start_runtime_prepared();
+  // What an instance of a Node or provided function leaves to do once its
+  // init is done: prepare the function's next instance (from `spec`, fds
+  // aside) and, for Node, the runtime's if it was taken.
+  std::function<void()> restock(const std::string& function, const FunctionSpec& fn,
+                                const sandbox::Spec& spec);
   // Starts the next prepared instance of `fn` from `spec` (an instance's,
   // fds aside), unless one is waiting or being started.
   void start_prepared(const std::string& function, const std::string& revision,
@@ -117,6 +145,13 @@ class SandboxLauncher final : public Launcher {
   int zygote_failures_ = 0;  // starts since the last instance it served
   std::shared_ptr<UidPool> uids_;
   SnapshotCache snapshots_;
+  // Node's prepared runtime: a sandboxed Node with the bootstrap loaded and
+  // an empty /var/task, which becomes an instance of whichever Node function
+  // needs one first (its code mounted, limits set, environment handed over).
+  static constexpr uint64_t kRuntimePreparedMemory = 256ull << 20;
+  std::mutex runtime_prepared_mu_;
+  std::shared_ptr<Snapshot> node_prepared_;
+  bool runtime_prepared_starting_ = false;
 };
 
 }  // namespace nimbus::faas

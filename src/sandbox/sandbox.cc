@@ -1210,6 +1210,93 @@ Status Instance::set_memory_limit(uint64_t bytes) {
   return cgroup_->set_memory_limit(bytes);
 }
 
+namespace {
+
+// What the mount helper of Instance::add_mounts() does, prepared by the parent.
+struct MountHelperArgs {
+  int pidfd = -1;              // the instance: its mount namespace is entered
+  const int* trees = nullptr;  // detached copies of the sources (open_tree)
+  const char* const* targets = nullptr;
+  size_t n = 0;
+  const char* tmp_options = nullptr;
+  int report_fd = -1;
+};
+
+// Runs in a child of ours that shares nothing but memory: setns() into a mount
+// namespace needs a process whose filesystem context is its own (no thread of
+// Nimbus has that). Writes a ChildReport (index n: the /tmp remount) on failure.
+int mount_helper_main(void* arg) {
+  const MountHelperArgs& a = *static_cast<const MountHelperArgs*>(arg);
+  auto fail_at = [&](size_t index) {
+    ChildReport r{static_cast<int>(Stage::kMountOp), static_cast<int>(index), errno};
+    (void)!::write(a.report_fd, &r, sizeof r);
+    ::_exit(1);
+  };
+  if (::setns(a.pidfd, CLONE_NEWNS) != 0) fail_at(a.n + 1);
+  for (size_t i = 0; i < a.n; ++i) {
+    if (::move_mount(a.trees[i], "", AT_FDCWD, a.targets[i], MOVE_MOUNT_F_EMPTY_PATH) != 0)
+      fail_at(i);
+  }
+  if (::mount(nullptr, "/tmp", nullptr, MS_REMOUNT | MS_NOSUID | MS_NODEV, a.tmp_options) != 0)
+    fail_at(a.n);
+  ::_exit(0);
+}
+
+}  // namespace
+
+Status Instance::add_mounts(std::span<const BindMount> mounts, uint64_t tmp_size_bytes) {
+  if (!isolated_) return fail(SysError{"add_mounts: isolated instances only", EINVAL});
+  // The sources as detached trees, made here, where the host's paths are.
+  std::vector<UniqueFd> trees;
+  std::vector<int> tree_fds;
+  std::vector<const char*> targets;
+  for (const BindMount& m : mounts) {
+    if (!valid_sandbox_path(m.target) || m.target == "/")
+      return fail(SysError{"invalid mount target '" + m.target + "'", EINVAL});
+    trees.emplace_back(::open_tree(AT_FDCWD, m.source.c_str(),
+                                   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+    if (!trees.back().valid()) return fail(sys_error("open_tree " + m.source));
+    mount_attr attr{};
+    attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (m.read_only ? MOUNT_ATTR_RDONLY : 0);
+    if (::mount_setattr(trees.back().get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) !=
+        0)
+      return fail(sys_error("mount_setattr " + m.source));
+    tree_fds.push_back(trees.back().get());
+    targets.push_back(m.target.c_str());
+  }
+  const std::string tmp_options = "size=" + std::to_string(tmp_size_bytes) + ",mode=1777";
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0) return fail(sys_error("pipe2"));
+  UniqueFd report_r(report[0]), report_w(report[1]);
+  MountHelperArgs args{pidfd_.get(),   tree_fds.data(),     targets.data(),
+                       targets.size(), tmp_options.c_str(), report_w.get()};
+  ChildStack stack;
+  if (!stack.ok()) return fail(sys_error("mmap child stack"));
+  int flags = CLONE_VFORK | SIGCHLD;
+  if (kShareAddressSpace) flags |= CLONE_VM;
+  pid_t pid;
+  {
+    SignalBlock block;
+    pid = ::clone(mount_helper_main, stack.top(), flags, &args);
+  }
+  if (pid < 0) return fail(sys_error("clone"));
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  report_w.reset();
+  ChildReport r{};
+  if (::read(report_r.get(), &r, sizeof r) == sizeof r) {
+    size_t i = static_cast<size_t>(r.index);
+    std::string what = i < mounts.size() ? "mount " + mounts[i].source + " at " + mounts[i].target
+                       : i == mounts.size() ? std::string("resize /tmp")
+                                            : std::string("enter the instance's mount namespace");
+    return fail(SysError{what + ": " + std::strerror(r.err), r.err});
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return fail(SysError{"add_mounts: the helper failed", ECHILD});
+  return {};
+}
+
 std::vector<std::string> Instance::cgroup_dirs() const {
   return cgroup_ ? cgroup_->dirs() : std::vector<std::string>{};
 }

@@ -172,6 +172,11 @@ class Instance {
   // Changes the CPU quota of the running instance (e.g. a boost during init).
   Status set_cpu_cores(double cores);
   Status set_memory_limit(uint64_t bytes);  // 0: unlimited
+  // Gives a running isolated instance more of its root: read-only binds of
+  // host directories onto directories that exist in it (e.g. the empty
+  // /var/task of an instance started before its function was known), and a
+  // /tmp of `tmp_size_bytes`. Its processes see them at once.
+  Status add_mounts(std::span<const BindMount> mounts, uint64_t tmp_size_bytes);
 
   bool isolated() const { return isolated_; }
   const SpawnTimings& timings() const { return timings_; }

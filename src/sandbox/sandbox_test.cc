@@ -466,6 +466,27 @@ TEST_F(SandboxTest, HandoverPipeBecomesFd5) {
   EXPECT_EQ(o.out, "A=1,B=2,,\n0 1 2 3 5 ");  // 3: ls's own directory
 }
 
+// An instance started without code gets its function's code later: a
+// read-only /var/task and a /tmp of the function's size, seen at once.
+TEST_F(SandboxTest, MountsAddedToARunningInstance) {
+  REQUIRE_ISOLATION();
+  TempDir code;
+  code.write("hello.txt", "from the function\n");
+  Pipe go, unused;
+  Spec s = sh("",
+              "read line <&3; cat /var/task/hello.txt; touch /var/task/x 2>/dev/null || echo ro; "
+              "df -k /tmp | tail -1 | awk '{print $2}'");
+  s.channel_fds = {go.r.get(), unused.w.get()};
+  auto o = run(s, 30s, [&](Instance& inst) {
+    BindMount code_mount{code.path(), "/var/task", true};
+    auto added = inst.add_mounts({&code_mount, 1}, 8ull << 20);
+    EXPECT_TRUE(added) << added.error().message;
+    EXPECT_EQ(::write(go.w.get(), "go\n", 3), 3);
+  });
+  ASSERT_TRUE(exited_ok(o.status)) << o.err;
+  EXPECT_EQ(o.out, "from the function\nro\n8192\n");
+}
+
 TEST_F(SandboxTest, ExitStatusPassesThrough) {
   REQUIRE_ISOLATION();
   auto o = run(sh(code_.path(), "exit 7"));

@@ -6,6 +6,7 @@ the REPORT line). Nimbus behaviour with no AWS counterpart; what must hold is
 what a Lambda user expects of any new instance: its own init, environment, log
 stream and limits, and nothing of an older configuration."""
 import json
+import time
 
 import pytest
 
@@ -14,6 +15,7 @@ from e2e_support import every_call_cold, invoke_concurrently, launch_of, make_zi
 pytestmark = pytest.mark.isolation  # prepared instances exist only for isolated instances
 
 NODE_FUNCTION = r"""
+const fs = require('fs');
 const os = require('os');
 const INIT_ID = Math.random().toString(16).slice(2);  // run at each instance's init
 const MINE_AT_INIT = process.env.MINE;
@@ -21,7 +23,11 @@ exports.handler = async (event, context) => {
   console.log('handled by', INIT_ID);
   if (event.allocate_mb) Buffer.alloc(event.allocate_mb << 20, 1);
   await new Promise((resolve) => setTimeout(resolve, (event.sleep || 0) * 1000));
+  let taskWritable = true;
+  try { fs.writeFileSync('/var/task/x', 'x'); } catch { taskWritable = false; }
+  const tmp = fs.statfsSync('/tmp');
   return {
+    taskWritable, tmpBytes: tmp.bsize * tmp.blocks, code: fs.readdirSync('/var/task'),
     init: INIT_ID, mineAtInit: MINE_AT_INIT, mine: process.env.MINE || null,
     stream: context.logStreamName, envStream: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
     handoverFd: process.env.NIMBUS_HANDOVER_FD || null, host: os.hostname(), uid: process.getuid(),
@@ -46,7 +52,7 @@ def test_node_instances_start_prepared_with_their_own_environment(nimbus, fname)
     # reaches its own log tail; nothing of the handover shows.
     create_node(nimbus, fname, Environment={"Variables": {"MINE": "v1"}})
     first = new_instances(nimbus, fname, want="exec", tries=1)
-    assert first and launch_of(first[0][0]) == "exec", first
+    assert first and launch_of(first[0][0]) in ("exec", "prepared-runtime"), first
     cold = new_instances(nimbus, fname, want="prepared")
     report, body = cold[-1]
     assert launch_of(report) == "prepared", [r for r, _ in cold]
@@ -74,7 +80,7 @@ def test_configuration_change_discards_the_prepared_instance(nimbus, fname):
     nimbus.lambda_.get_waiter("function_updated_v2").wait(FunctionName=fname,
                                                           WaiterConfig={"Delay": 1, "MaxAttempts": 30})
     cold = new_instances(nimbus, fname, want="prepared")
-    assert launch_of(cold[0][0]) == "exec", cold[0][0]
+    assert launch_of(cold[0][0]) in ("exec", "prepared-runtime"), cold[0][0]
     assert launch_of(cold[-1][0]) == "prepared", [r for r, _ in cold]
     assert all(b["mine"] == "new" and b["mineAtInit"] == "new" for _, b in cold), cold
 
@@ -118,8 +124,41 @@ def test_provided_instances_exec_on_handover(nimbus, fname, cpp_zip):
     assert 0 < body["remaining_time_ms"] <= 3000
 
 
+def test_a_node_functions_first_instance_takes_the_prepared_runtime(nimbus, fname):
+    # Nimbus keeps one sandboxed Node, started with no function: the first
+    # instance of a Node function (which has no prepared instance of its own
+    # yet) is that process, given the function's code (read-only), /tmp size,
+    # memory limit and environment. Another function's first instance gets
+    # the next one.
+    create_node(nimbus, fname, MemorySize=128, EphemeralStorage={"Size": 1024},
+                Environment={"Variables": {"MINE": "first"}})
+    (report, body, error), = invoke_concurrently(nimbus, fname, [{}])
+    assert error is None, body
+    assert launch_of(report) == "prepared-runtime", report
+    assert body["mine"] == "first" and body["mineAtInit"] == "first" and body["handoverFd"] is None
+    assert body["code"] == ["index.js"] and body["taskWritable"] is False
+    assert body["tmpBytes"] == 1024 << 20
+    # Its memory limit is the function's (128 MB), not the runtime's.
+    other = fname + "-2"
+    create_node(nimbus, other, MemorySize=128)
+    for _ in range(100):  # the next prepared runtime starts after the first instance's init
+        (report, body, error), = invoke_concurrently(nimbus, other, [{"allocate_mb": 200}])
+        if launch_of(report) == "prepared-runtime":
+            break
+        time.sleep(0.05)
+    assert launch_of(report) == "prepared-runtime" and error, (report, body)
+
+
+def test_node_options_keep_a_function_off_the_prepared_runtime(nimbus, fname):
+    # Node reads NODE_* variables only at start: a function that sets one
+    # cannot take a Node started before it was known.
+    create_node(nimbus, fname, Environment={"Variables": {"NODE_OPTIONS": "--max-old-space-size=100"}})
+    (report, body, error), = invoke_concurrently(nimbus, fname, [{}])
+    assert error is None and launch_of(report) == "exec", report
+
+
 def test_a_function_can_opt_out(nimbus, fname):
     create_node(nimbus, fname, Environment={"Variables": {"NIMBUS_SNAPSHOT": "off"}})
     nimbus.invoke(fname, {})
     cold = new_instances(nimbus, fname, want="prepared", tries=5)
-    assert all(launch_of(r) == "exec" for r, _ in cold), cold
+    assert all(launch_of(r) == "exec" for r, _ in cold), cold  # nor the runtime's
