@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from e2e_support import NimbusServer, make_zip, wait_until
+from e2e_support import NimbusServer, b64, make_zip, wait_until
 
 pytestmark = pytest.mark.isolation
 
@@ -164,6 +164,62 @@ def test_filesystem_and_process_isolation(nimbus, fname, bystander):
     assert body["write_usr"].startswith("denied:"), body["write_usr"]
     assert body["write_tmp"] == "ok:'x'"
     assert not os.path.exists("/etc/nimbus-e2e-x") and not os.path.exists("/usr/nimbus-e2e-x")
+    assert_still_serving(nimbus, bystander)
+
+
+NODE_PROBE = r"""
+const fs = require('fs');
+const path = require('path');
+const attempt = (fn) => { try { return 'ok:' + String(fn()).slice(0, 300); } catch (e) { return 'denied:' + e.code; } };
+function findSecret(dir, needle, budget = { files: 20000 }) {
+  if (['/proc', '/sys', '/dev'].includes(dir)) return null;
+  let entries;
+  try { entries = fs.readdirSync(dir, { withFileTypes: true }); } catch { return null; }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) {
+      const found = findSecret(p, needle, budget);
+      if (found) return found;
+    } else if (e.isFile() && budget.files-- > 0) {
+      try { if (fs.statSync(p).size < 1e6 && fs.readFileSync(p).includes(needle)) return p; } catch {}
+    }
+  }
+  return null;
+}
+exports.handler = async (event) => {
+  const pids = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  return {
+    uid: process.getuid(),
+    secretFound: findSecret('/', event.needle),
+    pids: pids.length,
+    hostPid: attempt(() => fs.readFileSync(`/proc/${event.server_pid}/cmdline`)),
+    dataDir: attempt(() => fs.readdirSync(event.data_dir)),
+    writeTask: attempt(() => fs.writeFileSync('/var/task/x', 'x')),
+    writeTmp: attempt(() => fs.writeFileSync('/tmp/x', 'x')),
+  };
+};
+"""
+
+
+def test_node_prepared_runtime_is_contained(nimbus, fname, bystander):
+    # A Node function's first instance is Node's prepared runtime, started
+    # before the function existed and given its code on the call: contained
+    # exactly as an exec'd instance (its own code only, read-only; no host
+    # process or data; an unprivileged uid).
+    victim = fname[:50] + "-victim"
+    nimbus.create_function(victim, {"app.py": VICTIM})
+    assert nimbus.invoke(victim, {})[1] == {"secret": SECRET}
+    nimbus.create_function(fname, {"index.js": NODE_PROBE}, runtime="nodejs20.x", handler="index.handler",
+                           Timeout=30, MemorySize=256)
+    r, body = nimbus.invoke(fname, {"needle": SECRET, "server_pid": nimbus.proc.pid,
+                                    "data_dir": nimbus.data_dir}, LogType="Tail")
+    assert "FunctionError" not in r, body
+    assert "Launch: prepared-runtime" in b64(r["LogResult"]), b64(r["LogResult"])
+    assert body["uid"] != 0
+    assert body["secretFound"] is None, f"another function's code is readable at {body['secretFound']}"
+    assert body["hostPid"].startswith("denied:") and body["dataDir"].startswith("denied:"), body
+    assert body["pids"] <= 5, body
+    assert body["writeTask"].startswith("denied:") and body["writeTmp"] == "ok:undefined", body
     assert_still_serving(nimbus, bystander)
 
 
