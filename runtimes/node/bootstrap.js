@@ -497,11 +497,15 @@ async function warmUp() {
 
 async function main() {
   let channel;
-  if (process.env.NIMBUS_HANDOVER_FD !== undefined) {
+  const prepared = process.env.NIMBUS_HANDOVER_FD !== undefined;
+  if (prepared) {
     channel = await warmUp();
     receiveEnvironment(Number(process.env.NIMBUS_HANDOVER_FD));
   }
   configure(channel);
+  // Nimbus's prepared runtime got the function's code mounted over /var/task
+  // after it started there: the working directory is the empty one beneath.
+  if (prepared) process.chdir(taskRoot);
   patchConsole();
   Module._initPaths(); // with NODE_PATH as set by configure()
 

@@ -28,6 +28,7 @@ exports.handler = async (event, context) => {
   const tmp = fs.statfsSync('/tmp');
   return {
     taskWritable, tmpBytes: tmp.bsize * tmp.blocks, code: fs.readdirSync('/var/task'),
+    cwd: process.cwd(), cwdFiles: fs.readdirSync('.'),
     init: INIT_ID, mineAtInit: MINE_AT_INIT, mine: process.env.MINE || null,
     stream: context.logStreamName, envStream: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
     handoverFd: process.env.NIMBUS_HANDOVER_FD || null, host: os.hostname(), uid: process.getuid(),
@@ -137,6 +138,9 @@ def test_a_node_functions_first_instance_takes_the_prepared_runtime(nimbus, fnam
     assert launch_of(report) == "prepared-runtime", report
     assert body["mine"] == "first" and body["mineAtInit"] == "first" and body["handoverFd"] is None
     assert body["code"] == ["index.js"] and body["taskWritable"] is False
+    # Its working directory is the function's code, as on Lambda (not the
+    # empty directory the code was mounted over).
+    assert body["cwd"] == "/var/task" and body["cwdFiles"] == ["index.js"], body
     assert body["tmpBytes"] == 1024 << 20
     # Its memory limit is the function's (128 MB), not the runtime's.
     other = fname + "-2"
