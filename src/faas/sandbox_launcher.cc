@@ -205,7 +205,8 @@ SandboxLauncher::SandboxLauncher(SandboxLauncherOptions options)
 SandboxLauncher::~SandboxLauncher() = default;
 
 void SandboxLauncher::start_fork_servers() {
-  start_runtime_prepared();
+  start_runtime_prepared("nodejs");
+  start_runtime_prepared("provided");
   if (options_.python_zygote.empty() || !options_.isolate) return;
   std::lock_guard lk(zygote_mu_);
   (void)ensure_python_zygote_locked();
@@ -330,7 +331,7 @@ Result<std::unique_ptr<Process>> SandboxLauncher::launch(const LaunchRequest& re
     std::shared_ptr<Snapshot> taken = snapshots_.take(function, fn.revision);
     bool runtime_prepared = false;
     if (!taken && runtime_prepared_eligible(fn)) {
-      taken = take_runtime_prepared();
+      taken = take_runtime_prepared(runtime_family(fn.runtime));
       runtime_prepared = taken != nullptr;
     }
     if (taken) {
@@ -436,38 +437,49 @@ std::function<void()> SandboxLauncher::restock(const std::string& function, cons
                                                const sandbox::Spec& spec) {
   return [this, function, fn, spec]() mutable {
     start_prepared(function, fn.revision, fn, std::move(spec));
-    // Node's prepared runtime, when this instance took it or it is gone.
-    if (fn.runtime.starts_with("nodejs")) start_runtime_prepared();
+    // The runtime's prepared instance, when this instance took it or it is gone.
+    if (auto family = runtime_family(fn.runtime); !family.empty()) start_runtime_prepared(family);
   };
+}
+
+std::string SandboxLauncher::runtime_family(std::string_view runtime) {
+  for (const char* family : {"nodejs", "provided"})
+    if (runtime.starts_with(family)) return family;
+  return {};
 }
 
 bool SandboxLauncher::runtime_prepared_eligible(const FunctionSpec& fn) const {
   // Layers would need /opt in its root; Node reads NODE_* variables (e.g.
   // NODE_OPTIONS, NODE_EXTRA_CA_CERTS) only at start, which was before the
   // function was known.
-  if (!fn.runtime.starts_with("nodejs") || !fn.opt_dir.empty()) return false;
-  return std::none_of(fn.environment.begin(), fn.environment.end(),
+  const std::string family = runtime_family(fn.runtime);
+  if (family.empty() || !fn.opt_dir.empty()) return false;
+  return family != "nodejs" ||
+         std::none_of(fn.environment.begin(), fn.environment.end(),
                       [](const auto& kv) { return kv.first.starts_with("NODE_"); });
 }
 
-std::shared_ptr<Snapshot> SandboxLauncher::take_runtime_prepared() {
+std::shared_ptr<Snapshot> SandboxLauncher::take_runtime_prepared(const std::string& family) {
   std::lock_guard lk(runtime_prepared_mu_);
-  auto taken = std::exchange(node_prepared_, nullptr);
+  auto taken = std::exchange(runtime_prepared_[family].waiting, nullptr);
   if (taken && taken->poll() != Snapshot::State::kReady) return nullptr;  // it died
   return taken;
 }
 
-void SandboxLauncher::start_runtime_prepared() {
+void SandboxLauncher::start_runtime_prepared(const std::string& family) {
   if (!options_.snapshots || !options_.isolate) return;
   {
     std::lock_guard lk(runtime_prepared_mu_);
-    if (node_prepared_ && node_prepared_->poll() == Snapshot::State::kReady) return;
-    if (runtime_prepared_starting_) return;
-    runtime_prepared_starting_ = true;
+    RuntimePrepared& slot = runtime_prepared_[family];
+    if (slot.waiting && slot.waiting->poll() == Snapshot::State::kReady) return;
+    if (slot.starting) return;
+    slot.starting = true;
   }
-  // Any Node runtime's command: they run one node binary; what differs
-  // (AWS_EXECUTION_ENV) comes with the handover.
-  auto cmd = runtime_command("nodejs20.x", options_.paths);
+  // Any runtime's command of the family: Node's run one node binary, and
+  // provided ones the function's bootstrap; what differs (AWS_EXECUTION_ENV)
+  // comes with the handover.
+  const bool node = family == "nodejs";
+  auto cmd = runtime_command(node ? "nodejs20.x" : "provided.al2023", options_.paths);
   sandbox::Spec spec = instance_spec(*cmd, nullptr,
                                      {std::string(kRuntimeChannelFdEnv) + "=" + kRuntimeChannelFds,
                                       "LANG=en_US.UTF-8", "TZ=:UTC"});
@@ -475,11 +487,12 @@ void SandboxLauncher::start_runtime_prepared() {
   // wants to start (the function's limits come with the handover).
   spec.memory_limit_bytes = kRuntimePreparedMemory;
   spec.cpu_cores = 0;
-  auto prepared = spawn_prepared(std::move(spec), /*node=*/true);
-  if (!prepared) spdlog::warn("nodejs: no prepared runtime ({})", prepared.error().message);
+  auto prepared = spawn_prepared(std::move(spec), node);
+  if (!prepared) spdlog::warn("{}: no prepared runtime ({})", family, prepared.error().message);
   std::lock_guard lk(runtime_prepared_mu_);
-  runtime_prepared_starting_ = false;
-  if (prepared) node_prepared_ = std::move(prepared.value());
+  RuntimePrepared& slot = runtime_prepared_[family];
+  slot.starting = false;
+  if (prepared) slot.waiting = std::move(prepared.value());
 }
 
 Result<std::shared_ptr<PreparedInstance>> SandboxLauncher::spawn_prepared(sandbox::Spec spec,

@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -121,14 +122,17 @@ class SandboxLauncher final : public Launcher {
   // runtime waiting for its environment, or (`node` false) a sandbox waiting
   // to exec.
   Result<std::shared_ptr<PreparedInstance>> spawn_prepared(sandbox::Spec spec, bool node);
-  // Node's prepared runtime serves the first instance of any Node function
-  // that has none of its own prepared, unless its start would differ: the
-  // function has layers or sets NODE_* variables.
+  // "nodejs" or "provided": the runtimes that have a prepared runtime; empty
+  // for the others.
+  static std::string runtime_family(std::string_view runtime);
+  // A runtime's prepared instance serves the first instance of any function
+  // of its family that has none of its own prepared, unless its start would
+  // differ: the function has layers, or (Node) sets NODE_* variables.
   bool runtime_prepared_eligible(const FunctionSpec& fn) const;
-  // Node's prepared runtime, if one waits (alive): for one launch.
-  std::shared_ptr<Snapshot> take_runtime_prepared();
-  // Starts Node's prepared runtime unless one waits or is being started.
-  void start_runtime_prepared();
+  // The family's prepared runtime, if one waits (alive): for one launch.
+  std::shared_ptr<Snapshot> take_runtime_prepared(const std::string& family);
+  // Starts the family's prepared runtime unless one waits or is being started.
+  void start_runtime_prepared(const std::string& family);
   // What an instance of a Node or provided function leaves to do once its
   // init is done: prepare the function's next instance (from `spec`, fds
   // aside) and, for Node, the runtime's if it was taken.
@@ -145,13 +149,17 @@ class SandboxLauncher final : public Launcher {
   int zygote_failures_ = 0;  // starts since the last instance it served
   std::shared_ptr<UidPool> uids_;
   SnapshotCache snapshots_;
-  // Node's prepared runtime: a sandboxed Node with the bootstrap loaded and
-  // an empty /var/task, which becomes an instance of whichever Node function
+  // The prepared runtimes, by family: a sandboxed Node with the bootstrap
+  // loaded, or a sandbox waiting to exec /var/task/bootstrap, with an empty
+  // /var/task; each becomes an instance of whichever function of its family
   // needs one first (its code mounted, limits set, environment handed over).
   static constexpr uint64_t kRuntimePreparedMemory = 256ull << 20;
+  struct RuntimePrepared {
+    std::shared_ptr<Snapshot> waiting;
+    bool starting = false;
+  };
   std::mutex runtime_prepared_mu_;
-  std::shared_ptr<Snapshot> node_prepared_;
-  bool runtime_prepared_starting_ = false;
+  std::map<std::string, RuntimePrepared> runtime_prepared_;
 };
 
 }  // namespace nimbus::faas

@@ -380,6 +380,9 @@ char* const* child_await_handover(ChildArgs& a) {
     if (size == kMaxHandoverBytes) ::_exit(127);
   }
   ::close(kHandoverFd);
+  // Again: a runtime's prepared instance got its code mounted over its
+  // working directory (/var/task) while it waited (Instance::add_mounts).
+  if (::chdir(a.cwd) != 0) ::_exit(127);
   // Complete: entries, each NUL-terminated, and an empty one at the end.
   if (size == 0 || a.handover_buf[size - 1] != '\0' ||
       (size >= 2 && a.handover_buf[size - 2] != '\0'))
