@@ -324,7 +324,7 @@ Result<std::unique_ptr<Process>> SandboxLauncher::launch(const LaunchRequest& re
   spec.hostname = "nimbus-" + req.instance_id.substr(0, 8);
 
   // A fork of the function's template, or its prepared instance, when it has
-  // a ready one; for Node, else the runtime's prepared instance.
+  // a ready one; else, for Node and provided, its runtime's prepared one.
   const Ahead ahead = ahead_of_time(fn);
   const std::string function = pool_key(fn);
   if (ahead == Ahead::kPrepared) {
@@ -337,15 +337,15 @@ Result<std::unique_ptr<Process>> SandboxLauncher::launch(const LaunchRequest& re
     if (taken) {
       // Both hold only this launcher's PreparedInstances.
       auto& prepared = static_cast<PreparedInstance&>(*taken);
-      Result<std::unique_ptr<SandboxProcess>> process = fail(SysError{"not handed over"});
-      sandbox::BindMount code{fn.code_dir, "/var/task", true};
-      if (auto fitted = runtime_prepared ? prepared.fit_function({&code, 1}, spec.tmp_size_bytes,
-                                                                 spec.memory_limit_bytes)
-                                         : Status{};
-          !fitted)
-        process = fail(fitted.take_error());
-      else
-        process = prepared.hand_over(spec.env, runtime_prepared ? "prepared-runtime" : "prepared");
+      auto process = [&]() -> Result<std::unique_ptr<SandboxProcess>> {
+        if (runtime_prepared) {  // it has no function yet: this one's code and limits
+          sandbox::BindMount code{fn.code_dir, "/var/task", true};
+          auto fitted =
+              prepared.fit_function({&code, 1}, spec.tmp_size_bytes, spec.memory_limit_bytes);
+          if (!fitted) return fail(fitted.take_error());
+        }
+        return prepared.hand_over(spec.env, runtime_prepared ? "prepared-runtime" : "prepared");
+      }();
       if (process) {
         process.value()->on_initialised(restock(function, fn, spec));
         return std::unique_ptr<Process>(std::move(process.value()));
